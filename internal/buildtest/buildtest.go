@@ -1,0 +1,68 @@
+// Package buildtest builds the project's programs for tests, once per test
+// process.
+package buildtest
+
+import (
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+var (
+	mu    sync.Mutex
+	dir   string
+	built = map[string]string{}
+)
+
+// Binary builds the main package pkg (an import path) and returns the
+// path of the executable. Builds are shared by all tests of the process.
+func Binary(tb testing.TB, pkg string) string {
+	tb.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if bin, ok := built[pkg]; ok {
+		return bin
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "lambdaotel-build-"); err != nil {
+			tb.Fatalf("buildtest: %v", err)
+		}
+	}
+	bin := filepath.Join(dir, path.Base(pkg)+"-"+filepath.Base(filepath.Dir(pkg)))
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("buildtest: go build %s: %v\n%s", pkg, err, out)
+	}
+	built[pkg] = bin
+	return bin
+}
+
+// Cleanup removes the built programs; call it from TestMain after m.Run.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+}
+
+// Install copies the executable bin to dst (creating its directory) with
+// mode 0755, as a task root's bootstrap or a layer's extension.
+func Install(tb testing.TB, bin, dst string) {
+	tb.Helper()
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,920 @@
+// Package sandbox is a local AWS Lambda execution environment. It runs a
+// function's runtime and its layers' external extensions as real processes
+// and serves them the Runtime API (2018-06-01), the Extensions API
+// (2020-01-01) and the Telemetry API (2022-07-01) on a loopback port,
+// through Lambda's lifecycle: init, invoke, freeze between invocations,
+// timeouts, crashes and shutdown with its deadlines.
+//
+// A test starts an environment, invokes it and reads what happened:
+//
+//	env, err := sandbox.Start(sandbox.Config{TaskRoot: dir})
+//	res, err := env.Invoke(ctx, sandbox.Request{Payload: []byte(`{}`)})
+//	fmt.Println(res.Report.Status, res.Report.PostRuntimeMs)
+//	env.Shutdown()
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrClosed is returned by Invoke after Shutdown.
+var ErrClosed = errors.New("sandbox: environment is shut down")
+
+// Env is one execution environment. Its methods are safe for concurrent
+// use; invocations run one at a time, in the order they arrive.
+type Env struct {
+	cfg       Config
+	ln        net.Listener
+	srv       *http.Server
+	optDir    string
+	optTemp   bool // optDir was made by the sandbox and is removed at the end
+	logStream string
+	freezer   freezer
+	tel       *telemetry
+
+	invokeMu sync.Mutex // held for a whole invocation or shutdown
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced whenever state changes
+	gen      *generation   // the running runtime and extensions; nil before init
+	frozen   bool
+	frozenAt time.Time
+	closed   bool
+	reports  []Report
+}
+
+// generation is one life of the runtime and the extensions, from init to
+// shutdown or reset.
+type generation struct {
+	started      time.Time
+	regOpen      bool // external extensions may still register
+	subOpen      bool // telemetry subscriptions are accepted (during init)
+	runtime      *proc
+	runtimeReady bool // the runtime has asked for its first invocation
+	initErr      *FunctionError
+	extensions   []*extension
+	procs        []*proc
+	inv          *invocation // the current invocation
+	pending      bool        // inv waits for the runtime to pick it up
+}
+
+// extension is one registered (or started, not yet registered) extension.
+type extension struct {
+	name       string
+	id         string
+	proc       *proc // nil for an internal extension
+	registered bool
+	events     map[string]bool
+	accountID  bool
+	readyAt    time.Time // first event/next
+	waiting    bool      // blocked in event/next
+	queue      [][]byte  // events to hand out at the next event/next
+	errorType  string    // from init/error or exit/error
+}
+
+// idle reports whether the extension has asked for its next event and has
+// nothing left to receive.
+func (x *extension) idle() bool { return x.waiting && len(x.queue) == 0 }
+
+// invocation is one invoke in progress.
+type invocation struct {
+	Request
+	id        string
+	start     time.Time
+	deadline  time.Time
+	received  time.Time // the runtime got the event
+	responded time.Time // the runtime answered
+	result    *Result   // set when the runtime answered
+}
+
+// FunctionError is an error result of an invocation or of an init.
+type FunctionError struct {
+	Type    string `json:"errorType"`
+	Message string `json:"errorMessage"`
+}
+
+func (e *FunctionError) Error() string { return e.Type + ": " + e.Message }
+
+// Request is one invocation's input.
+type Request struct {
+	// Payload is the event (at most 6 MB).
+	Payload []byte
+	// TraceHeader is the X-Ray trace header (X-Amzn-Trace-Id); a sampled-out
+	// header with a new trace id is made up when it is empty.
+	TraceHeader string
+	// ClientContext and CognitoIdentity are passed to the runtime as given.
+	ClientContext   string
+	CognitoIdentity string
+}
+
+// Result is what an invocation returned.
+type Result struct {
+	RequestID string
+	// Payload is the function's response, or the error document.
+	Payload []byte
+	// Error is set when the invocation failed; Payload then holds it as JSON.
+	Error *FunctionError
+	// Report describes the invocation as Lambda's REPORT line does.
+	Report *InvokeReport
+	// Init is the report of the init this invocation caused, if any.
+	Init *InitReport
+}
+
+// Start validates cfg, merges the layers and serves the Lambda APIs on a
+// loopback port. The runtime and extensions start at the first Invoke.
+func Start(cfg Config) (*Env, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{cfg: cfg, changed: make(chan struct{}), tel: newTelemetry(cfg.TelemetryQueueBytes)}
+	e.optDir, e.optTemp, err = mergeLayers(cfg.Layers)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(e.extensionFiles()); n > MaxExtensions {
+		e.removeOpt()
+		return nil, fmt.Errorf("sandbox: the layers hold %d extensions; Lambda allows %d", n, MaxExtensions)
+	}
+	e.logStream = fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), cfg.FunctionVersion, newID(16))
+	e.ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		e.removeOpt()
+		return nil, fmt.Errorf("sandbox: listen for the Lambda APIs: %w", err)
+	}
+	e.srv = &http.Server{Handler: e.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go e.srv.Serve(e.ln)
+	e.freezer = newFreezer(cfg.NoFreeze)
+	return e, nil
+}
+
+// RuntimeAPI is the host:port of the Lambda APIs (AWS_LAMBDA_RUNTIME_API).
+func (e *Env) RuntimeAPI() string { return e.ln.Addr().String() }
+
+// FreezeMethod says how the environment is frozen between invocations:
+// FreezeCgroupV2, FreezeCgroupV1, FreezeSignal or FreezeOff.
+func (e *Env) FreezeMethod() string { return e.freezer.method() }
+
+// OptDir is the directory that stands for /opt: the merged layers.
+func (e *Env) OptDir() string { return e.optDir }
+
+// Events returns every Telemetry API event the environment has produced.
+func (e *Env) Events() []Event { return e.tel.events() }
+
+// Reports returns every report made so far, oldest first.
+func (e *Env) Reports() []Report {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Report(nil), e.reports...)
+}
+
+// PIDs lists the processes of the environment that are alive now.
+func (e *Env) PIDs() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.pidsLocked()
+}
+
+func (e *Env) pidsLocked() []int {
+	if e.gen == nil {
+		return nil
+	}
+	return groupPIDs(e.pgidsLocked())
+}
+
+func (e *Env) pgidsLocked() map[int]bool {
+	pg := map[int]bool{}
+	if e.gen != nil {
+		for _, p := range e.gen.procs {
+			if p.running() {
+				pg[p.pid()] = true
+			}
+		}
+	}
+	return pg
+}
+
+// Frozen reports whether the environment is frozen now.
+func (e *Env) Frozen() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.frozen
+}
+
+// broadcastLocked wakes everything waiting for a change of state.
+func (e *Env) broadcastLocked() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// waitFor waits until cond (called with e.mu held) is true, or until the
+// deadline; it reports whether cond became true.
+func (e *Env) waitFor(deadline time.Time, cond func() bool) bool {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		ok, ch := cond(), e.changed
+		e.mu.Unlock()
+		if ok {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			return cond()
+		}
+	}
+}
+
+func (e *Env) report(r Report) {
+	e.mu.Lock()
+	e.reports = append(e.reports, r)
+	e.mu.Unlock()
+	if e.cfg.OnReport != nil {
+		e.cfg.OnReport(r)
+	}
+}
+
+func (e *Env) logf(format string, args ...any) {
+	fmt.Fprintf(e.cfg.Logs, format+"\n", args...)
+}
+
+// Invoke runs one invocation, initialising the environment first if it is
+// not running (the first invocation, or the one after a timeout, a crash
+// or a failed init). It returns an error only when the environment cannot
+// run at all; a failed invocation is a Result with Error set.
+func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
+	if len(req.Payload) > MaxPayloadBytes {
+		return nil, fmt.Errorf("sandbox: request payload of %d bytes is over Lambda's limit of %d", len(req.Payload), MaxPayloadBytes)
+	}
+	e.invokeMu.Lock()
+	defer e.invokeMu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	closed, gen := e.closed, e.gen
+	e.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	var initReport *InitReport
+	if gen == nil {
+		var err error
+		if initReport, err = e.init(); err != nil {
+			return nil, err
+		}
+		if initReport.Status != StatusSuccess {
+			res := e.initFailed(initReport)
+			return res, nil
+		}
+	} else {
+		e.thaw()
+	}
+	res := e.invoke(req, initReport)
+	res.Init = initReport
+	return res, nil
+}
+
+// Shutdown ends the environment: SHUTDOWN (reason spindown) to the
+// extensions, SIGTERM and then SIGKILL to the runtime, SIGKILL to any
+// extension still running at the deadline. It returns the shutdown report,
+// or nil if nothing was running.
+func (e *Env) Shutdown() *ShutdownReport {
+	e.invokeMu.Lock()
+	defer e.invokeMu.Unlock()
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	gen := e.gen
+	e.mu.Unlock()
+	var rep *ShutdownReport
+	if gen != nil {
+		rep = e.stop(ShutdownSpindown)
+	}
+	e.tel.unsubscribeAll()
+	_ = e.srv.Close()
+	e.freezer.close()
+	e.removeOpt()
+	return rep
+}
+
+// init starts the extensions and the runtime and waits until all of them
+// are ready, or until init fails or times out.
+func (e *Env) init() (*InitReport, error) {
+	gen := &generation{started: time.Now(), regOpen: true, subOpen: true}
+	e.mu.Lock()
+	e.gen = gen
+	e.mu.Unlock()
+	e.tel.newGeneration()
+	deadline := gen.started.Add(e.cfg.InitTimeout)
+	rep := &InitReport{Type: "init", Time: gen.started, InitializationType: "on-demand", Status: StatusSuccess}
+	fail := func(status string, fe *FunctionError) {
+		if rep.Status == StatusSuccess {
+			rep.Status, rep.ErrorType, rep.ErrorMessage = status, fe.Type, fe.Message
+		}
+	}
+
+	// Extension init: start every extension and wait for their registration.
+	// e.mu is held while they start, so that none registers before the
+	// sandbox knows it.
+	extEnv := e.cfg.processEnv(false, e.RuntimeAPI(), e.optDir, e.logStream)
+	e.mu.Lock()
+	for _, path := range e.extensionFiles() {
+		name := filepath.Base(path)
+		p, err := startProc(name, []string{path}, extEnv, e.cfg.TaskRoot, e.lineLogger("extension"), e.procExited)
+		if err != nil {
+			fail(StatusFailure, &FunctionError{Type: "Extension.LaunchError", Message: err.Error()})
+			break
+		}
+		e.freezer.add(p.pid())
+		gen.extensions = append(gen.extensions, &extension{name: name, proc: p})
+		gen.procs = append(gen.procs, p)
+	}
+	e.mu.Unlock()
+	if rep.Status == StatusSuccess {
+		ok := e.waitFor(deadline, func() bool {
+			if gen.initErr != nil || e.crashedExtensionLocked(gen) != nil {
+				return true
+			}
+			for _, x := range gen.extensions {
+				if x.proc != nil && !x.registered {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			fail(StatusTimeout, &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Init timed out after %.2f seconds: an extension did not register", e.cfg.InitTimeout.Seconds())})
+		}
+	}
+
+	// Runtime init: registration closes, the runtime starts.
+	e.mu.Lock()
+	gen.regOpen = false
+	e.mu.Unlock()
+	e.tel.emit("platform.initStart", map[string]any{
+		"initializationType": "on-demand", "phase": "init",
+		"runtimeVersion":    e.cfg.Runtime,
+		"functionName":      e.cfg.FunctionName,
+		"functionVersion":   e.cfg.FunctionVersion,
+		"instanceMaxMemory": e.cfg.MemoryMB * 1024 * 1024,
+	})
+	if rep.Status == StatusSuccess {
+		argv := e.cfg.Command
+		rtEnv := e.cfg.processEnv(true, e.RuntimeAPI(), e.optDir, e.logStream)
+		if w := envValue(rtEnv, "AWS_LAMBDA_EXEC_WRAPPER"); w != "" {
+			argv = append([]string{w}, argv...)
+		}
+		e.mu.Lock()
+		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.lineLogger("function"), e.procExited)
+		if err != nil {
+			fail(StatusFailure, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()})
+		} else {
+			e.freezer.add(p.pid())
+			gen.runtime = p
+			gen.procs = append(gen.procs, p)
+		}
+		e.mu.Unlock()
+	}
+	var runtimeDone time.Time
+	if rep.Status == StatusSuccess {
+		e.waitFor(deadline, func() bool {
+			if gen.initErr != nil || !gen.runtime.running() || gen.runtimeReady {
+				return true
+			}
+			return e.crashedExtensionLocked(gen) != nil
+		})
+		runtimeDone = time.Now()
+		e.mu.Lock()
+		switch {
+		case gen.initErr != nil:
+			fail(StatusError, gen.initErr)
+		case !gen.runtime.running():
+			fail(StatusFailure, runtimeExitError("", gen.runtime))
+		case gen.runtimeReady:
+		case e.crashedExtensionLocked(gen) != nil:
+		default:
+			fail(StatusTimeout, &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Init timed out after %.2f seconds", e.cfg.InitTimeout.Seconds())})
+		}
+		e.mu.Unlock()
+	}
+	rtStatus := rep.Status
+	rec := map[string]any{"initializationType": "on-demand", "phase": "init", "status": rtStatus}
+	if rep.ErrorType != "" {
+		rec["errorType"] = rep.ErrorType
+	}
+	e.tel.emit("platform.initRuntimeDone", rec)
+
+	// Every extension must then ask for its first event.
+	if rep.Status == StatusSuccess {
+		ok := e.waitFor(deadline, func() bool {
+			if gen.initErr != nil || e.crashedExtensionLocked(gen) != nil {
+				return true
+			}
+			for _, x := range gen.extensions {
+				if x.readyAt.IsZero() {
+					return false
+				}
+			}
+			return true
+		})
+		if !ok {
+			fail(StatusTimeout, &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("Init timed out after %.2f seconds: an extension did not ask for its first event", e.cfg.InitTimeout.Seconds())})
+		}
+	}
+	e.mu.Lock()
+	gen.subOpen = false
+	if gen.initErr != nil {
+		fail(StatusError, gen.initErr)
+	}
+	if x := e.crashedExtensionLocked(gen); x != nil {
+		fail(StatusFailure, extensionExitError("", x))
+	}
+	for _, x := range gen.extensions {
+		er := ExtensionReport{Name: x.name, ErrorType: x.errorType, State: "Ready"}
+		if x.proc != nil && !x.readyAt.IsZero() {
+			er.ReadyMs = ms(x.readyAt.Sub(x.proc.started))
+		}
+		if x.errorType != "" {
+			er.State = "InitError"
+		} else if x.readyAt.IsZero() {
+			er.State = "Registered"
+		}
+		rep.Extensions = append(rep.Extensions, er)
+	}
+	e.mu.Unlock()
+	end := time.Now()
+	rep.DurationMs = ms(end.Sub(gen.started))
+	if !runtimeDone.IsZero() {
+		rep.RuntimeInitMs = ms(runtimeDone.Sub(gen.started))
+	}
+	rec = map[string]any{"initializationType": "on-demand", "phase": "init", "status": rep.Status,
+		"metrics": map[string]any{"durationMs": rep.DurationMs}}
+	if rep.ErrorType != "" {
+		rec["errorType"] = rep.ErrorType
+	}
+	e.tel.emit("platform.initReport", rec)
+	if rep.Status != StatusSuccess {
+		e.logf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: %s\tError Type: %s", rep.DurationMs, rep.Status, rep.ErrorType)
+	}
+	e.report(rep)
+	return rep, nil
+}
+
+// crashedExtensionLocked returns an extension whose process has exited.
+func (e *Env) crashedExtensionLocked(gen *generation) *extension {
+	for _, x := range gen.extensions {
+		if x.proc != nil && !x.proc.running() {
+			return x
+		}
+	}
+	return nil
+}
+
+// initFailed resets the environment after a failed init and makes the
+// invocation's result, as Lambda does for the invocation that caused it.
+func (e *Env) initFailed(ir *InitReport) *Result {
+	reason := ShutdownFailure
+	if ir.Status == StatusTimeout {
+		reason = ShutdownTimeout
+	}
+	e.stop(reason)
+	id := newUUID()
+	fe := &FunctionError{Type: ir.ErrorType, Message: fmt.Sprintf("RequestId: %s Error: %s", id, ir.ErrorMessage)}
+	rep := &InvokeReport{Type: "invoke", Time: ir.Time, RequestID: id, Status: ir.Status, ErrorType: ir.ErrorType,
+		DurationMs: 0, InitDurationMs: ir.DurationMs, MemorySizeMB: e.cfg.MemoryMB}
+	rep.BilledDurationMs = billed(ir.DurationMs)
+	e.report(rep)
+	return &Result{RequestID: id, Payload: errorJSON(fe), Error: fe, Report: rep, Init: ir}
+}
+
+// invoke runs one invocation on an initialised environment.
+func (e *Env) invoke(req Request, initReport *InitReport) *Result {
+	inv := &invocation{Request: req, id: newUUID(), start: time.Now()}
+	inv.deadline = inv.start.Add(e.cfg.Timeout)
+	if inv.TraceHeader == "" {
+		inv.TraceHeader = newTraceHeader()
+	}
+	e.logf("START RequestId: %s Version: %s", inv.id, e.cfg.FunctionVersion)
+	e.tel.emit("platform.start", map[string]any{"requestId": inv.id, "version": e.cfg.FunctionVersion,
+		"tracing": map[string]any{"spanId": newID(8), "type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}})
+
+	e.mu.Lock()
+	gen := e.gen
+	resetPeakMemory(e.pidsLocked())
+	gen.inv, gen.pending = inv, true
+	invokeEvent := mustJSON(map[string]any{"eventType": "INVOKE", "deadlineMs": inv.deadline.UnixMilli(),
+		"requestId": inv.id, "invokedFunctionArn": e.cfg.functionARN(),
+		"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}})
+	for _, x := range gen.extensions {
+		if x.events["INVOKE"] {
+			x.queue = append(x.queue, invokeEvent)
+		}
+	}
+	e.broadcastLocked()
+	e.mu.Unlock()
+
+	// Wait for the runtime's answer, its exit, an extension's crash, or the deadline.
+	e.waitFor(inv.deadline, func() bool {
+		return inv.result != nil || !gen.runtime.running() || e.crashedExtensionLocked(gen) != nil
+	})
+	e.mu.Lock()
+	res := inv.result
+	status, reset := StatusSuccess, ShutdownReason("")
+	switch {
+	case res != nil && res.Error != nil:
+		status = StatusError
+	case res != nil:
+	case !gen.runtime.running():
+		status, reset = StatusFailure, ShutdownFailure
+		fe := runtimeExitError(inv.id, gen.runtime)
+		res = &Result{Error: fe, Payload: errorJSON(fe)}
+	case e.crashedExtensionLocked(gen) != nil:
+		status, reset = StatusFailure, ShutdownFailure
+		fe := extensionExitError(inv.id, e.crashedExtensionLocked(gen))
+		res = &Result{Error: fe, Payload: errorJSON(fe)}
+	default:
+		status, reset = StatusTimeout, ShutdownTimeout
+		res = e.timeoutResult(inv)
+	}
+	gen.pending = false
+	e.mu.Unlock()
+	res.RequestID = inv.id
+	runtimeEnd := inv.responded
+	if runtimeEnd.IsZero() {
+		runtimeEnd = time.Now()
+	}
+	e.emitRuntimeDone(inv, status, res, runtimeEnd)
+
+	// After the response, every INVOKE extension must ask for its next event.
+	if reset == "" {
+		ok := e.waitFor(inv.deadline, func() bool {
+			if e.crashedExtensionLocked(gen) != nil {
+				return true
+			}
+			for _, x := range gen.extensions {
+				if x.events["INVOKE"] && !x.idle() {
+					return false
+				}
+			}
+			return true
+		})
+		e.mu.Lock()
+		if x := e.crashedExtensionLocked(gen); x != nil {
+			status, reset = StatusFailure, ShutdownFailure
+			fe := extensionExitError(inv.id, x)
+			res.Error, res.Payload = fe, errorJSON(fe)
+		} else if !ok {
+			status, reset = StatusTimeout, ShutdownTimeout
+			t := e.timeoutResult(inv)
+			res.Error, res.Payload = t.Error, t.Payload
+		}
+		e.mu.Unlock()
+	}
+	end := time.Now()
+
+	e.mu.Lock()
+	maxMem := peakMemoryBytes(e.pidsLocked())
+	gen.inv = nil
+	e.mu.Unlock()
+	rep := &InvokeReport{Type: "invoke", Time: inv.start, RequestID: inv.id, Status: status,
+		DurationMs: ms(end.Sub(inv.start)), MemorySizeMB: e.cfg.MemoryMB,
+		MaxMemoryUsedMB: int((maxMem + (1<<20 - 1)) >> 20)}
+	if res.Error != nil && status != StatusSuccess {
+		rep.ErrorType = res.Error.Type
+	}
+	if initReport != nil {
+		rep.InitDurationMs = initReport.DurationMs
+	}
+	rep.BilledDurationMs = billed(rep.DurationMs + rep.InitDurationMs)
+	if !inv.responded.IsZero() {
+		rep.RuntimeMs = ms(inv.responded.Sub(inv.start))
+		rep.PostRuntimeMs = ms(end.Sub(inv.responded))
+	}
+	res.Report = rep
+
+	if status == StatusTimeout {
+		e.logf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format(time.RFC3339Nano), inv.id, e.cfg.Timeout.Seconds())
+	}
+	e.logf("END RequestId: %s", inv.id)
+	e.logf("%s", rep.line())
+
+	// Lines the processes wrote before this point belong to this invocation.
+	for _, p := range gen.procs {
+		p.waitDrained(50 * time.Millisecond)
+	}
+	e.tel.flush()
+	e.emitReport(rep)
+	e.report(rep)
+	if reset != "" {
+		e.stop(reset)
+	} else {
+		e.freeze()
+	}
+	return res
+}
+
+// timeoutResult is the result of an invocation that ran out of time.
+func (e *Env) timeoutResult(inv *invocation) *Result {
+	fe := &FunctionError{Type: "Sandbox.Timedout", Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", inv.id, e.cfg.Timeout.Seconds())}
+	return &Result{Error: fe, Payload: errorJSON(fe)}
+}
+
+func (e *Env) emitRuntimeDone(inv *invocation, status string, res *Result, end time.Time) {
+	rec := map[string]any{"requestId": inv.id, "status": status,
+		"metrics": map[string]any{"durationMs": ms(end.Sub(inv.start)), "producedBytes": len(res.Payload)},
+		"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}}
+	if status != StatusSuccess && res.Error != nil {
+		rec["errorType"] = res.Error.Type
+	}
+	if !inv.responded.IsZero() && !inv.received.IsZero() {
+		rec["spans"] = []map[string]any{
+			{"name": "responseLatency", "start": inv.start.UTC().Format(timeLayout), "durationMs": ms(inv.responded.Sub(inv.start))},
+			{"name": "responseDuration", "start": inv.responded.UTC().Format(timeLayout), "durationMs": 0.0},
+		}
+	}
+	e.tel.emit("platform.runtimeDone", rec)
+}
+
+func (e *Env) emitReport(rep *InvokeReport) {
+	metrics := map[string]any{"durationMs": rep.DurationMs, "billedDurationMs": rep.BilledDurationMs,
+		"memorySizeMB": rep.MemorySizeMB, "maxMemoryUsedMB": rep.MaxMemoryUsedMB}
+	if rep.InitDurationMs > 0 {
+		metrics["initDurationMs"] = rep.InitDurationMs
+	}
+	rec := map[string]any{"requestId": rep.RequestID, "status": rep.Status, "metrics": metrics}
+	if rep.ErrorType != "" {
+		rec["errorType"] = rep.ErrorType
+	}
+	e.tel.emit("platform.report", rec)
+}
+
+// freeze stops every process of the environment until the next thaw.
+func (e *Env) freeze() {
+	if e.cfg.NoFreeze {
+		return
+	}
+	e.tel.pause()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := e.freezer.freeze(e.pgidsLocked()); err != nil {
+		e.logf("sandbox: %v", err)
+	}
+	e.frozen, e.frozenAt = true, time.Now()
+}
+
+// thaw resumes the environment, once it has been frozen for FreezeMin.
+func (e *Env) thaw() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.frozen {
+		return
+	}
+	if d := time.Until(e.frozenAt.Add(e.cfg.FreezeMin)); d > 0 {
+		time.Sleep(d)
+	}
+	if err := e.freezer.thaw(e.pgidsLocked()); err != nil {
+		e.logf("sandbox: %v", err)
+	}
+	e.frozen = false
+	e.tel.resume()
+}
+
+// ShutdownReason is why a generation of processes ends.
+type ShutdownReason string
+
+// Shutdown reasons, as the SHUTDOWN event gives them.
+const (
+	ShutdownSpindown ShutdownReason = "spindown"
+	ShutdownTimeout  ShutdownReason = "timeout"
+	ShutdownFailure  ShutdownReason = "failure"
+)
+
+// stop ends the current generation: SIGTERM to the runtime (SIGKILL after
+// 300 ms), then SHUTDOWN to the extensions registered for it, SIGKILL to
+// the others, and SIGKILL to any still running at the deadline.
+func (e *Env) stop(reason ShutdownReason) *ShutdownReport {
+	e.mu.Lock()
+	gen := e.gen
+	e.mu.Unlock()
+	e.thaw()
+	start := time.Now()
+	deadline := start.Add(e.cfg.ShutdownTimeout)
+	rep := &ShutdownReport{Type: "shutdown", Time: start, Reason: string(reason)}
+
+	if rt := gen.runtime; rt != nil {
+		grace := runtimeTermGrace
+		if len(gen.extensions) == 0 {
+			grace = 0
+		}
+		pr := ProcessReport{Name: "runtime"}
+		if rt.running() {
+			rt.signal(syscall.SIGTERM)
+			select {
+			case <-rt.exited:
+			case <-time.After(grace):
+				pr.Killed = true
+				rt.kill()
+			}
+		}
+		pr.StoppedMs = ms(time.Since(start))
+		rep.Runtime = &pr
+	}
+	e.tel.flush()
+
+	shutdownEvent := mustJSON(map[string]any{"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline.UnixMilli()})
+	e.mu.Lock()
+	for _, x := range gen.extensions {
+		if x.proc == nil {
+			continue
+		}
+		if x.events["SHUTDOWN"] {
+			x.queue = append(x.queue, shutdownEvent)
+		} else {
+			x.proc.signal(syscall.SIGKILL)
+		}
+	}
+	e.broadcastLocked()
+	exts := append([]*extension(nil), gen.extensions...)
+	e.mu.Unlock()
+
+	var wg sync.WaitGroup
+	rep.Extensions = make([]ProcessReport, len(exts))
+	for i, x := range exts {
+		rep.Extensions[i].Name = x.name
+		if x.proc == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pr := &rep.Extensions[i]
+			select {
+			case <-x.proc.exited:
+			case <-time.After(time.Until(deadline)):
+				pr.Killed = true
+				x.proc.kill()
+			}
+			pr.StoppedMs = ms(time.Since(start))
+			pr.Exit = x.proc.exitDescription()
+		}()
+	}
+	wg.Wait()
+	// Anything the processes left behind in their groups goes too.
+	e.mu.Lock()
+	for _, p := range gen.procs {
+		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+	}
+	e.gen = nil
+	e.broadcastLocked()
+	e.mu.Unlock()
+	e.tel.unsubscribeAll()
+	rep.DurationMs = ms(time.Since(start))
+	for _, x := range rep.Extensions {
+		how := "exited"
+		if x.Killed {
+			how = "was killed"
+		}
+		e.logf("SHUTDOWN extension %s %s after %.2f ms (%s)", x.Name, how, x.StoppedMs, x.Exit)
+	}
+	e.report(rep)
+	return rep
+}
+
+// procExited is called when any process of the environment exits.
+func (e *Env) procExited() {
+	e.mu.Lock()
+	e.broadcastLocked()
+	e.mu.Unlock()
+}
+
+// lineLogger returns the handler of a process's output lines: each becomes
+// a Telemetry API event of the given type and a line of the logs.
+func (e *Env) lineLogger(typ string) func(string) {
+	return func(line string) {
+		e.tel.emit(typ, line)
+		fmt.Fprintf(e.cfg.Logs, "%s\n", line)
+	}
+}
+
+// extensionFiles lists the executable files in <opt>/extensions.
+func (e *Env) extensionFiles() []string {
+	if e.optDir == "" {
+		return nil
+	}
+	dir := filepath.Join(e.optDir, "extensions")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ent := range entries {
+		path := filepath.Join(dir, ent.Name())
+		if checkExecutable(path) == nil {
+			out = append(out, path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *Env) removeOpt() {
+	if e.optTemp {
+		_ = os.RemoveAll(e.optDir)
+	}
+}
+
+// mergeLayers makes the directory that stands for /opt. One layer is used
+// as it is; several are merged into a temporary directory of symbolic
+// links, a later layer's file replacing an earlier one's.
+func mergeLayers(layers []string) (dir string, temp bool, err error) {
+	switch len(layers) {
+	case 0:
+		return "", false, nil
+	case 1:
+		return layers[0], false, nil
+	}
+	dir, err = os.MkdirTemp("", "lambdaotel-opt-")
+	if err != nil {
+		return "", false, fmt.Errorf("sandbox: merge layers: %w", err)
+	}
+	for _, layer := range layers {
+		err := filepath.WalkDir(layer, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(layer, path)
+			target := filepath.Join(dir, rel)
+			if d.IsDir() {
+				return os.MkdirAll(target, 0o755)
+			}
+			_ = os.Remove(target)
+			return os.Symlink(path, target)
+		})
+		if err != nil {
+			os.RemoveAll(dir)
+			return "", false, fmt.Errorf("sandbox: merge layer %s: %w", layer, err)
+		}
+	}
+	return dir, true, nil
+}
+
+// runtimeExitError is Lambda's error for a runtime that exited.
+func runtimeExitError(requestID string, p *proc) *FunctionError {
+	msg := "Runtime exited without providing a reason"
+	if d := p.exitDescription(); d != "exit status 0" {
+		msg = "Runtime exited with error: " + d
+	}
+	if requestID != "" {
+		msg = "RequestId: " + requestID + " Error: " + msg
+	}
+	return &FunctionError{Type: "Runtime.ExitError", Message: msg}
+}
+
+// extensionExitError is Lambda's error for an extension that exited while
+// the environment needed it: the type it reported with exit/error or
+// init/error, else Extension.Crash.
+func extensionExitError(requestID string, x *extension) *FunctionError {
+	typ := x.errorType
+	if typ == "" {
+		typ = "Extension.Crash"
+	}
+	msg := fmt.Sprintf("extension %s exited: %s", x.name, x.proc.exitDescription())
+	if requestID != "" {
+		msg = "RequestId: " + requestID + " Error: " + msg
+	}
+	return &FunctionError{Type: typ, Message: msg}
+}
+
+// newTraceHeader makes an X-Ray trace header for an invocation that came
+// without one: a new root, not sampled, as Lambda does with active tracing off.
+func newTraceHeader() string {
+	return fmt.Sprintf("Root=1-%08x-%s;Parent=%s;Sampled=0", time.Now().Unix(), newID(12), newID(8))
+}
+
+func envValue(env []string, key string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
