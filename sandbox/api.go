@@ -282,7 +282,7 @@ func (e *Env) extensionRegister(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Extension.InvalidExtensionState",
 			"State transition from Registered to Registered failed for extension %s. Error: state transition is not allowed", name)
 		return
-	case x != nil && !gen.regOpen, x == nil && (gen.runtimeReady || !gen.subOpen):
+	case x != nil && !gen.regOpen, x == nil && (gen.runtimeReady || !gen.initializing):
 		writeError(w, http.StatusForbidden, "Extension.RegistrationClosed", "Extension registration closed already")
 		return
 	case x == nil && events["SHUTDOWN"]:
@@ -428,7 +428,7 @@ func (e *Env) extensionError(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.errorType = fe.Type
-	if initError && gen.initErr == nil && !gen.runtimeReady {
+	if initError && gen.initErr == nil && gen.initializing {
 		gen.initErr = fe
 	}
 	e.broadcastLocked()
@@ -442,7 +442,7 @@ func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 	x := e.extensionForLocked(w, r, "Unknown extension %s")
 	var open bool
 	if x != nil {
-		open = e.gen.subOpen
+		open = e.gen.initializing
 	}
 	e.mu.Unlock()
 	if x == nil {

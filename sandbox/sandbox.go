@@ -59,7 +59,7 @@ type Env struct {
 type generation struct {
 	started      time.Time
 	regOpen      bool // external extensions may still register
-	subOpen      bool // telemetry subscriptions are accepted (during init)
+	initializing bool // init has not finished; telemetry subscriptions are accepted
 	runtime      *proc
 	runtimeReady bool // the runtime has asked for its first invocation
 	initErr      *FunctionError
@@ -319,7 +319,7 @@ func (e *Env) Shutdown() *ShutdownReport {
 // init starts the extensions and the runtime and waits until all of them
 // are ready, or until init fails or times out.
 func (e *Env) init() (*InitReport, error) {
-	gen := &generation{started: time.Now(), regOpen: true, subOpen: true}
+	gen := &generation{started: time.Now(), regOpen: true, initializing: true}
 	e.mu.Lock()
 	e.gen = gen
 	e.mu.Unlock()
@@ -441,7 +441,7 @@ func (e *Env) init() (*InitReport, error) {
 		}
 	}
 	e.mu.Lock()
-	gen.subOpen = false
+	gen.initializing = false
 	if gen.initErr != nil {
 		fail(StatusError, gen.initErr)
 	}
