@@ -67,10 +67,14 @@ func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 		invalidRuntimeTransition(w, "Started", "Ready")
 		return
 	}
-	if !gen.runtimeReady {
-		gen.runtimeReady = true
+	gen.runtimeReady, gen.runtimeWaiting = true, true
+	e.broadcastLocked()
+	defer func() {
+		e.mu.Lock()
+		gen.runtimeWaiting = false
 		e.broadcastLocked()
-	}
+		e.mu.Unlock()
+	}()
 	for {
 		if e.gen != gen {
 			e.mu.Unlock()
@@ -314,8 +318,9 @@ func (e *Env) extensionRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 // extensionFor returns the registered extension named by the request's
-// Lambda-Extension-Identifier, writing the error response otherwise. It is
-// called with e.mu held.
+// Lambda-Extension-Identifier, writing the error response otherwise
+// (unknownMessage, with {id} replaced, for an unknown one). It is called
+// with e.mu held.
 func (e *Env) extensionForLocked(w http.ResponseWriter, r *http.Request, unknownMessage string) *extension {
 	id := r.Header.Get("Lambda-Extension-Identifier")
 	switch {
@@ -333,7 +338,7 @@ func (e *Env) extensionForLocked(w http.ResponseWriter, r *http.Request, unknown
 			}
 		}
 	}
-	writeError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", unknownMessage, id)
+	writeError(w, http.StatusForbidden, "Extension.UnknownExtensionIdentifier", "%s", strings.ReplaceAll(unknownMessage, "{id}", id))
 	return nil
 }
 
@@ -341,7 +346,7 @@ func (e *Env) extensionForLocked(w http.ResponseWriter, r *http.Request, unknown
 // call ends the extension's init; later ones end its part of an invocation.
 func (e *Env) extensionNext(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	x := e.extensionForLocked(w, r, "Unknown extension %s")
+	x := e.extensionForLocked(w, r, "Unknown extension {id}")
 	if x == nil {
 		e.mu.Unlock()
 		return
@@ -353,8 +358,9 @@ func (e *Env) extensionNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gen := e.gen
+	x.lastNext = time.Now()
 	if x.readyAt.IsZero() {
-		x.readyAt = time.Now()
+		x.readyAt = x.lastNext
 	}
 	x.waiting = true
 	e.broadcastLocked()
@@ -439,7 +445,7 @@ func (e *Env) extensionError(w http.ResponseWriter, r *http.Request) {
 // Lambda, subscriptions are accepted during init.
 func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
-	x := e.extensionForLocked(w, r, "Unknown extension %s")
+	x := e.extensionForLocked(w, r, "Unknown extension {id}")
 	var open bool
 	if x != nil {
 		open = e.gen.initializing

@@ -66,6 +66,10 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// NoFreeze turns off freezing between invocations.
 	NoFreeze bool
+	// FreezeMethod chooses how to freeze: "" picks a cgroup freezer where
+	// the machine allows one and SIGSTOP otherwise; FreezeSignal forces
+	// SIGSTOP.
+	FreezeMethod string
 	// FreezeMin makes every freeze last at least this long.
 	FreezeMin time.Duration
 	// TelemetryQueueBytes bounds the log and platform events waiting for one
@@ -138,6 +142,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.FreezeMethod != "" && c.FreezeMethod != FreezeSignal {
+		return c, fmt.Errorf("sandbox: freeze method %q: want %q or empty for the best available", c.FreezeMethod, FreezeSignal)
 	}
 	if c.TelemetryQueueBytes == 0 {
 		c.TelemetryQueueBytes = 4 << 20

@@ -33,9 +33,12 @@ type freezer interface {
 
 // newFreezer uses a cgroup freezer where this machine lets us create one,
 // and stops process groups with SIGSTOP otherwise.
-func newFreezer(off bool) freezer {
-	if off {
+func newFreezer(off bool, method string) freezer {
+	switch {
+	case off:
 		return noFreezer{}
+	case method == FreezeSignal:
+		return signalFreezer{}
 	}
 	name := fmt.Sprintf("lambdaotel-sandbox-%d-%s", os.Getpid(), newID(4))
 	if f, err := newCgroupFreezer(name, true); err == nil {

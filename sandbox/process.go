@@ -129,8 +129,15 @@ func (o *output) drained() bool {
 		return true
 	default:
 	}
-	n, err := unix.IoctlGetInt(int(o.r.Fd()), unix.TIOCINQ)
-	return (err != nil || n == 0) && !o.busy.Load()
+	rc, err := o.r.SyscallConn()
+	if err != nil {
+		return true
+	}
+	n := 0
+	if rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) }) != nil {
+		return true // closed: everything was read
+	}
+	return n == 0 && !o.busy.Load()
 }
 
 // waitDrained waits, at most limit, until the process's output written so

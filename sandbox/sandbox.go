@@ -57,16 +57,17 @@ type Env struct {
 // generation is one life of the runtime and the extensions, from init to
 // shutdown or reset.
 type generation struct {
-	started      time.Time
-	regOpen      bool // external extensions may still register
-	initializing bool // init has not finished; telemetry subscriptions are accepted
-	runtime      *proc
-	runtimeReady bool // the runtime has asked for its first invocation
-	initErr      *FunctionError
-	extensions   []*extension
-	procs        []*proc
-	inv          *invocation // the current invocation
-	pending      bool        // inv waits for the runtime to pick it up
+	started        time.Time
+	regOpen        bool // external extensions may still register
+	initializing   bool // init has not finished; telemetry subscriptions are accepted
+	runtime        *proc
+	runtimeReady   bool // the runtime has asked for its first invocation
+	runtimeWaiting bool // the runtime is blocked in invocation/next
+	initErr        *FunctionError
+	extensions     []*extension
+	procs          []*proc
+	inv            *invocation // the current invocation
+	pending        bool        // inv waits for the runtime to pick it up
 }
 
 // extension is one registered (or started, not yet registered) extension.
@@ -78,6 +79,7 @@ type extension struct {
 	events     map[string]bool
 	accountID  bool
 	readyAt    time.Time // first event/next
+	lastNext   time.Time // latest event/next
 	waiting    bool      // blocked in event/next
 	queue      [][]byte  // events to hand out at the next event/next
 	errorType  string    // from init/error or exit/error
@@ -155,7 +157,7 @@ func Start(cfg Config) (*Env, error) {
 	}
 	e.srv = &http.Server{Handler: e.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go e.srv.Serve(e.ln)
-	e.freezer = newFreezer(cfg.NoFreeze)
+	e.freezer = newFreezer(cfg.NoFreeze, cfg.FreezeMethod)
 	return e, nil
 }
 
@@ -271,6 +273,13 @@ func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 	e.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
+	}
+	if gen != nil && !e.alive(gen) {
+		// A process exited after the last invocation (aws-lambda-go's
+		// runtime exits after reporting a panic): Lambda resets the
+		// environment, and this invocation is a cold start.
+		e.stop(ShutdownFailure)
+		gen = nil
 	}
 	var initReport *InitReport
 	if gen == nil {
@@ -479,6 +488,13 @@ func (e *Env) init() (*InitReport, error) {
 	return rep, nil
 }
 
+// alive reports whether the runtime and every extension of gen still run.
+func (e *Env) alive(gen *generation) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return gen.runtime.running() && e.crashedExtensionLocked(gen) == nil
+}
+
 // crashedExtensionLocked returns an extension whose process has exited.
 func (e *Env) crashedExtensionLocked(gen *generation) *extension {
 	for _, x := range gen.extensions {
@@ -564,7 +580,8 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	}
 	e.emitRuntimeDone(inv, status, res, runtimeEnd)
 
-	// After the response, every INVOKE extension must ask for its next event.
+	// The invocation ends when the runtime and every INVOKE extension have
+	// asked for their next event.
 	if reset == "" {
 		ok := e.waitFor(inv.deadline, func() bool {
 			if e.crashedExtensionLocked(gen) != nil {
@@ -575,9 +592,15 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 					return false
 				}
 			}
-			return true
+			return gen.runtimeWaiting || !gen.runtime.running()
 		})
 		e.mu.Lock()
+		if !gen.runtime.running() {
+			// The runtime exited after its answer (aws-lambda-go does after
+			// a panic or a refused response): the answer stands, and the
+			// environment is reset.
+			reset = ShutdownFailure
+		}
 		if x := e.crashedExtensionLocked(gen); x != nil {
 			status, reset = StatusFailure, ShutdownFailure
 			fe := extensionExitError(inv.id, x)
@@ -594,6 +617,12 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	e.mu.Lock()
 	maxMem := peakMemoryBytes(e.pidsLocked())
 	gen.inv = nil
+	extensionsDone := inv.responded
+	for _, x := range gen.extensions {
+		if x.events["INVOKE"] && x.lastNext.After(extensionsDone) {
+			extensionsDone = x.lastNext
+		}
+	}
 	e.mu.Unlock()
 	rep := &InvokeReport{Type: "invoke", Time: inv.start, RequestID: inv.id, Status: status,
 		DurationMs: ms(end.Sub(inv.start)), MemorySizeMB: e.cfg.MemoryMB,
@@ -607,7 +636,7 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	rep.BilledDurationMs = billed(rep.DurationMs + rep.InitDurationMs)
 	if !inv.responded.IsZero() {
 		rep.RuntimeMs = ms(inv.responded.Sub(inv.start))
-		rep.PostRuntimeMs = ms(end.Sub(inv.responded))
+		rep.PostRuntimeMs = ms(extensionsDone.Sub(inv.responded))
 	}
 	res.Report = rep
 
