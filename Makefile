@@ -1,0 +1,27 @@
+# lambdaotel: OpenTelemetry for AWS Lambda.
+GO ?= go
+BIN := bin
+
+.PHONY: all build test vet demo clean
+
+all: build
+
+## build: the lambdaotel command (sandbox, sink) into bin/
+build:
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/lambdaotel ./cmd/lambdaotel
+
+## vet: static checks
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+## test: every test (unit and end to end through the sandbox)
+test: vet
+	$(GO) test -count=1 -timeout 15m ./...
+
+## demo: a function with an extension in the local Lambda environment
+demo: build
+	./scripts/demo.sh
+
+clean:
+	rm -rf $(BIN) dist

@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/sandbox"
+)
+
+const runUsage = `usage: lambdaotel run --task-root DIR [flags] [-- COMMAND ARGS...]
+
+Runs a function and its layers in a local Lambda execution environment:
+Runtime, Extensions and Telemetry APIs, freeze between invocations,
+timeouts and shutdown deadlines. The runtime is DIR/bootstrap unless a
+command follows "--".
+
+With --event it runs invocations and prints each result on stdout; with
+--listen it serves the invoke endpoint of AWS's runtime interface emulator
+(POST /2015-03-31/functions/function/invocations) until interrupted.
+Function, extension and START/END/REPORT lines go to stderr.
+
+flags:
+`
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func runMain(args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	var (
+		cfg      sandbox.Config
+		layers   listFlag
+		envs     listFlag
+		event    = fs.String("event", "", "invoke with the event in `FILE` (- for stdin)")
+		repeat   = fs.Int("repeat", 1, "invoke `N` times")
+		interval = fs.Duration("interval", 0, "wait `D` between invocations")
+		listen   = fs.String("listen", "", "serve the invoke endpoint on `ADDR` (host:port, loopback unless --allow-remote)")
+		remote   = fs.Bool("allow-remote", false, "allow a --listen address that is not loopback")
+		idle     = fs.Duration("idle", 0, "with --listen, shut down after `D` without invocations (0: never)")
+		report   = fs.String("report", "", "append one JSON line per init, invocation and shutdown to `FILE`")
+	)
+	fs.StringVar(&cfg.TaskRoot, "task-root", "", "the function's code `DIR` (LAMBDA_TASK_ROOT)")
+	fs.Var(&layers, "layer", "a layer `DIR`, merged like /opt (repeatable, in order)")
+	fs.StringVar(&cfg.Handler, "handler", "", "the handler setting (_HANDLER)")
+	fs.StringVar(&cfg.FunctionName, "function-name", "function", "the function's `NAME`")
+	fs.StringVar(&cfg.FunctionVersion, "function-version", "$LATEST", "the function's `VERSION`")
+	fs.StringVar(&cfg.Runtime, "runtime", "provided.al2023", "the runtime `ID`; a managed runtime such as nodejs20.x sets AWS_EXECUTION_ENV")
+	fs.StringVar(&cfg.Region, "region", "us-east-1", "the AWS `REGION`")
+	fs.StringVar(&cfg.Architecture, "arch", "x86_64", "the architecture: x86_64 or arm64")
+	fs.DurationVar(&cfg.Timeout, "timeout", 3*time.Second, "the function timeout")
+	fs.IntVar(&cfg.MemoryMB, "memory", 128, "the memory size in `MB`")
+	fs.Var(&envs, "env", "a function environment variable `KEY=VALUE` (repeatable)")
+	fs.DurationVar(&cfg.FreezeMin, "freeze-min", 0, "make every freeze between invocations last at least `D`")
+	fs.BoolVar(&cfg.NoFreeze, "no-freeze", false, "do not freeze the environment between invocations")
+	fs.StringVar(&cfg.FreezeMethod, "freeze-method", "", `"sigstop" to freeze with signals even where a cgroup freezer is available`)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg.Layers = layers
+	cfg.Command = fs.Args()
+	cfg.Env = map[string]string{}
+	for _, kv := range envs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: --env %q: want KEY=VALUE\n", kv)
+			return 2
+		}
+		cfg.Env[k] = v
+	}
+	if cfg.TaskRoot == "" {
+		fmt.Fprintln(os.Stderr, "lambdaotel run: --task-root is required")
+		fs.Usage()
+		return 2
+	}
+	if (*event == "") == (*listen == "") {
+		fmt.Fprintln(os.Stderr, "lambdaotel run: give either --event FILE or --listen ADDR")
+		return 2
+	}
+	if *repeat < 1 {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --repeat %d: want 1 or more\n", *repeat)
+		return 2
+	}
+
+	cfg.Logs = os.Stderr
+	if *report != "" {
+		f, err := os.OpenFile(*report, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: --report: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		var mu sync.Mutex
+		enc := json.NewEncoder(f)
+		cfg.OnReport = func(r sandbox.Report) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(r)
+		}
+	}
+
+	var payload []byte
+	if *event != "" {
+		var err error
+		if *event == "-" {
+			payload, err = io.ReadAll(os.Stdin)
+		} else {
+			payload, err = os.ReadFile(*event)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: --event: %v\n", err)
+			return 1
+		}
+	}
+
+	env, err := sandbox.Start(cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var code int
+	if *listen != "" {
+		code = serveInvokes(ctx, env, *listen, *remote, *idle)
+	} else {
+		code = runEvents(ctx, env, payload, *repeat, *interval)
+	}
+	env.Shutdown()
+	return code
+}
+
+// runEvents invokes env repeat times and prints each result. It fails
+// when the environment could not start.
+func runEvents(ctx context.Context, env *sandbox.Env, payload []byte, repeat int, interval time.Duration) int {
+	code := 0
+	for i := range repeat {
+		if i > 0 && interval > 0 {
+			select {
+			case <-time.After(interval):
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		res, err := env.Invoke(ctx, sandbox.Request{Payload: payload})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: %v\n", err)
+			return 1
+		}
+		fmt.Printf("%s\n", res.Payload)
+		code = 0
+		if res.Init != nil && res.Init.Status != sandbox.StatusSuccess {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: the environment could not start: %s: %s\n", res.Init.ErrorType, res.Init.ErrorMessage)
+			code = 1
+		}
+	}
+	return code
+}
+
+// serveInvokes serves the invoke endpoint until ctx ends or the
+// environment has been idle for idle.
+func serveInvokes(ctx context.Context, env *sandbox.Env, addr string, remote bool, idle time.Duration) int {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --listen %q: %v\n", addr, err)
+		return 2
+	}
+	if ip := net.ParseIP(host); !remote && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --listen %q is not a loopback address; add --allow-remote to serve other hosts\n", addr)
+		return 2
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --listen: %v\n", err)
+		return 1
+	}
+	activity := make(chan struct{}, 1)
+	handler := env.InvokeHandler()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case activity <- struct{}{}:
+		default:
+		}
+		handler.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(os.Stderr, "lambdaotel run: invoke with: curl -d '{}' http://%s%s\n", ln.Addr(), sandbox.InvokePath)
+	var idleC <-chan time.Time
+	var timer *time.Timer
+	if idle > 0 {
+		timer = time.NewTimer(idle)
+		idleC = timer.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(os.Stderr, "lambdaotel run: interrupted, shutting down")
+			_ = srv.Close()
+			return 0
+		case <-activity:
+			if timer != nil {
+				timer.Reset(idle)
+			}
+		case <-idleC:
+			fmt.Fprintf(os.Stderr, "lambdaotel run: idle for %s, shutting down\n", idle)
+			_ = srv.Close()
+			return 0
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	buildtest.Cleanup()
+	os.Exit(code)
+}
+
+// taskRoot makes a task root with the plainfunc test function.
+func taskRoot(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "task")
+	buildtest.Install(t, buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/internal/fixtures/plainfunc"), filepath.Join(dir, "bootstrap"))
+	return dir
+}
+
+// TestRunEvents runs `lambdaotel run --event` and reads its results and report.
+func TestRunEvents(t *testing.T) {
+	bin := buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel")
+	task := taskRoot(t)
+	dir := t.TempDir()
+	event := filepath.Join(dir, "event.json")
+	report := filepath.Join(dir, "report.jsonl")
+	os.WriteFile(event, []byte(`{"action":"print","lines":1}`), 0o644)
+	cmd := exec.Command(bin, "run", "--task-root", task, "--event", event, "--repeat", "2",
+		"--function-name", "cli", "--env", "FIXTURE_X=1", "--report", report)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("lambdaotel run: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stdout has %d lines, want one result per invocation:\n%s", len(lines), stdout.String())
+	}
+	var res struct{ Env map[string]string }
+	if err := json.Unmarshal([]byte(lines[0]), &res); err != nil || res.Env["AWS_LAMBDA_FUNCTION_NAME"] != "cli" || res.Env["FIXTURE_X"] != "1" {
+		t.Errorf("result %s", lines[0])
+	}
+	for _, want := range []string{"START RequestId: ", "END RequestId: ", "REPORT RequestId: ", "line 1 of 1"} {
+		if strings.Count(stderr.String(), want) != 2 {
+			t.Errorf("stderr should have %q twice:\n%s", want, stderr.String())
+		}
+	}
+	f, err := os.Open(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var kinds []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		var r struct {
+			Type          string   `json:"type"`
+			PostRuntimeMs *float64 `json:"postRuntimeMs"`
+		}
+		if err := json.Unmarshal(s.Bytes(), &r); err != nil {
+			t.Fatalf("report line %q: %v", s.Text(), err)
+		}
+		if r.Type == "invoke" && r.PostRuntimeMs == nil {
+			t.Errorf("invoke report without postRuntimeMs: %s", s.Text())
+		}
+		kinds = append(kinds, r.Type)
+	}
+	if strings.Join(kinds, ",") != "init,invoke,invoke,shutdown" {
+		t.Errorf("report lines %v", kinds)
+	}
+}
+
+// TestRunErrors checks the exit status and message of bad invocations.
+func TestRunErrors(t *testing.T) {
+	bin := buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel")
+	task := taskRoot(t)
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no task root", []string{"run", "--event", "x"}, 2, "--task-root is required"},
+		{"neither event nor listen", []string{"run", "--task-root", task}, 2, "give either --event FILE or --listen ADDR"},
+		{"bad env", []string{"run", "--task-root", task, "--event", "x", "--env", "NOEQUALS"}, 2, `--env "NOEQUALS": want KEY=VALUE`},
+		{"missing event file", []string{"run", "--task-root", task, "--event", "/nonexistent.json"}, 1, "--event: open /nonexistent.json"},
+		{"missing task root", []string{"run", "--task-root", "/nonexistent", "--event", "-"}, 1, `task root "/nonexistent" is not a directory`},
+		{"remote listen", []string{"run", "--task-root", task, "--listen", "0.0.0.0:0"}, 2, "is not a loopback address"},
+		{"init fails", []string{"run", "--task-root", task, "--event", "-", "--env", "FIXTURE_INIT=exit"}, 1, "the environment could not start: Runtime.ExitError"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, c.args...)
+			cmd.Stdin = strings.NewReader("{}")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != c.code || !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("exit %d (want %d), stderr:\n%s\nwant it to contain %q", code, c.code, stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestRunListen serves the invoke endpoint, invokes it, and interrupts it.
+func TestRunListen(t *testing.T) {
+	bin := buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel")
+	cmd := exec.Command(bin, "run", "--task-root", taskRoot(t), "--listen", "127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	lines := bufio.NewScanner(stderr)
+	var url string
+	for lines.Scan() {
+		if _, after, ok := strings.Cut(lines.Text(), "curl -d '{}' "); ok {
+			url = after
+			break
+		}
+	}
+	if !strings.HasSuffix(url, sandbox.InvokePath) {
+		t.Fatalf("no invoke URL printed (got %q)", url)
+	}
+	go io.Copy(io.Discard, stderr)
+	resp, err := http.Post(url, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"requestId"`) {
+		t.Errorf("invoke: %d %s", resp.StatusCode, body)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("lambdaotel run after SIGINT: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaotel run did not stop after SIGINT")
+	}
+}
