@@ -458,6 +458,10 @@ func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, "Telemetry.SubscriptionClosed", "Telemetry API subscription is closed")
 		return
 	}
+	if e.cfg.NoTelemetryAPI {
+		writeError(w, http.StatusAccepted, "Telemetry.NotSupported", "Telemetry API is not supported")
+		return
+	}
 	body, _, err := readLimited(r.Body, 64<<10)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "ValidationError", "Failed to read request body: %v", err)

@@ -72,6 +72,10 @@ type Config struct {
 	FreezeMethod string
 	// FreezeMin makes every freeze last at least this long.
 	FreezeMin time.Duration
+	// NoTelemetryAPI makes the Telemetry API answer subscriptions the way
+	// AWS's runtime interface emulator does (202, Telemetry.NotSupported),
+	// to test extensions where the API is unavailable.
+	NoTelemetryAPI bool
 	// TelemetryQueueBytes bounds the log and platform events waiting for one
 	// Telemetry API subscriber; function and extension lines beyond it are
 	// dropped and reported with platform.logsDropped (default 4 MiB).

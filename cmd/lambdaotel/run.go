@@ -71,6 +71,7 @@ func runMain(args []string) int {
 	fs.Var(&envs, "env", "a function environment variable `KEY=VALUE` (repeatable)")
 	fs.DurationVar(&cfg.FreezeMin, "freeze-min", 0, "make every freeze between invocations last at least `D`")
 	fs.BoolVar(&cfg.NoFreeze, "no-freeze", false, "do not freeze the environment between invocations")
+	fs.BoolVar(&cfg.NoTelemetryAPI, "no-telemetry-api", false, "answer Telemetry API subscriptions as AWS's emulator does (202 Telemetry.NotSupported)")
 	fs.StringVar(&cfg.FreezeMethod, "freeze-method", "", `"sigstop" to freeze with signals even where a cgroup freezer is available`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

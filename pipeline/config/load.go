@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Variables that name the configuration file, in order of precedence.
+const (
+	EnvConfig         = "LAMBDAOTEL_CONFIG"                   // a path
+	EnvCollectorURI   = "OPENTELEMETRY_COLLECTOR_CONFIG_URI"  // upstream layer: file: URI or path
+	EnvCollectorFile  = "OPENTELEMETRY_COLLECTOR_CONFIG_FILE" // upstream layer, older: a path
+	DefaultConfigFile = "/opt/lambdaotel/config.yaml"         // used when it exists
+)
+
+// defaultConfigFile is DefaultConfigFile; tests change it.
+var defaultConfigFile = DefaultConfigFile
+
+// Load finds and reads the configuration:
+//
+//  1. LAMBDAOTEL_CONFIG, a path;
+//  2. OPENTELEMETRY_COLLECTOR_CONFIG_URI, as the upstream collector layer
+//     reads it: file:/path, file:///path or a plain path (only local files:
+//     http(s):, s3: and other schemes are errors);
+//  3. OPENTELEMETRY_COLLECTOR_CONFIG_FILE, a path;
+//  4. /opt/lambdaotel/config.yaml, if it exists (a layer can ship it);
+//  5. else Default, driven by LAMBDAOTEL_EXPORTER_OTLP_* variables.
+//
+// A file named by a variable must exist. getenv is os.Getenv if nil.
+func Load(getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if v := strings.TrimSpace(getenv(EnvConfig)); v != "" {
+		return loadFile(v, EnvConfig, getenv)
+	}
+	if v := strings.TrimSpace(getenv(EnvCollectorURI)); v != "" {
+		path, err := pathFromURI(v)
+		if err != nil {
+			return nil, err
+		}
+		return loadFile(path, EnvCollectorURI, getenv)
+	}
+	if v := strings.TrimSpace(getenv(EnvCollectorFile)); v != "" {
+		return loadFile(v, EnvCollectorFile, getenv)
+	}
+	if _, err := os.Stat(defaultConfigFile); err == nil {
+		return loadFile(defaultConfigFile, "", getenv)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, &Error{File: defaultConfigFile, Message: fmt.Sprintf("cannot read config file: %v", pathErrorCause(err)), Err: err}
+	}
+	return Default(getenv)
+}
+
+func loadFile(path, variable string, getenv func(string) string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		by := ""
+		if variable != "" {
+			by = " (named by " + variable + ")"
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &Error{File: path, Err: err,
+				Message: "config file does not exist" + by + "; the function's files are under /var/task, layers' files under /opt"}
+		}
+		return nil, &Error{File: path, Err: err, Message: fmt.Sprintf("cannot read config file%s: %v", by, pathErrorCause(err))}
+	}
+	return Parse(data, path, getenv)
+}
+
+// pathErrorCause drops the operation and path a *fs.PathError repeats.
+func pathErrorCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// pathFromURI turns OPENTELEMETRY_COLLECTOR_CONFIG_URI into a local path.
+func pathFromURI(v string) (string, error) {
+	scheme, rest, ok := strings.Cut(v, ":")
+	if !ok || strings.HasPrefix(v, "/") || strings.HasPrefix(v, ".") || !schemeRE.MatchString(scheme) {
+		return v, nil // a plain path
+	}
+	if !strings.EqualFold(scheme, "file") {
+		return "", &Error{File: EnvCollectorURI, Message: fmt.Sprintf(
+			"%q: only local files are supported, not %s: URIs; put the file in the function's package or a layer and set %s to its path, e.g. /var/task/collector.yaml",
+			v, strings.ToLower(scheme), EnvCollectorURI)}
+	}
+	if !strings.HasPrefix(rest, "//") {
+		return rest, nil // file:/path or file:relative/path
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Host != "" && u.Host != "localhost") || u.Path == "" {
+		return "", &Error{File: EnvCollectorURI, Message: fmt.Sprintf("%q: not a local file URI; use file:///path/to/config.yaml or a plain path", v)}
+	}
+	return u.Path, nil
+}

@@ -1,0 +1,266 @@
+package resourceprocessor
+
+import (
+	"reflect"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/pipeline/config"
+)
+
+func TestActions(t *testing.T) {
+	base := map[string]any{
+		"service.name": "checkout",
+		"faas.name":    "checkout-fn",
+		"stage":        "dev",
+		"count":        int64(3),
+		"tags":         []any{"a", "b"},
+	}
+	tests := []struct {
+		name    string
+		actions []config.AttributeAction
+		want    map[string]any
+	}{
+		{
+			name:    "insert adds an absent key",
+			actions: []config.AttributeAction{{Key: "deployment.environment", Action: config.Insert, Value: "prod"}},
+			want:    with(base, "deployment.environment", "prod"),
+		},
+		{
+			name:    "insert keeps a present key",
+			actions: []config.AttributeAction{{Key: "stage", Action: config.Insert, Value: "prod"}},
+			want:    base,
+		},
+		{
+			name:    "update changes a present key",
+			actions: []config.AttributeAction{{Key: "stage", Action: config.Update, Value: "prod"}},
+			want:    with(base, "stage", "prod"),
+		},
+		{
+			name:    "update ignores an absent key",
+			actions: []config.AttributeAction{{Key: "region", Action: config.Update, Value: "eu-west-1"}},
+			want:    base,
+		},
+		{
+			name: "upsert sets present and absent keys",
+			actions: []config.AttributeAction{
+				{Key: "stage", Action: config.Upsert, Value: "prod"},
+				{Key: "region", Action: config.Upsert, Value: "eu-west-1"},
+			},
+			want: with(with(base, "stage", "prod"), "region", "eu-west-1"),
+		},
+		{
+			name: "delete removes a key, absent keys are fine",
+			actions: []config.AttributeAction{
+				{Key: "tags", Action: config.Delete},
+				{Key: "nope", Action: config.Delete},
+			},
+			want: without(base, "tags"),
+		},
+		{
+			name: "value types",
+			actions: []config.AttributeAction{
+				{Key: "s", Action: config.Insert, Value: "x"},
+				{Key: "i", Action: config.Insert, Value: int64(42)},
+				{Key: "i32", Action: config.Insert, Value: 7},
+				{Key: "f", Action: config.Insert, Value: 0.5},
+				{Key: "b", Action: config.Insert, Value: true},
+				{Key: "count", Action: config.Update, Value: "three"},
+			},
+			want: with(with(with(with(with(with(base, "s", "x"), "i", int64(42)), "i32", int64(7)), "f", 0.5), "b", true), "count", "three"),
+		},
+		{
+			name:    "from_attribute copies another attribute",
+			actions: []config.AttributeAction{{Key: "service.namespace", Action: config.Insert, FromAttribute: "faas.name"}},
+			want:    with(base, "service.namespace", "checkout-fn"),
+		},
+		{
+			name:    "from_attribute copies non-string values",
+			actions: []config.AttributeAction{{Key: "labels", Action: config.Upsert, FromAttribute: "tags"}},
+			want:    with(base, "labels", []any{"a", "b"}),
+		},
+		{
+			name:    "from_attribute overwrites with update",
+			actions: []config.AttributeAction{{Key: "service.name", Action: config.Update, FromAttribute: "faas.name"}},
+			want:    with(base, "service.name", "checkout-fn"),
+		},
+		{
+			name:    "from_attribute with an absent source does nothing",
+			actions: []config.AttributeAction{{Key: "stage", Action: config.Upsert, FromAttribute: "nope"}},
+			want:    base,
+		},
+		{
+			name:    "from_attribute naming itself does nothing",
+			actions: []config.AttributeAction{{Key: "stage", Action: config.Upsert, FromAttribute: "stage"}},
+			want:    base,
+		},
+		{
+			name: "actions run in order",
+			actions: []config.AttributeAction{
+				{Key: "old.name", Action: config.Insert, FromAttribute: "service.name"},
+				{Key: "service.name", Action: config.Upsert, Value: "renamed"},
+				{Key: "stage", Action: config.Delete},
+				{Key: "stage", Action: config.Insert, Value: "prod"},
+			},
+			want: with(with(with(base, "old.name", "checkout"), "service.name", "renamed"), "stage", "prod"),
+		},
+		{
+			name:    "no actions",
+			actions: nil,
+			want:    base,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := New(config.ResourceProcessor{Attributes: tt.actions})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			td := ptrace.NewTraces()
+			md := pmetric.NewMetrics()
+			ld := plog.NewLogs()
+			for i := 0; i < 2; i++ { // every resource, not just the first
+				fill(t, td.ResourceSpans().AppendEmpty().Resource().Attributes().FromRaw(base))
+				fill(t, md.ResourceMetrics().AppendEmpty().Resource().Attributes().FromRaw(base))
+				fill(t, ld.ResourceLogs().AppendEmpty().Resource().Attributes().FromRaw(base))
+			}
+			// A span's own attributes are not the resource's: left alone.
+			span := td.ResourceSpans().At(0).ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+			span.Attributes().PutStr("stage", "span-level")
+
+			p.ProcessTraces(td)
+			p.ProcessMetrics(md)
+			p.ProcessLogs(ld)
+
+			for i := 0; i < 2; i++ {
+				check(t, "traces", td.ResourceSpans().At(i).Resource().Attributes().AsRaw(), tt.want)
+				check(t, "metrics", md.ResourceMetrics().At(i).Resource().Attributes().AsRaw(), tt.want)
+				check(t, "logs", ld.ResourceLogs().At(i).Resource().Attributes().AsRaw(), tt.want)
+			}
+			if v, _ := span.Attributes().Get("stage"); v.Str() != "span-level" {
+				t.Errorf("span attribute changed to %q", v.Str())
+			}
+		})
+	}
+}
+
+// TestFromAttributeWhileGrowing copies into many new keys, so that the
+// attribute map grows and moves while a source value is being read.
+func TestFromAttributeWhileGrowing(t *testing.T) {
+	var actions []config.AttributeAction
+	want := map[string]any{"src": "value"}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
+		actions = append(actions, config.AttributeAction{Key: k, Action: config.Insert, FromAttribute: "src"})
+		want[k] = "value"
+	}
+	p, err := New(config.ResourceProcessor{Attributes: actions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := ptrace.NewTraces()
+	td.ResourceSpans().AppendEmpty().Resource().Attributes().PutStr("src", "value")
+	p.ProcessTraces(td)
+	check(t, "traces", td.ResourceSpans().At(0).Resource().Attributes().AsRaw(), want)
+}
+
+func TestNewErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		action config.AttributeAction
+		want   string
+	}{
+		{"unknown action", config.AttributeAction{Key: "k", Action: "hash"}, `resource processor: attributes[0] (k): unsupported action "hash"; supported: insert, update, upsert, delete`},
+		{"empty key", config.AttributeAction{Action: config.Delete}, "resource processor: attributes[0]: key is empty"},
+		{"no value", config.AttributeAction{Key: "k", Action: config.Insert}, "resource processor: attributes[0] (insert k): no value and no from_attribute"},
+		{"bad value type", config.AttributeAction{Key: "k", Action: config.Upsert, Value: []string{"x"}}, "resource processor: attributes[0] (upsert k): value [x] is a []string; want a string, integer, float or bool"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(config.ResourceProcessor{Attributes: []config.AttributeAction{tt.action}})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error = %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestWithParsedConfig runs the processor as the extension will: from a
+// parsed configuration file.
+func TestWithParsedConfig(t *testing.T) {
+	yaml := `receivers:
+  otlp:
+    protocols:
+      http:
+processors:
+  resource:
+    attributes:
+      - key: deployment.environment
+        value: ${env:STAGE}
+        action: upsert
+      - key: cloud.provider
+        value: aws
+        action: insert
+      - key: replicas
+        value: 3
+        action: insert
+exporters:
+  debug:
+service:
+  pipelines:
+    logs:
+      receivers: [otlp]
+      processors: [resource]
+      exporters: [debug]
+`
+	cfg, err := config.Parse([]byte(yaml), "config.yaml", func(k string) string {
+		return map[string]string{"STAGE": "prod"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(*cfg.Processors["resource"].Resource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	ld.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("cloud.provider", "gcp")
+	p.ProcessLogs(ld)
+	check(t, "logs", ld.ResourceLogs().At(0).Resource().Attributes().AsRaw(), map[string]any{
+		"deployment.environment": "prod",
+		"cloud.provider":         "gcp",
+		"replicas":               int64(3),
+	})
+}
+
+func fill(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func check(t *testing.T, signal string, got, want map[string]any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s resource attributes:\n got %v\nwant %v", signal, got, want)
+	}
+}
+
+func with(m map[string]any, k string, v any) map[string]any {
+	out := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	out[k] = v
+	return out
+}
+
+func without(m map[string]any, k string) map[string]any {
+	out := with(m, k, nil)
+	delete(out, k)
+	return out
+}
