@@ -1,0 +1,213 @@
+package extension
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
+)
+
+// pipe is one configured pipeline: its buffer, processors and exporters.
+type pipe struct {
+	id         string
+	signal     pipeline.Signal
+	buf        *buffer.Buffer
+	processors []*resourceprocessor.Processor
+	exporters  []pipeline.Exporter
+}
+
+// components are the parts built from a configuration.
+type components struct {
+	receivers []*otlpreceiver.Receiver
+	pipes     []*pipe
+	exporters []pipeline.Exporter
+	// telemetryTypes are the Telemetry API types the configuration's
+	// telemetryapi receivers ask for (nil: no telemetryapi receiver).
+	telemetryTypes []string
+}
+
+// build makes every component of cfg; receivers are made but not started.
+// bufferBytes is shared out among the pipelines.
+func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger) (*components, error) {
+	// Only what a pipeline uses is built; each exporter and processor once.
+	c := &components{}
+	exporters := map[string]pipeline.Exporter{}
+	processors := map[string]*resourceprocessor.Processor{}
+	perPipe := bufferBytes / int64(max(1, len(cfg.Pipelines)))
+	byReceiver := map[string][]*pipe{}
+	for _, s := range pipeline.Signals {
+		for _, pc := range cfg.PipelinesFor(s) {
+			p := &pipe{id: pc.ID, signal: s, buf: buffer.New(perPipe)}
+			for _, id := range pc.Processors {
+				rc := cfg.Processors[id].Resource
+				if rc == nil {
+					continue // batch, decouple, memory_limiter: accepted and ignored
+				}
+				if processors[id] == nil {
+					pr, err := resourceprocessor.New(*rc)
+					if err != nil {
+						return nil, fmt.Errorf("%s: processor %s: %w", cfg.Processors[id].Pos, id, err)
+					}
+					processors[id] = pr
+				}
+				p.processors = append(p.processors, processors[id])
+			}
+			for _, id := range pc.Exporters {
+				if exporters[id] == nil {
+					e, err := newExporter(cfg.Exporters[id])
+					if err != nil {
+						return nil, err
+					}
+					exporters[id] = e
+					c.exporters = append(c.exporters, e)
+				}
+				p.exporters = append(p.exporters, exporters[id])
+			}
+			for _, id := range pc.Receivers {
+				byReceiver[id] = append(byReceiver[id], p)
+			}
+			c.pipes = append(c.pipes, p)
+		}
+	}
+	types := map[string]bool{}
+	for id, rc := range cfg.Receivers {
+		switch {
+		case len(byReceiver[id]) == 0:
+			continue
+		case rc.OTLP != nil:
+			rcfg := otlpreceiver.Config{}
+			if g := rc.OTLP.GRPC; g != nil {
+				rcfg.GRPCEndpoint, rcfg.MaxRecvMsgSizeMiB = g.Endpoint, g.MaxRecvMsgSizeMiB
+			}
+			if h := rc.OTLP.HTTP; h != nil {
+				rcfg.HTTPEndpoint, rcfg.MaxRequestBodySize = h.Endpoint, h.MaxRequestBodySize
+			}
+			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger}, logger.With("receiver", id)))
+		case rc.TelemetryAPI != nil:
+			for _, t := range rc.TelemetryAPI.Types {
+				types[t] = true
+			}
+		}
+	}
+	for _, t := range []string{config.TelemetryPlatform, config.TelemetryFunction, config.TelemetryExtension} {
+		if types[t] {
+			c.telemetryTypes = append(c.telemetryTypes, t)
+		}
+	}
+	return c, nil
+}
+
+// newExporter makes the exporter a configuration describes.
+func newExporter(ec *config.Exporter) (pipeline.Exporter, error) {
+	tlsOf := func(t config.TLS) otlpexporter.TLSConfig {
+		return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
+	}
+	var (
+		e   pipeline.Exporter
+		err error
+	)
+	switch {
+	case ec.OTLPHTTP != nil:
+		h := ec.OTLPHTTP
+		e, err = otlpexporter.NewHTTP(ec.ID, otlpexporter.HTTPConfig{
+			TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
+			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS),
+		})
+	case ec.OTLP != nil:
+		g := ec.OTLP
+		e, err = otlpexporter.NewGRPC(ec.ID, otlpexporter.GRPCConfig{
+			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS),
+		})
+	case ec.Debug != nil:
+		e, err = debugexporter.New(ec.ID, os.Stderr, debugexporter.Verbosity(ec.Debug.Verbosity))
+	default:
+		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
+	}
+	return e, nil
+}
+
+// router hands what one receiver got to the buffers of the pipelines that
+// list that receiver.
+type router struct {
+	receiver string
+	pipes    []*pipe
+	logger   *slog.Logger
+	warned   sync.Map // signal → true once a "no pipeline" warning was logged
+}
+
+func (r *router) targets(s pipeline.Signal) []*pipe {
+	var out []*pipe
+	for _, p := range r.pipes {
+		if p.signal == s {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		if _, done := r.warned.LoadOrStore(s, true); !done {
+			r.logger.Warn("received data that no pipeline takes: dropped; add the receiver to a pipeline of this signal",
+				"receiver", r.receiver, "signal", s)
+		}
+	}
+	return out
+}
+
+func (r *router) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	ps := r.targets(pipeline.Traces)
+	for i, p := range ps {
+		d := td
+		if i < len(ps)-1 {
+			d = ptrace.NewTraces()
+			td.CopyTo(d)
+		}
+		if err := p.buf.ConsumeTraces(ctx, d); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
+func (r *router) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	ps := r.targets(pipeline.Metrics)
+	for i, p := range ps {
+		d := md
+		if i < len(ps)-1 {
+			d = pmetric.NewMetrics()
+			md.CopyTo(d)
+		}
+		if err := p.buf.ConsumeMetrics(ctx, d); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
+func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	ps := r.targets(pipeline.Logs)
+	for i, p := range ps {
+		d := ld
+		if i < len(ps)-1 {
+			d = plog.NewLogs()
+			ld.CopyTo(d)
+		}
+		if err := p.buf.ConsumeLogs(ctx, d); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,333 @@
+package extension_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+	"github.com/lambdaotel/lambdaotel/sink"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	buildtest.Cleanup()
+	os.Exit(code)
+}
+
+const (
+	otelFunc     = "github.com/lambdaotel/lambdaotel/internal/fixtures/otelfunc"
+	extensionCmd = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
+)
+
+// freePort returns a loopback port that is free now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// env is a running sandbox with otelfunc and the extension, and a sink as
+// the backend.
+type env struct {
+	sb       *sandbox.Env
+	sink     *sink.Sink
+	logs     *syncBuffer
+	grpcPort int
+	httpPort int
+}
+
+type envOptions struct {
+	protocol  string            // the function's OTLP protocol: "grpc" or "http/protobuf"
+	config    string            // the extension's config; %SINK_HTTP%, %SINK_GRPC%, %GRPC_PORT%, %HTTP_PORT% are replaced
+	extEnv    map[string]string // more environment variables
+	sinkFault func(sink.Request) sink.Fault
+	sandbox   sandbox.Config
+}
+
+// defaultConfig receives on the test's ports and exports to the sink over
+// OTLP/HTTP with gzip.
+const defaultConfig = `
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%GRPC_PORT%
+      http:
+        endpoint: 127.0.0.1:%HTTP_PORT%
+processors:
+  batch:
+  resource:
+    attributes:
+      - key: deployment.environment.name
+        value: test
+        action: upsert
+exporters:
+  otlphttp:
+    endpoint: http://%SINK_HTTP%
+    compression: gzip
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch, resource]
+      exporters: [otlphttp]
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`
+
+func startEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	dir := t.TempDir()
+	task := filepath.Join(dir, "task")
+	layer := filepath.Join(dir, "layer")
+	buildtest.Install(t, buildtest.Binary(t, otelFunc), filepath.Join(task, "bootstrap"))
+	buildtest.Install(t, buildtest.Binary(t, extensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
+	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Respond: o.sinkFault})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := &env{sink: s, logs: &syncBuffer{}, grpcPort: freePort(t), httpPort: freePort(t)}
+	if o.config == "" {
+		o.config = defaultConfig
+	}
+	cfgText := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%SINK_GRPC%", s.GRPCAddr(),
+		"%GRPC_PORT%", strconv.Itoa(e.grpcPort), "%HTTP_PORT%", strconv.Itoa(e.httpPort)).Replace(o.config)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", e.httpPort)
+	if o.protocol == "grpc" {
+		endpoint = fmt.Sprintf("http://127.0.0.1:%d", e.grpcPort)
+	}
+	cfg := o.sandbox
+	cfg.TaskRoot, cfg.Layers, cfg.Logs = task, []string{layer}, e.logs
+	cfg.Env = map[string]string{
+		"LAMBDAOTEL_CONFIG":           cfgPath,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+		"OTEL_EXPORTER_OTLP_INSECURE": "true",
+		"FIXTURE_PROTOCOL":            o.protocol,
+	}
+	for k, v := range o.extEnv {
+		cfg.Env[k] = v
+	}
+	sb, err := sandbox.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sb = sb
+	t.Cleanup(func() {
+		sb.Shutdown()
+		if t.Failed() {
+			t.Logf("environment logs:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+func (e *env) invoke(t *testing.T, event string) *sandbox.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := e.sb.Invoke(ctx, sandbox.Request{Payload: []byte(event)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestFlushBeforeFreeze sends spans, metrics and logs from a function using
+// the OpenTelemetry Go SDK over OTLP/HTTP and OTLP/gRPC: everything an
+// invocation reported is at the backend when the invocation ends (the
+// environment is frozen then), with names, attributes and parents intact.
+func TestFlushBeforeFreeze(t *testing.T) {
+	t.Parallel()
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
+			t.Parallel()
+			e := startEnv(t, envOptions{protocol: protocol})
+			const invocations, children, logs = 3, 5, 4
+			for k := range invocations {
+				res := e.invoke(t, fmt.Sprintf(`{"spans":%d,"logs":%d}`, children, logs))
+				if res.Error != nil {
+					t.Fatalf("invocation %d: %v", k, res.Error)
+				}
+				if !e.sb.Frozen() {
+					t.Fatalf("the environment is not frozen after invocation %d", k)
+				}
+				// No waiting: the extension exported before it asked for
+				// the next event, so it is all at the backend already.
+				spans := e.sink.Spans()
+				var root *sink.Span
+				kids := 0
+				for i, s := range spans {
+					if s.Attributes["faas.invocation_id"] == res.RequestID && s.Name == "handler" {
+						root = &spans[i]
+					}
+				}
+				if root == nil {
+					t.Fatalf("invocation %d: the root span is not at the backend (%d spans there)", k, len(spans))
+				}
+				for _, s := range spans {
+					if s.TraceID == root.TraceID && s.ParentSpanID == root.SpanID && strings.HasPrefix(s.Name, "child-") {
+						kids++
+						if _, ok := s.Attributes["index"]; !ok {
+							t.Errorf("child span %s lost its attributes", s.Name)
+						}
+					}
+				}
+				if kids != children {
+					t.Errorf("invocation %d: %d child spans of the root at the backend, want %d", k, kids, children)
+				}
+				if root.Resource["service.name"] != "otelfunc" || root.Resource["deployment.environment.name"] != "test" {
+					t.Errorf("resource %v: want service.name from the SDK and the resource processor's attribute", root.Resource)
+				}
+				if got := e.sink.LogRecordCount(); got != (k+1)*logs {
+					t.Errorf("after invocation %d: %d log records at the backend, want %d", k, got, (k+1)*logs)
+				}
+				if got := e.sink.DataPointCount(); got < k+1 {
+					t.Errorf("after invocation %d: %d data points at the backend", k, got)
+				}
+			}
+			e.sb.Shutdown()
+			if got := e.sink.SpanCount(); got != invocations*(children+1) {
+				t.Errorf("%d spans at the backend after shutdown, want %d", got, invocations*(children+1))
+			}
+		})
+	}
+}
+
+// TestBadConfig checks that every kind of configuration mistake fails the
+// init with Extension.ConfigInvalid and a message that says what to fix.
+func TestBadConfig(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		config string
+		env    map[string]string
+		want   string
+	}{
+		{"missing file", "", map[string]string{"LAMBDAOTEL_CONFIG": "/nonexistent/config.yaml"}, "/nonexistent/config.yaml"},
+		{"YAML syntax", "receivers: [otlp\n", nil, "config.yaml:"},
+		{"unknown component", "receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  kafka:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [kafka]\n", nil, `unknown type "kafka"`},
+		{"undeclared component", "receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  debug:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n", nil, "otlphttp"},
+		{"bad endpoint", "receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  otlphttp:\n    endpoint: \"ht tp://x\"\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n", nil, "ht tp://x"},
+		{"unset variable", "receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  otlphttp:\n    endpoint: ${env:LAMBDAOTEL_TEST_UNSET}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n", nil, "LAMBDAOTEL_TEST_UNSET"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := c.config
+			if cfg == "" {
+				cfg = defaultConfig
+			}
+			e := startEnv(t, envOptions{config: cfg, extEnv: c.env})
+			res := e.invoke(t, `{}`)
+			if res.Error == nil || res.Error.Type != "Extension.ConfigInvalid" || res.Init == nil {
+				t.Fatalf("result error %+v", res.Error)
+			}
+			// The message reaches the function's logs (the extension's
+			// stderr) and the platform's init event.
+			if !strings.Contains(e.logs.String(), c.want) {
+				t.Errorf("logs do not name %q:\n%s", c.want, e.logs.String())
+			}
+			if res.Init.ErrorType != "Extension.ConfigInvalid" || !strings.Contains(res.Init.ErrorMessage, c.want) {
+				t.Errorf("init report: %s: %s", res.Init.ErrorType, res.Init.ErrorMessage)
+			}
+		})
+	}
+}
+
+// TestBackendDownOrSlow checks that a backend that is down or slow does not
+// hold the invocation past the flush budget, and that the loss is logged.
+func TestBackendDownOrSlow(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		config string
+		fault  func(sink.Request) sink.Fault
+	}{
+		{"down", strings.Replace(defaultConfig, "http://%SINK_HTTP%", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), 1), nil},
+		{"slow", "", func(sink.Request) sink.Fault { return sink.Fault{Delay: 20 * time.Second} }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEnv(t, envOptions{protocol: "http/protobuf", config: c.config, sinkFault: c.fault,
+				extEnv: map[string]string{"LAMBDAOTEL_FLUSH_BUDGET": "300ms"}})
+			for range 2 {
+				res := e.invoke(t, `{"spans":2}`)
+				if res.Error != nil {
+					t.Fatal(res.Error)
+				}
+				// The budget is 300 ms; a flush that waited on the backend
+				// would take 20 s (slow) or the exporter's timeout (down).
+				if res.Report.PostRuntimeMs > 5000 {
+					t.Errorf("postRuntimeMs %.0f: the flush was not bounded by its budget", res.Report.PostRuntimeMs)
+				}
+			}
+			if !strings.Contains(e.logs.String(), "export failed: data dropped") {
+				t.Errorf("the loss is not logged:\n%s", e.logs.String())
+			}
+		})
+	}
+}
+
+// TestWithoutTelemetryAPI checks that the extension keeps working where the
+// Telemetry API is unavailable: it says so once and flushes at the next
+// event, so nothing is lost by the end.
+func TestWithoutTelemetryAPI(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{protocol: "http/protobuf", sandbox: sandbox.Config{NoTelemetryAPI: true}})
+	for range 3 {
+		if res := e.invoke(t, `{"spans":1}`); res.Error != nil {
+			t.Fatal(res.Error)
+		}
+	}
+	if got := e.sink.SpanCount(); got < 4 {
+		t.Errorf("%d spans at the backend after 3 invocations: the first two should have been flushed at the next INVOKE", got)
+	}
+	e.sb.Shutdown()
+	if got := e.sink.SpanCount(); got != 6 {
+		t.Errorf("%d spans at the backend after shutdown, want 6", got)
+	}
+	if n := strings.Count(e.logs.String(), "Telemetry API unavailable"); n != 1 {
+		t.Errorf("the extension said %d times that the Telemetry API is unavailable, want once", n)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,267 @@
+// Package extension is lambdaotel's Lambda extension: it registers with the
+// Extensions API, receives OTLP from the function, follows the invocation
+// through the Telemetry API, and exports everything the function reported
+// before it asks for the next event, so that nothing is left in memory
+// when Lambda freezes the environment.
+package extension
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/extension/extensionsapi"
+	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/pipeline/config"
+)
+
+// Error types the extension reports through /extension/init/error.
+const (
+	ErrorConfigInvalid = "Extension.ConfigInvalid"
+	ErrorStartFailed   = "Extension.StartFailed"
+)
+
+// Timing of the lifecycle.
+const (
+	// inFlightGrace bounds the wait for OTLP requests the function sent
+	// before it returned and that are still being read.
+	inFlightGrace = 100 * time.Millisecond
+	// shutdownMargin is kept free before the SHUTDOWN deadline.
+	shutdownMargin = 200 * time.Millisecond
+)
+
+// Options configure Run.
+type Options struct {
+	// Name is the extension's name: its executable's file name.
+	Name string
+	// Getenv reads the environment (os.Getenv).
+	Getenv func(string) string
+	// Stderr receives the extension's log lines.
+	Stderr io.Writer
+}
+
+// Extension is one running extension.
+type Extension struct {
+	opts   Options
+	log    *slog.Logger
+	level  *slog.LevelVar
+	client *extensionsapi.Client
+	cfg    *config.Config
+	comp   *components
+	tel    *telemetryapi.Listener
+	stats  counters
+	budget time.Duration
+
+	// runtimeDone holds a closed channel per request id whose
+	// platform.runtimeDone has arrived (or a channel to wait on).
+	mu          sync.Mutex
+	runtimeDone map[string]chan struct{}
+	telemetryOK bool
+}
+
+// Run runs the extension until SHUTDOWN and returns its exit status.
+func Run(ctx context.Context, opts Options) int {
+	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}}
+	x.log = slog.New(newLogHandler(opts.Stderr, x.level))
+	if err := x.start(ctx); err != nil {
+		return 1
+	}
+	return x.loop(ctx)
+}
+
+// start registers, reads the configuration, starts the receivers and
+// subscribes to the Telemetry API. A failure is reported through
+// init/error, so that it shows in the function's logs and fails its init.
+func (x *Extension) start(ctx context.Context) error {
+	runtimeAPI := x.opts.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if runtimeAPI == "" {
+		x.log.Error("AWS_LAMBDA_RUNTIME_API is not set: lambdaotel runs as a Lambda extension (in a layer's extensions/ directory)")
+		return errors.New("no runtime API")
+	}
+	x.client = extensionsapi.New(runtimeAPI)
+	if _, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown}); err != nil {
+		x.log.Error("cannot register with the Extensions API", "error", err)
+		return err
+	}
+	fail := func(errorType string, err error) error {
+		msg := err.Error()
+		x.log.Error(msg, "errorType", errorType)
+		if rerr := x.client.InitError(ctx, errorType, "lambdaotel: "+msg); rerr != nil {
+			x.log.Error("cannot report the init error", "error", rerr)
+		}
+		return err
+	}
+	cfg, err := config.Load(x.opts.Getenv)
+	if err != nil {
+		return fail(ErrorConfigInvalid, err)
+	}
+	x.cfg = cfg
+	x.level.Set(cfg.Settings.LogLevel)
+	x.budget = cfg.Settings.Flush.Budget
+	for _, w := range cfg.Warnings {
+		x.log.Warn(w)
+	}
+	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log); err != nil {
+		return fail(ErrorConfigInvalid, err)
+	}
+	for _, r := range x.comp.receivers {
+		if err := r.Start(); err != nil {
+			return fail(ErrorStartFailed, err)
+		}
+	}
+	x.subscribe(ctx, runtimeAPI)
+	x.log.Debug("started", "config", cfg.Source)
+	return nil
+}
+
+// subscribe subscribes to the Telemetry API for platform events (to know
+// when each invocation ends) and whatever the telemetryapi receivers want.
+// Without the API, the extension still works: it flushes at the next
+// event instead.
+func (x *Extension) subscribe(ctx context.Context, runtimeAPI string) {
+	types := []string{config.TelemetryPlatform}
+	for _, t := range x.comp.telemetryTypes {
+		if t != config.TelemetryPlatform {
+			types = append(types, t)
+		}
+	}
+	l, err := telemetryapi.Listen(x.onTelemetry, x.log)
+	if err == nil {
+		schema := telemetryapi.Schema20221213
+		if x.opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
+			schema = telemetryapi.Schema20250129
+		}
+		if err = l.Subscribe(ctx, runtimeAPI, x.client.ID(), schema, types); err != nil {
+			l.Close()
+		}
+	}
+	if err != nil {
+		x.log.Warn("Telemetry API unavailable: data is flushed at the next invocation or at shutdown instead of at the end of each invocation", "error", err)
+		return
+	}
+	x.tel = l
+	x.telemetryOK = true
+}
+
+// onTelemetry handles a Telemetry API delivery.
+func (x *Extension) onTelemetry(events []telemetryapi.Event) {
+	for i := range events {
+		if events[i].Type == "platform.runtimeDone" {
+			x.runtimeDoneFor(events[i].RequestID(), true)
+		}
+	}
+}
+
+// runtimeDoneFor returns the channel closed when the request's runtimeDone
+// arrives; done marks it arrived.
+func (x *Extension) runtimeDoneFor(requestID string, done bool) chan struct{} {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	ch := x.runtimeDone[requestID]
+	if ch == nil {
+		ch = make(chan struct{})
+		x.runtimeDone[requestID] = ch
+	}
+	if done {
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+	}
+	return ch
+}
+
+// loop handles events until SHUTDOWN.
+func (x *Extension) loop(ctx context.Context) int {
+	for {
+		ev, err := x.client.Next(ctx)
+		if err != nil {
+			x.log.Error("cannot get the next event; flushing and exiting", "error", err)
+			x.shutdown(time.Now().Add(time.Second))
+			return 1
+		}
+		switch ev.EventType {
+		case extensionsapi.Invoke:
+			x.invoke(ctx, ev)
+		case extensionsapi.Shutdown:
+			x.log.Debug("shutdown", "reason", ev.ShutdownReason)
+			x.shutdown(ev.Deadline().Add(-shutdownMargin))
+			return 0
+		}
+	}
+}
+
+// invoke follows one invocation: it waits for the function to finish
+// (platform.runtimeDone), for OTLP requests still being read, then
+// exports everything within the flush budget.
+func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
+	if !x.telemetryOK {
+		// Without runtimeDone there is no end to wait for: flush what the
+		// previous invocations left, and let this one run.
+		x.flushWithin(ctx, time.Now().Add(x.budget))
+		return
+	}
+	ch := x.runtimeDoneFor(ev.RequestID, false)
+	deadline := ev.Deadline()
+	timer := time.NewTimer(time.Until(deadline))
+	select {
+	case <-ch:
+	case <-timer.C:
+		x.log.Warn("no platform.runtimeDone before the invocation's deadline", "requestId", ev.RequestID)
+	}
+	timer.Stop()
+	x.mu.Lock()
+	delete(x.runtimeDone, ev.RequestID)
+	x.mu.Unlock()
+	x.flushWithin(ctx, time.Now().Add(x.budget))
+}
+
+// flushWithin waits for in-flight OTLP requests, then flushes, all before end.
+func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
+	for _, r := range x.comp.receivers {
+		_ = r.WaitIdle(idle)
+	}
+	cancelIdle()
+	x.flush(ctx)
+}
+
+// shutdown makes the final flush and stops everything, before end.
+func (x *Extension) shutdown(end time.Time) {
+	x.flushWithin(context.Background(), end)
+	ctx, cancel := context.WithDeadline(context.Background(), end.Add(shutdownMargin/2))
+	defer cancel()
+	for _, r := range x.comp.receivers {
+		_ = r.Shutdown(ctx)
+	}
+	// What arrived while the receivers stopped.
+	x.flush(ctx)
+	for _, e := range x.comp.exporters {
+		_ = e.Shutdown(ctx)
+	}
+	if x.tel != nil {
+		x.tel.Close()
+	}
+	x.log.Info("shut down", "exported", x.stats.exported.Load(), "failed", x.stats.failed.Load())
+}
+
+// bufferBytes is the buffer limit: the configured one, else a tenth of the
+// function's memory, at least 4 MiB.
+func bufferBytes(cfg *config.Config, getenv func(string) string) int64 {
+	if n := cfg.Settings.Buffer.MaxBytes; n > 0 {
+		return n
+	}
+	mb, _ := strconv.Atoi(strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
+	return max(int64(mb)<<20/10, 4<<20)
+}
+
+// Version is the extension's version, set at build time.
+var Version = "dev"

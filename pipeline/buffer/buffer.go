@@ -1,0 +1,253 @@
+// Package buffer holds telemetry between the extension's receivers and its
+// exporters: a bounded in-memory Buffer that implements pipeline.Consumer,
+// and Split functions that cut a batch into requests below a size limit.
+//
+// Sizes are the size of the data encoded as an OTLP protobuf request, as
+// the pdata ProtoMarshaler's Sizer computes them: not the memory the data
+// takes, but proportional to it and cheap to compute.
+package buffer
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+)
+
+// Buffer is a bounded in-memory buffer of traces, metrics and logs. Consume*
+// add data; Take removes everything at once. It is safe for concurrent use.
+type Buffer struct {
+	maxBytes int64
+
+	mu      sync.Mutex
+	traces  ptrace.Traces
+	metrics pmetric.Metrics
+	logs    plog.Logs
+	items   Counts // items buffered now
+	bytes   int64  // bytes buffered now
+	stats   Stats
+}
+
+var _ pipeline.Consumer = (*Buffer)(nil)
+
+// New returns an empty Buffer that holds at most maxBytes bytes of data
+// (encoded size, see the package doc); maxBytes <= 0 means no limit.
+func New(maxBytes int64) *Buffer {
+	return &Buffer{
+		maxBytes: maxBytes,
+		traces:   ptrace.NewTraces(),
+		metrics:  pmetric.NewMetrics(),
+		logs:     plog.NewLogs(),
+	}
+}
+
+// Counts counts items per signal.
+type Counts struct {
+	Spans      int64
+	DataPoints int64
+	LogRecords int64
+}
+
+// Of returns the count of signal's items.
+func (c Counts) Of(s pipeline.Signal) int64 {
+	switch s {
+	case pipeline.Traces:
+		return c.Spans
+	case pipeline.Metrics:
+		return c.DataPoints
+	case pipeline.Logs:
+		return c.LogRecords
+	}
+	return 0
+}
+
+// Total returns the sum of the counts.
+func (c Counts) Total() int64 { return c.Spans + c.DataPoints + c.LogRecords }
+
+func (c *Counts) add(s pipeline.Signal, n int64) {
+	switch s {
+	case pipeline.Traces:
+		c.Spans += n
+	case pipeline.Metrics:
+		c.DataPoints += n
+	case pipeline.Logs:
+		c.LogRecords += n
+	}
+}
+
+// Stats counts the items a Buffer accepted and rejected (because it was
+// full) since it was created.
+type Stats struct {
+	Accepted Counts
+	Rejected Counts
+	// RejectedRequests counts the Consume calls that returned ErrFull.
+	RejectedRequests int64
+}
+
+// ConsumeTraces moves td's spans into the buffer, leaving td empty. If they
+// do not fit, it leaves td as it is and returns an error wrapping
+// pipeline.ErrFull.
+func (b *Buffer) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	size := int64((&ptrace.ProtoMarshaler{}).TracesSize(td))
+	n := int64(td.SpanCount())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.admitLocked(pipeline.Traces, size, n); err != nil {
+		return err
+	}
+	if td.IsReadOnly() {
+		rss := td.ResourceSpans()
+		for i := range rss.Len() {
+			rss.At(i).CopyTo(b.traces.ResourceSpans().AppendEmpty())
+		}
+	} else {
+		td.ResourceSpans().MoveAndAppendTo(b.traces.ResourceSpans())
+	}
+	return nil
+}
+
+// ConsumeMetrics moves md's metrics into the buffer, leaving md empty. If
+// they do not fit, it leaves md as it is and returns an error wrapping
+// pipeline.ErrFull.
+func (b *Buffer) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	size := int64((&pmetric.ProtoMarshaler{}).MetricsSize(md))
+	n := int64(md.DataPointCount())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.admitLocked(pipeline.Metrics, size, n); err != nil {
+		return err
+	}
+	if md.IsReadOnly() {
+		rms := md.ResourceMetrics()
+		for i := range rms.Len() {
+			rms.At(i).CopyTo(b.metrics.ResourceMetrics().AppendEmpty())
+		}
+	} else {
+		md.ResourceMetrics().MoveAndAppendTo(b.metrics.ResourceMetrics())
+	}
+	return nil
+}
+
+// ConsumeLogs moves ld's log records into the buffer, leaving ld empty. If
+// they do not fit, it leaves ld as it is and returns an error wrapping
+// pipeline.ErrFull.
+func (b *Buffer) ConsumeLogs(_ context.Context, ld plog.Logs) error {
+	size := int64((&plog.ProtoMarshaler{}).LogsSize(ld))
+	n := int64(ld.LogRecordCount())
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.admitLocked(pipeline.Logs, size, n); err != nil {
+		return err
+	}
+	if ld.IsReadOnly() {
+		rls := ld.ResourceLogs()
+		for i := range rls.Len() {
+			rls.At(i).CopyTo(b.logs.ResourceLogs().AppendEmpty())
+		}
+	} else {
+		ld.ResourceLogs().MoveAndAppendTo(b.logs.ResourceLogs())
+	}
+	return nil
+}
+
+// admitLocked accounts for size bytes holding n items of signal, or counts
+// them as rejected and returns an error wrapping pipeline.ErrFull.
+func (b *Buffer) admitLocked(signal pipeline.Signal, size, n int64) error {
+	if b.maxBytes > 0 && b.bytes+size > b.maxBytes {
+		b.stats.Rejected.add(signal, n)
+		b.stats.RejectedRequests++
+		if size > b.maxBytes {
+			return fmt.Errorf("%w: %d %s (%d bytes) are more than the whole buffer holds (%d bytes)",
+				pipeline.ErrFull, n, itemName(signal), size, b.maxBytes)
+		}
+		return fmt.Errorf("%w: %d %s (%d bytes) do not fit: %d of %d bytes in use; retry after the next flush",
+			pipeline.ErrFull, n, itemName(signal), size, b.bytes, b.maxBytes)
+	}
+	b.bytes += size
+	b.items.add(signal, n)
+	b.stats.Accepted.add(signal, n)
+	return nil
+}
+
+func itemName(s pipeline.Signal) string {
+	switch s {
+	case pipeline.Traces:
+		return "spans"
+	case pipeline.Metrics:
+		return "data points"
+	}
+	return "log records"
+}
+
+// Batch is what Take removed from a Buffer. Resources that are equal are
+// merged into one, and so are scopes within a resource, so that a flush
+// sends few, large requests.
+type Batch struct {
+	Traces  ptrace.Traces
+	Metrics pmetric.Metrics
+	Logs    plog.Logs
+	// Items counts the spans, data points and log records.
+	Items Counts
+	// Bytes is the encoded size of the data when it was consumed.
+	Bytes int64
+}
+
+// Empty reports whether the batch holds no items.
+func (b Batch) Empty() bool { return b.Items.Total() == 0 }
+
+// Take removes everything buffered and returns it. The lock is held only to
+// swap the data out: merging resources happens after, so Consume calls are
+// not kept waiting.
+func (b *Buffer) Take() Batch {
+	b.mu.Lock()
+	batch := Batch{Traces: b.traces, Metrics: b.metrics, Logs: b.logs, Items: b.items, Bytes: b.bytes}
+	// Always fresh containers: the caller owns the batch and may change it.
+	b.traces, b.metrics, b.logs = ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
+	b.items, b.bytes = Counts{}, 0
+	b.mu.Unlock()
+
+	mergeTraces(batch.Traces)
+	mergeMetrics(batch.Metrics)
+	mergeLogs(batch.Logs)
+	return batch
+}
+
+// Len returns the number of items buffered: spans, data points and log
+// records together.
+func (b *Buffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return int(b.items.Total())
+}
+
+// Items returns the number of items buffered per signal.
+func (b *Buffer) Items() Counts {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.items
+}
+
+// Bytes returns the encoded size of the data buffered.
+func (b *Buffer) Bytes() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bytes
+}
+
+// MaxBytes returns the buffer's limit; 0 or less means none.
+func (b *Buffer) MaxBytes() int64 { return b.maxBytes }
+
+// Empty reports whether the buffer holds no items.
+func (b *Buffer) Empty() bool { return b.Len() == 0 }
+
+// Stats returns the counts of accepted and rejected items.
+func (b *Buffer) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}

@@ -1,0 +1,435 @@
+package otlpexporter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+)
+
+// HTTPConfig configures an OTLP/HTTP exporter.
+type HTTPConfig struct {
+	// TracesURL, MetricsURL and LogsURL are the full URLs that each signal
+	// is posted to, e.g. "https://otlp.example.com/v1/traces". A signal
+	// without a URL cannot be exported; at least one must be set.
+	TracesURL, MetricsURL, LogsURL string
+	// Headers are added to every request (e.g. an API key). A "Host"
+	// header sets the request's host.
+	Headers map[string]string
+	// Compression is "gzip", or "none" or "" for no compression.
+	Compression string
+	// Encoding is "proto" (application/x-protobuf; "" means proto too) or
+	// "json" (application/json).
+	Encoding string
+	// Timeout bounds each request; zero means DefaultTimeout.
+	Timeout time.Duration
+	// TLS configures https URLs.
+	TLS TLSConfig
+	// MaxRequestBytes is the largest request body before compression, as
+	// protobuf; larger batches are split. Zero means DefaultMaxRequestBytes.
+	MaxRequestBytes int
+}
+
+// HTTPExporter exports over OTLP/HTTP. Its methods may be called from
+// several goroutines at once.
+type HTTPExporter struct {
+	name     string
+	urls     map[pipeline.Signal]string
+	headers  http.Header
+	host     string
+	gzip     bool
+	json     bool
+	timeout  time.Duration
+	maxBytes int
+	client   *http.Client
+}
+
+var _ pipeline.Exporter = (*HTTPExporter)(nil)
+
+// NewHTTP returns an OTLP/HTTP exporter named name (its id in the
+// configuration, used in errors). It checks cfg and reads the TLS files;
+// it does not connect.
+func NewHTTP(name string, cfg HTTPConfig) (*HTTPExporter, error) {
+	e := &HTTPExporter{
+		name:     name,
+		urls:     map[pipeline.Signal]string{},
+		headers:  http.Header{},
+		timeout:  cfg.Timeout,
+		maxBytes: cfg.MaxRequestBytes,
+	}
+	fail := func(format string, args ...any) (*HTTPExporter, error) {
+		return nil, fmt.Errorf("exporter %s: "+format, append([]any{name}, args...)...)
+	}
+	for sig, u := range map[pipeline.Signal]string{pipeline.Traces: cfg.TracesURL, pipeline.Metrics: cfg.MetricsURL, pipeline.Logs: cfg.LogsURL} {
+		if u == "" {
+			continue
+		}
+		pu, err := url.Parse(u)
+		if err != nil {
+			return fail("%s URL: %v", sig, err)
+		}
+		if (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return fail("%s URL %q must be an absolute http:// or https:// URL", sig, u)
+		}
+		e.urls[sig] = u
+	}
+	if len(e.urls) == 0 {
+		return fail("no URL: set at least one of the traces, metrics and logs URLs")
+	}
+	switch cfg.Compression {
+	case "gzip":
+		e.gzip = true
+	case "", "none":
+	default:
+		return fail("compression %q is not supported: use gzip or none", cfg.Compression)
+	}
+	switch cfg.Encoding {
+	case "json":
+		e.json = true
+	case "", "proto":
+	default:
+		return fail("encoding %q is not supported: use proto or json", cfg.Encoding)
+	}
+	if cfg.Timeout < 0 || cfg.MaxRequestBytes < 0 {
+		return fail("timeout and max request bytes must not be negative")
+	}
+	if e.timeout == 0 {
+		e.timeout = DefaultTimeout
+	}
+	if e.maxBytes == 0 {
+		e.maxBytes = DefaultMaxRequestBytes
+	}
+	for k, v := range cfg.Headers {
+		if strings.EqualFold(k, "Host") {
+			e.host = v
+			continue
+		}
+		e.headers.Set(k, v)
+	}
+	tlsCfg, err := cfg.TLS.Load()
+	if err != nil {
+		return fail("%v", err)
+	}
+	e.client = &http.Client{CheckRedirect: checkRedirect, Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       tlsCfg,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          8,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}}
+	return e, nil
+}
+
+// Name returns the exporter's name.
+func (e *HTTPExporter) Name() string { return e.name }
+
+// ExportTraces sends td, split into requests of at most MaxRequestBytes.
+func (e *HTTPExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error {
+	if td.SpanCount() == 0 {
+		return nil
+	}
+	u, err := e.url(pipeline.Traces)
+	if err != nil {
+		return err
+	}
+	return exportParts(ctx, e.name, pipeline.Traces, "POST "+u, splitTraces(td, e.maxBytes), ptrace.Traces.SpanCount,
+		func(ctx context.Context, td ptrace.Traces) (result, error) {
+			req := ptraceotlp.NewExportRequestFromTraces(td)
+			resp := ptraceotlp.NewExportResponse()
+			if ok, err := e.post(ctx, u, req, resp); !ok {
+				return result{}, err
+			}
+			return result{resp.PartialSuccess().RejectedSpans(), resp.PartialSuccess().ErrorMessage()}, nil
+		})
+}
+
+// ExportMetrics sends md, split into requests of at most MaxRequestBytes.
+func (e *HTTPExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if md.DataPointCount() == 0 {
+		return nil
+	}
+	u, err := e.url(pipeline.Metrics)
+	if err != nil {
+		return err
+	}
+	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+u, splitMetrics(md, e.maxBytes), pmetric.Metrics.DataPointCount,
+		func(ctx context.Context, md pmetric.Metrics) (result, error) {
+			req := pmetricotlp.NewExportRequestFromMetrics(md)
+			resp := pmetricotlp.NewExportResponse()
+			if ok, err := e.post(ctx, u, req, resp); !ok {
+				return result{}, err
+			}
+			return result{resp.PartialSuccess().RejectedDataPoints(), resp.PartialSuccess().ErrorMessage()}, nil
+		})
+}
+
+// ExportLogs sends ld, split into requests of at most MaxRequestBytes.
+func (e *HTTPExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
+	if ld.LogRecordCount() == 0 {
+		return nil
+	}
+	u, err := e.url(pipeline.Logs)
+	if err != nil {
+		return err
+	}
+	return exportParts(ctx, e.name, pipeline.Logs, "POST "+u, splitLogs(ld, e.maxBytes), plog.Logs.LogRecordCount,
+		func(ctx context.Context, ld plog.Logs) (result, error) {
+			req := plogotlp.NewExportRequestFromLogs(ld)
+			resp := plogotlp.NewExportResponse()
+			if ok, err := e.post(ctx, u, req, resp); !ok {
+				return result{}, err
+			}
+			return result{resp.PartialSuccess().RejectedLogRecords(), resp.PartialSuccess().ErrorMessage()}, nil
+		})
+}
+
+// Shutdown closes idle connections. Requests in flight are not waited for.
+func (e *HTTPExporter) Shutdown(context.Context) error {
+	e.client.CloseIdleConnections()
+	return nil
+}
+
+func (e *HTTPExporter) url(sig pipeline.Signal) (string, error) {
+	u, ok := e.urls[sig]
+	if !ok {
+		return "", &pipeline.ExportError{Exporter: e.name, Signal: sig,
+			Err: fmt.Errorf("no URL is configured for %s", sig)}
+	}
+	return u, nil
+}
+
+// message is an OTLP request or response of any signal.
+type message interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+// Limits on what is read of a response body.
+const (
+	maxResponseBytes = 1 << 20  // a success: an Export*ServiceResponse
+	maxErrorBytes    = 64 << 10 // a failure: a google.rpc.Status or text
+)
+
+// post makes one OTLP/HTTP request of req to u. If the backend accepts it
+// and answers with a body that decodes, post fills resp with it and returns
+// true. Its errors are *pipeline.ExportError with Retryable, RetryAfter and
+// Err set.
+func (e *HTTPExporter) post(ctx context.Context, u string, req, resp message) (bool, error) {
+	body, contentType, err := e.encode(req)
+	if err != nil {
+		return false, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", u, err)}
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return false, &pipeline.ExportError{Err: fmt.Errorf("POST %s: %w", u, err)}
+	}
+	for k, v := range e.headers {
+		hreq.Header[k] = v
+	}
+	if e.host != "" {
+		hreq.Host = e.host
+	}
+	hreq.Header.Set("Content-Type", contentType)
+	if e.gzip {
+		hreq.Header.Set("Content-Encoding", "gzip")
+	}
+	if hreq.Header.Get("User-Agent") == "" {
+		hreq.Header.Set("User-Agent", userAgent())
+	}
+
+	hresp, err := e.client.Do(hreq)
+	if err != nil {
+		// Connection refused or reset, DNS, TLS, timeouts: the request may
+		// succeed later, unless the server's certificate is not trusted.
+		err = unwrapURLError(err)
+		if ended(ctx) != nil && ended(parent) == nil {
+			err = fmt.Errorf("no answer within the timeout of %v: %w", e.timeout, err)
+		}
+		return false, &pipeline.ExportError{Retryable: !isCertificateError(err), Err: fmt.Errorf("POST %s: %w", u, err)}
+	}
+	defer func() {
+		io.Copy(io.Discard, io.LimitReader(hresp.Body, 64<<10)) // let the connection be reused
+		hresp.Body.Close()
+	}()
+
+	status := fmt.Sprintf("%d %s", hresp.StatusCode, http.StatusText(hresp.StatusCode))
+	if hresp.StatusCode >= 200 && hresp.StatusCode < 300 {
+		// The backend accepted the data. A body that cannot be read or
+		// decoded only means there is no partial success to report.
+		data, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes))
+		if err != nil || len(data) == 0 {
+			return false, nil
+		}
+		ct := hresp.Header.Get("Content-Type")
+		if isJSON(ct) || (ct == "" && e.json) {
+			err = resp.UnmarshalJSON(data)
+		} else {
+			err = resp.UnmarshalProto(data)
+		}
+		return err == nil, nil
+	}
+
+	data, _ := io.ReadAll(io.LimitReader(hresp.Body, maxErrorBytes))
+	msg, retryInfo := errorMessage(hresp.Header.Get("Content-Type"), data)
+	if loc := hresp.Header.Get("Location"); loc != "" && hresp.StatusCode >= 300 && hresp.StatusCode < 400 {
+		status += " to " + loc
+	}
+	xerr := &pipeline.ExportError{}
+	switch hresp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		xerr.Retryable = true
+		xerr.RetryAfter = retryAfter(hresp.Header.Get("Retry-After"), time.Now())
+		if xerr.RetryAfter == 0 {
+			xerr.RetryAfter = retryInfo
+		}
+	}
+	if msg != "" {
+		xerr.Err = fmt.Errorf("POST %s: %s: %s", u, status, msg)
+	} else {
+		xerr.Err = fmt.Errorf("POST %s: %s", u, status)
+	}
+	return false, xerr
+}
+
+// checkRedirect follows 307 and 308 redirects, which repeat the POST with
+// its body, up to 3 times. Other redirects would turn the POST into a GET
+// and lose the data: they are answered as failures.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) > 3 || (req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// encode returns req's body, compressed if configured, and its content type.
+func (e *HTTPExporter) encode(req message) ([]byte, string, error) {
+	var raw []byte
+	var err error
+	contentType := "application/x-protobuf"
+	if e.json {
+		raw, err = req.MarshalJSON()
+		contentType = "application/json"
+	} else {
+		raw, err = req.MarshalProto()
+	}
+	if err != nil || !e.gzip {
+		return raw, contentType, err
+	}
+	var buf bytes.Buffer
+	buf.Grow(len(raw)/4 + 64)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
+	if _, err := zw.Write(raw); err != nil {
+		return nil, "", err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, "", err
+	}
+	return buf.Bytes(), contentType, nil
+}
+
+// gzipWriters holds gzip writers for reuse: each holds several hundred KB
+// of state that is costly to allocate per request.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed) // the level is valid
+	return zw
+}}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/json"
+}
+
+// errorMessage returns the message of a failed request's body, a
+// google.rpc.Status as OTLP asks (protobuf or JSON) or else text, and the
+// delay of a RetryInfo in the status, if any.
+func errorMessage(contentType string, body []byte) (string, time.Duration) {
+	if len(body) == 0 {
+		return "", 0
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	var st spb.Status
+	var err error
+	switch mt {
+	case "application/x-protobuf":
+		err = proto.Unmarshal(body, &st)
+	case "application/json":
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, &st)
+	default:
+		err = errors.New("not a status")
+	}
+	if err != nil || st.GetMessage() == "" {
+		return truncate(string(body), maxMessageBytes), 0
+	}
+	var delay time.Duration
+	for _, d := range st.GetDetails() {
+		var ri errdetails.RetryInfo
+		if d.MessageIs(&ri) && d.UnmarshalTo(&ri) == nil {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	return truncate(st.GetMessage(), maxMessageBytes), delay
+}
+
+// retryAfter parses a Retry-After header: a number of seconds or an HTTP
+// date. It returns 0 for an empty, invalid or past value.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// unwrapURLError drops the *url.Error around err: our message names the
+// method and URL already.
+func unwrapURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}

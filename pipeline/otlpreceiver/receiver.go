@@ -1,0 +1,346 @@
+// Package otlpreceiver receives OTLP over gRPC and HTTP. Its receivers
+// decode each request, hand the data to a pipeline.Consumer and answer at
+// once: the client never waits on a backend. A consumer that is full
+// (pipeline.ErrFull) makes the receivers ask the client to retry later
+// (gRPC RESOURCE_EXHAUSTED, HTTP 429 with Retry-After).
+//
+// A Receiver also knows how many requests are in flight, so that its owner
+// can wait, after a function's invocation ends, until every request the
+// function sent has reached the consumer (see WaitIdle).
+package otlpreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+)
+
+// Default limits, as the OpenTelemetry Collector's OTLP receiver has them.
+const (
+	// DefaultMaxRecvMsgSizeMiB is the largest gRPC message accepted, after
+	// decompression, in MiB.
+	DefaultMaxRecvMsgSizeMiB = 4
+	// DefaultMaxRequestBodySize is the largest HTTP request body accepted,
+	// in bytes, both as sent and after decompression.
+	DefaultMaxRequestBodySize = 20 << 20
+)
+
+// Config configures a Receiver. The zero value of a size means its default;
+// an empty endpoint turns that protocol off.
+type Config struct {
+	// GRPCEndpoint is the host:port OTLP/gRPC listens on, e.g.
+	// "127.0.0.1:4317". Port 0 picks a free port (see GRPCAddr).
+	GRPCEndpoint string
+	// HTTPEndpoint is the host:port OTLP/HTTP listens on, e.g.
+	// "127.0.0.1:4318".
+	HTTPEndpoint string
+	// MaxRecvMsgSizeMiB limits a gRPC message, after decompression, in MiB.
+	MaxRecvMsgSizeMiB int
+	// MaxRequestBodySize limits an HTTP request body in bytes, both as sent
+	// and after decompression.
+	MaxRequestBodySize int64
+}
+
+// Receiver receives OTLP over gRPC and HTTP and hands the data to a
+// pipeline.Consumer. Create it with New, then call Start and, at the end,
+// Shutdown.
+type Receiver struct {
+	cfg    Config
+	next   pipeline.Consumer
+	logger *slog.Logger
+
+	mu       sync.Mutex // guards started and the servers below
+	started  bool
+	grpcLn   net.Listener
+	grpcSrv  *grpc.Server
+	httpLn   net.Listener
+	httpSrv  *http.Server
+	serving  sync.WaitGroup // the Serve goroutines
+	inflight tracker
+	full     atomic.Bool // the consumer's last answer was ErrFull
+}
+
+// New returns a Receiver that hands what it receives to next. It does not
+// listen yet: see Start. A nil logger discards the log.
+func New(cfg Config, next pipeline.Consumer, logger *slog.Logger) *Receiver {
+	if cfg.MaxRecvMsgSizeMiB <= 0 {
+		cfg.MaxRecvMsgSizeMiB = DefaultMaxRecvMsgSizeMiB
+	}
+	if cfg.MaxRequestBodySize <= 0 {
+		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Receiver{cfg: cfg, next: next, logger: logger}
+	r.inflight.init()
+	return r
+}
+
+// Start binds the listeners of the configured endpoints, so that when it
+// returns without error the ports are open, and serves them in the
+// background. If a listener cannot be bound, none is left open.
+func (r *Receiver) Start() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return errors.New("otlpreceiver: Start called twice")
+	}
+
+	var grpcLn, httpLn net.Listener
+	var err error
+	if r.cfg.GRPCEndpoint != "" {
+		if grpcLn, err = listen(r.cfg.GRPCEndpoint, "OTLP/gRPC", "grpc"); err != nil {
+			return err
+		}
+	}
+	if r.cfg.HTTPEndpoint != "" {
+		if httpLn, err = listen(r.cfg.HTTPEndpoint, "OTLP/HTTP", "http"); err != nil {
+			if grpcLn != nil {
+				grpcLn.Close()
+			}
+			return err
+		}
+	}
+	r.started = true
+
+	if grpcLn != nil {
+		r.grpcLn = grpcLn
+		r.grpcSrv = r.newGRPCServer()
+		r.serving.Go(func() {
+			if err := r.grpcSrv.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				r.logger.Error("OTLP/gRPC receiver stopped", "address", grpcLn.Addr().String(), "error", err)
+			}
+		})
+	}
+	if httpLn != nil {
+		r.httpLn = httpLn
+		r.httpSrv = &http.Server{
+			Handler:           http.HandlerFunc(r.serveHTTP),
+			ReadHeaderTimeout: 10 * time.Second,
+			ConnState:         r.inflight.connState,
+			ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
+		}
+		r.serving.Go(func() {
+			if err := r.httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				r.logger.Error("OTLP/HTTP receiver stopped", "address", httpLn.Addr().String(), "error", err)
+			}
+		})
+	}
+	return nil
+}
+
+// listen binds endpoint for protocol (as people name it, and as the
+// collector's configuration names it).
+func listen(endpoint, protocol, configName string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", endpoint)
+	if err == nil {
+		return ln, nil
+	}
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s receiver: cannot listen on %s: the address is already in use "+
+			"(is another OpenTelemetry extension or collector running?); free the port or set another "+
+			"endpoint in receivers: otlp: protocols: %s: endpoint: %w",
+			protocol, endpoint, configName, err)
+	}
+	return nil, fmt.Errorf("%s receiver: cannot listen on %q (want host:port, e.g. 127.0.0.1:%s): %w",
+		protocol, endpoint, map[string]string{"grpc": "4317", "http": "4318"}[configName], err)
+}
+
+// GRPCAddr returns the address OTLP/gRPC listens on, or "" if it is off or
+// not started.
+func (r *Receiver) GRPCAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.grpcLn == nil {
+		return ""
+	}
+	return r.grpcLn.Addr().String()
+}
+
+// HTTPAddr returns the address OTLP/HTTP listens on, or "" if it is off or
+// not started.
+func (r *Receiver) HTTPAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.httpLn == nil {
+		return ""
+	}
+	return r.httpLn.Addr().String()
+}
+
+// Shutdown stops accepting requests and waits until the requests in flight
+// are answered, or until ctx ends; then it closes every connection at once
+// and returns ctx's error.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	grpcSrv, httpSrv := r.grpcSrv, r.httpSrv
+	r.mu.Unlock()
+
+	var errs []error
+	if httpSrv != nil {
+		if err := httpSrv.Shutdown(ctx); err != nil {
+			httpSrv.Close()
+			errs = append(errs, fmt.Errorf("OTLP/HTTP receiver: shutdown: %w", err))
+		}
+	}
+	if grpcSrv != nil {
+		stopped := make(chan struct{})
+		go func() {
+			grpcSrv.GracefulStop()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			grpcSrv.Stop()
+			<-stopped
+			errs = append(errs, fmt.Errorf("OTLP/gRPC receiver: shutdown: %w", ctx.Err()))
+		}
+	}
+	r.serving.Wait()
+	return errors.Join(errs...)
+}
+
+// InFlight returns how many requests are being read, decoded or consumed.
+func (r *Receiver) InFlight() int { return r.inflight.count() }
+
+// WaitIdle returns when no request is being read, decoded or consumed, so
+// that every request that had begun to arrive has been handed to the
+// consumer (or refused). It returns ctx's error, wrapped, if ctx ends first.
+func (r *Receiver) WaitIdle(ctx context.Context) error {
+	return r.inflight.wait(ctx)
+}
+
+// consume hands p to the consumer. A panic in the consumer becomes an error.
+func (r *Receiver) consume(ctx context.Context, p payload) (err error) {
+	if p.items == 0 {
+		return nil // nothing to enqueue, as the collector does
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			r.logger.Error("OTLP receiver: consumer panicked", "signal", p.signal, "panic", v)
+			err = fmt.Errorf("otlpreceiver: consumer of %s panicked: %v", p.signal, v)
+		}
+	}()
+	switch p.signal {
+	case pipeline.Traces:
+		err = r.next.ConsumeTraces(ctx, p.traces)
+	case pipeline.Metrics:
+		err = r.next.ConsumeMetrics(ctx, p.metrics)
+	case pipeline.Logs:
+		err = r.next.ConsumeLogs(ctx, p.logs)
+	}
+	switch {
+	case err == nil:
+		if r.full.Load() {
+			r.full.Store(false)
+			r.logger.Info("OTLP receiver: buffer accepts data again")
+		}
+	case errors.Is(err, pipeline.ErrFull):
+		// Log once per stretch of refusals, not once per request.
+		if r.full.CompareAndSwap(false, true) {
+			r.logger.Warn("OTLP receiver: buffer full; asking clients to retry later until it is flushed",
+				"signal", p.signal, "items", p.items, "error", err)
+		}
+	default:
+		r.logger.Error("OTLP receiver: consumer failed", "signal", p.signal, "items", p.items, "error", err)
+	}
+	return err
+}
+
+// tracker counts requests in flight and lets callers wait until there are
+// none.
+type tracker struct {
+	mu     sync.Mutex
+	n      int
+	idle   chan struct{}         // closed while n == 0
+	active map[net.Conn]struct{} // HTTP connections reading or handling a request
+}
+
+func (t *tracker) init() {
+	t.idle = make(chan struct{})
+	close(t.idle)
+	t.active = make(map[net.Conn]struct{})
+}
+
+func (t *tracker) begin() {
+	t.mu.Lock()
+	t.beginLocked()
+	t.mu.Unlock()
+}
+
+func (t *tracker) beginLocked() {
+	if t.n == 0 {
+		t.idle = make(chan struct{})
+	}
+	t.n++
+}
+
+func (t *tracker) end() {
+	t.mu.Lock()
+	t.endLocked()
+	t.mu.Unlock()
+}
+
+func (t *tracker) endLocked() {
+	t.n--
+	if t.n == 0 {
+		close(t.idle)
+	}
+}
+
+// connState is the http.Server's ConnState hook: a connection is active
+// from the first byte of a request until its answer is written, which
+// covers reading the body, decoding and consuming.
+func (t *tracker) connState(c net.Conn, state http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, was := t.active[c]
+	switch state {
+	case http.StateActive:
+		if !was {
+			t.active[c] = struct{}{}
+			t.beginLocked()
+		}
+	case http.StateIdle, http.StateHijacked, http.StateClosed:
+		if was {
+			delete(t.active, c)
+			t.endLocked()
+		}
+	}
+}
+
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	idle := t.idle
+	t.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-idle: // both were ready: idle wins
+			return nil
+		default:
+		}
+		return fmt.Errorf("otlpreceiver: %d OTLP requests still in flight: %w", t.count(), ctx.Err())
+	}
+}
