@@ -67,6 +67,12 @@ type InvokeReport struct {
 	// PostRuntimeMs runs from the runtime's response to the last
 	// extension's event/next: the time extensions add to every invocation.
 	PostRuntimeMs float64 `json:"postRuntimeMs"`
+	// AfterRuntimeDoneMs runs from the delivery of the invocation's
+	// platform.runtimeDone to a Telemetry API subscriber to the last
+	// extension's event/next: the part of PostRuntimeMs an extension that
+	// waits for runtimeDone spends on its own work (the rest is the
+	// platform's buffering delay). Absent without a subscriber.
+	AfterRuntimeDoneMs float64 `json:"afterRuntimeDoneMs,omitempty"`
 }
 
 // ShutdownReport describes one shutdown, which ends the environment

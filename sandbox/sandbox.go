@@ -97,6 +97,8 @@ type invocation struct {
 	deadline  time.Time
 	received  time.Time // the runtime got the event
 	responded time.Time // the runtime answered
+	// runtimeDoneDelivered is when platform.runtimeDone first reached a subscriber.
+	runtimeDoneDelivered time.Time
 	result    *Result   // set when the runtime answered
 }
 
@@ -618,11 +620,15 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	maxMem := peakMemoryBytes(e.pidsLocked())
 	gen.inv = nil
 	extensionsDone := inv.responded
+	if extensionsDone.IsZero() {
+		extensionsDone = inv.start
+	}
 	for _, x := range gen.extensions {
 		if x.events["INVOKE"] && x.lastNext.After(extensionsDone) {
 			extensionsDone = x.lastNext
 		}
 	}
+	runtimeDoneDelivered := inv.runtimeDoneDelivered
 	e.mu.Unlock()
 	rep := &InvokeReport{Type: "invoke", Time: inv.start, RequestID: inv.id, Status: status,
 		DurationMs: ms(end.Sub(inv.start)), MemorySizeMB: e.cfg.MemoryMB,
@@ -637,6 +643,9 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	if !inv.responded.IsZero() {
 		rep.RuntimeMs = ms(inv.responded.Sub(inv.start))
 		rep.PostRuntimeMs = ms(extensionsDone.Sub(inv.responded))
+	}
+	if d := runtimeDoneDelivered; !d.IsZero() && !d.After(extensionsDone) {
+		rep.AfterRuntimeDoneMs = ms(extensionsDone.Sub(d))
 	}
 	res.Report = rep
 
@@ -680,7 +689,13 @@ func (e *Env) emitRuntimeDone(inv *invocation, status string, res *Result, end t
 			{"name": "responseDuration", "start": inv.responded.UTC().Format(timeLayout), "durationMs": 0.0},
 		}
 	}
-	e.tel.emit("platform.runtimeDone", rec)
+	e.tel.emitTracked("platform.runtimeDone", rec, func(at time.Time) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if inv.runtimeDoneDelivered.IsZero() {
+			inv.runtimeDoneDelivered = at
+		}
+	})
 }
 
 func (e *Env) emitReport(rep *InvokeReport) {

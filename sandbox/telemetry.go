@@ -81,6 +81,8 @@ type subscription struct {
 type queuedEvent struct {
 	at   time.Time
 	data []byte
+	// delivered, if set, is called when the event reached the subscriber.
+	delivered func(time.Time)
 }
 
 // telemetry emits events and delivers them to the subscriptions.
@@ -105,6 +107,12 @@ func newTelemetry(queueLimit int) *telemetry {
 // emit records an event and queues it for every subscription whose types
 // include it.
 func (t *telemetry) emit(typ string, record any) {
+	t.emitTracked(typ, record, nil)
+}
+
+// emitTracked is emit, calling delivered each time the event reaches a
+// subscriber.
+func (t *telemetry) emitTracked(typ string, record any, delivered func(time.Time)) {
 	raw, err := json.Marshal(record)
 	if err != nil {
 		panic(fmt.Sprintf("sandbox: telemetry record of %s: %v", typ, err))
@@ -115,13 +123,13 @@ func (t *telemetry) emit(typ string, record any) {
 	t.history = append(t.history, ev)
 	t.all = append(t.all, ev)
 	for _, s := range t.subs {
-		t.enqueueLocked(s, ev)
+		t.enqueueLocked(s, ev, delivered)
 	}
 }
 
 // enqueueLocked adds ev to s's queue. Log lines that do not fit are dropped
 // and counted, as Lambda does for a subscriber that falls behind.
-func (t *telemetry) enqueueLocked(s *subscription, ev Event) {
+func (t *telemetry) enqueueLocked(s *subscription, ev Event, delivered func(time.Time)) {
 	if s.closed || !s.types[ev.category()] {
 		return
 	}
@@ -131,7 +139,7 @@ func (t *telemetry) enqueueLocked(s *subscription, ev Event) {
 		s.droppedBytes += len(ev.Record)
 		return
 	}
-	s.queue = append(s.queue, queuedEvent{at: ev.Time, data: data})
+	s.queue = append(s.queue, queuedEvent{at: ev.Time, data: data, delivered: delivered})
 	s.queuedBytes += len(data)
 	if len(s.queue) == 1 || len(s.queue) >= s.maxItems || s.queuedBytes >= s.maxBytes {
 		select {
@@ -148,7 +156,7 @@ func (t *telemetry) subscribe(s *subscription) {
 	t.mu.Lock()
 	t.subs = append(t.subs, s)
 	for _, ev := range t.history {
-		t.enqueueLocked(s, ev)
+		t.enqueueLocked(s, ev, nil)
 	}
 	t.mu.Unlock()
 	go t.deliverLoop(s)
@@ -267,7 +275,7 @@ func (t *telemetry) deliverBatches(s *subscription, all bool) {
 			raw, _ := json.Marshal(rec)
 			ev := Event{Time: time.Now(), Type: "platform.logsDropped", Record: raw}
 			t.all = append(t.all, ev)
-			t.enqueueLocked(s, ev)
+			t.enqueueLocked(s, ev, nil)
 		}
 		t.mu.Unlock()
 		if !all {
@@ -289,8 +297,15 @@ func (t *telemetry) post(s *subscription, batch []queuedEvent) {
 	}
 	body.WriteByte(']')
 	resp, err := t.client.Post(s.url, "application/json", &body)
-	if err == nil {
-		resp.Body.Close()
+	if err != nil {
+		return
+	}
+	resp.Body.Close()
+	now := time.Now()
+	for _, q := range batch {
+		if q.delivered != nil {
+			q.delivered(now)
+		}
 	}
 }
 
