@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo clean
+.PHONY: all build test vet demo bench clean
 
 all: build
 
@@ -25,3 +25,5 @@ demo: build
 
 clean:
 	rm -rf $(BIN) dist
+bench:
+	$(GO) run ./bench

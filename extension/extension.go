@@ -77,17 +77,30 @@ func Run(ctx context.Context, opts Options) int {
 // start registers, reads the configuration, starts the receivers and
 // subscribes to the Telemetry API. A failure is reported through
 // init/error, so that it shows in the function's logs and fails its init.
+// Start-up is cold start: the Telemetry API listener is prepared while the
+// extension registers and builds its pipelines.
 func (x *Extension) start(ctx context.Context) error {
+	began := time.Now()
 	runtimeAPI := x.opts.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if runtimeAPI == "" {
 		x.log.Error("AWS_LAMBDA_RUNTIME_API is not set: lambdaotel runs as a Lambda extension (in a layer's extensions/ directory)")
 		return errors.New("no runtime API")
 	}
+	type listened struct {
+		l   *telemetryapi.Listener
+		err error
+	}
+	listener := make(chan listened, 1)
+	go func() {
+		l, err := telemetryapi.Listen(x.onTelemetry, x.log)
+		listener <- listened{l, err}
+	}()
 	x.client = extensionsapi.New(runtimeAPI)
 	if _, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown}); err != nil {
 		x.log.Error("cannot register with the Extensions API", "error", err)
 		return err
 	}
+	registered := time.Since(began)
 	fail := func(errorType string, err error) error {
 		msg := err.Error()
 		x.log.Error(msg, "errorType", errorType)
@@ -101,6 +114,7 @@ func (x *Extension) start(ctx context.Context) error {
 		return fail(ErrorConfigInvalid, err)
 	}
 	x.cfg = cfg
+	loaded := time.Since(began)
 	x.level.Set(cfg.Settings.LogLevel)
 	x.budget = cfg.Settings.Flush.Budget
 	for _, w := range cfg.Warnings {
@@ -109,13 +123,17 @@ func (x *Extension) start(ctx context.Context) error {
 	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log); err != nil {
 		return fail(ErrorConfigInvalid, err)
 	}
+	built := time.Since(began)
 	for _, r := range x.comp.receivers {
 		if err := r.Start(); err != nil {
 			return fail(ErrorStartFailed, err)
 		}
 	}
-	x.subscribe(ctx, runtimeAPI)
-	x.log.Debug("started", "config", cfg.Source)
+	listening := time.Since(began)
+	ln := <-listener
+	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
+	x.log.Debug("started", "config", cfg.Source, "registeredMs", ms(registered), "configMs", ms(loaded),
+		"builtMs", ms(built), "listeningMs", ms(listening), "subscribedMs", ms(time.Since(began)))
 	return nil
 }
 
@@ -123,14 +141,13 @@ func (x *Extension) start(ctx context.Context) error {
 // when each invocation ends) and whatever the telemetryapi receivers want.
 // Without the API, the extension still works: it flushes at the next
 // event instead.
-func (x *Extension) subscribe(ctx context.Context, runtimeAPI string) {
+func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemetryapi.Listener, err error) {
 	types := []string{config.TelemetryPlatform}
 	for _, t := range x.comp.telemetryTypes {
 		if t != config.TelemetryPlatform {
 			types = append(types, t)
 		}
 	}
-	l, err := telemetryapi.Listen(x.onTelemetry, x.log)
 	if err == nil {
 		schema := telemetryapi.Schema20221213
 		if x.opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
@@ -147,6 +164,9 @@ func (x *Extension) subscribe(ctx context.Context, runtimeAPI string) {
 	x.tel = l
 	x.telemetryOK = true
 }
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // onTelemetry handles a Telemetry API delivery.
 func (x *Extension) onTelemetry(events []telemetryapi.Event) {

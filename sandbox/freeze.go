@@ -21,6 +21,9 @@ const (
 
 // freezer stops and resumes every process of the environment.
 type freezer interface {
+	// prepare sets up a process about to start (a cgroup v2 freezer starts
+	// it inside its cgroup).
+	prepare(attr *syscall.SysProcAttr)
 	// add places a process just started under the freezer's control.
 	add(pid int)
 	// freeze stops every process (of the given process groups).
@@ -52,19 +55,21 @@ func newFreezer(off bool, method string) freezer {
 
 type noFreezer struct{}
 
-func (noFreezer) add(int)                   {}
-func (noFreezer) freeze(map[int]bool) error { return nil }
-func (noFreezer) thaw(map[int]bool) error   { return nil }
-func (noFreezer) method() string            { return FreezeOff }
-func (noFreezer) close()                    {}
+func (noFreezer) prepare(*syscall.SysProcAttr) {}
+func (noFreezer) add(int)                      {}
+func (noFreezer) freeze(map[int]bool) error    { return nil }
+func (noFreezer) thaw(map[int]bool) error      { return nil }
+func (noFreezer) method() string               { return FreezeOff }
+func (noFreezer) close()                       {}
 
 // signalFreezer stops the process groups with SIGSTOP and resumes them with
 // SIGCONT.
 type signalFreezer struct{}
 
-func (signalFreezer) add(int)        {}
-func (signalFreezer) method() string { return FreezeSignal }
-func (signalFreezer) close()         {}
+func (signalFreezer) prepare(*syscall.SysProcAttr) {}
+func (signalFreezer) add(int)                      {}
+func (signalFreezer) method() string               { return FreezeSignal }
+func (signalFreezer) close()                       {}
 
 func (signalFreezer) freeze(pgids map[int]bool) error {
 	for pg := range pgids {
@@ -101,8 +106,9 @@ func (signalFreezer) thaw(pgids map[int]bool) error {
 type cgroupFreezer struct {
 	dir            string
 	v2             bool
-	file           string // the control file
-	frozen, thawed string // what to write to it
+	fd             *os.File // the cgroup directory (v2), to start processes in it
+	file           string   // the control file
+	frozen, thawed string   // what to write to it
 }
 
 func newCgroupFreezer(name string, v2 bool) (*cgroupFreezer, error) {
@@ -123,6 +129,12 @@ func newCgroupFreezer(name string, v2 bool) (*cgroupFreezer, error) {
 	if err := f.write(f.thawed); err != nil {
 		f.close()
 		return nil, err
+	}
+	if v2 {
+		if f.fd, err = os.Open(f.dir); err != nil {
+			f.close()
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -187,8 +199,18 @@ func (f *cgroupFreezer) write(v string) error {
 	return os.WriteFile(filepath.Join(f.dir, f.file), []byte(v), 0)
 }
 
+// prepare makes a cgroup v2 process start in the cgroup (clone3 with
+// CLONE_INTO_CGROUP): no migration after the start, no child left outside.
+func (f *cgroupFreezer) prepare(attr *syscall.SysProcAttr) {
+	if f.fd != nil {
+		attr.UseCgroupFD, attr.CgroupFD = true, int(f.fd.Fd())
+	}
+}
+
 func (f *cgroupFreezer) add(pid int) {
-	_ = os.WriteFile(filepath.Join(f.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+	if f.fd == nil {
+		_ = os.WriteFile(filepath.Join(f.dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0)
+	}
 }
 
 func (f *cgroupFreezer) freeze(map[int]bool) error {
@@ -222,6 +244,9 @@ func (f *cgroupFreezer) thaw(map[int]bool) error {
 }
 
 func (f *cgroupFreezer) close() {
+	if f.fd != nil {
+		f.fd.Close()
+	}
 	_ = f.write(f.thawed)
 	_ = os.Remove(f.dir)
 }

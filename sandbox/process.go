@@ -42,14 +42,15 @@ type output struct {
 	done chan struct{}
 }
 
-// startProc starts argv with env in dir. Each output line is passed to
-// onLine; onExit runs once the process has exited.
-func startProc(name string, argv, env []string, dir string, onLine func(line string), onExit func()) (*proc, error) {
+// startProc starts argv with env in dir, under the freezer fz. Each output
+// line is passed to onLine; onExit runs once the process has exited.
+func startProc(name string, argv, env []string, dir string, fz freezer, onLine func(line string), onExit func()) (*proc, error) {
 	p := &proc{name: name, exited: make(chan struct{})}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	fz.prepare(cmd.SysProcAttr)
 	var writers []*os.File
 	for range 2 {
 		r, w, err := os.Pipe()
@@ -72,6 +73,7 @@ func startProc(name string, argv, env []string, dir string, onLine func(line str
 		return nil, fmt.Errorf("start %s (%s): %w", name, argv[0], err)
 	}
 	p.cmd = cmd
+	fz.add(cmd.Process.Pid)
 	for _, o := range p.outputs {
 		go o.read(onLine)
 	}

@@ -74,7 +74,8 @@ type generation struct {
 type extension struct {
 	name       string
 	id         string
-	proc       *proc // nil for an internal extension
+	external   bool  // an executable of the layers, not part of the runtime
+	proc       *proc // nil for an internal extension, and until started
 	registered bool
 	events     map[string]bool
 	accountID  bool
@@ -99,7 +100,7 @@ type invocation struct {
 	responded time.Time // the runtime answered
 	// runtimeDoneDelivered is when platform.runtimeDone first reached a subscriber.
 	runtimeDoneDelivered time.Time
-	result    *Result   // set when the runtime answered
+	result               *Result // set when the runtime answered
 }
 
 // FunctionError is an error result of an invocation or of an init.
@@ -344,29 +345,34 @@ func (e *Env) init() (*InitReport, error) {
 	}
 
 	// Extension init: start every extension and wait for their registration.
-	// e.mu is held while they start, so that none registers before the
-	// sandbox knows it.
+	// Each is known (by name) before it starts, so that it can register at once.
 	extEnv := e.cfg.processEnv(false, e.RuntimeAPI(), e.optDir, e.logStream)
+	files := e.extensionFiles()
+	exts := make([]*extension, len(files))
 	e.mu.Lock()
-	for _, path := range e.extensionFiles() {
-		name := filepath.Base(path)
-		p, err := startProc(name, []string{path}, extEnv, e.cfg.TaskRoot, e.lineLogger("extension"), e.procExited)
+	for i, path := range files {
+		exts[i] = &extension{name: filepath.Base(path), external: true}
+	}
+	gen.extensions = append(gen.extensions, exts...)
+	e.mu.Unlock()
+	for i, path := range files {
+		p, err := startProc(exts[i].name, []string{path}, extEnv, e.cfg.TaskRoot, e.freezer, e.lineLogger("extension"), e.procExited)
 		if err != nil {
 			fail(StatusFailure, &FunctionError{Type: "Extension.LaunchError", Message: err.Error()})
 			break
 		}
-		e.freezer.add(p.pid())
-		gen.extensions = append(gen.extensions, &extension{name: name, proc: p})
+		e.mu.Lock()
+		exts[i].proc = p
 		gen.procs = append(gen.procs, p)
+		e.mu.Unlock()
 	}
-	e.mu.Unlock()
 	if rep.Status == StatusSuccess {
 		ok := e.waitFor(deadline, func() bool {
 			if gen.initErr != nil || e.crashedExtensionLocked(gen) != nil {
 				return true
 			}
 			for _, x := range gen.extensions {
-				if x.proc != nil && !x.registered {
+				if x.external && !x.registered {
 					return false
 				}
 			}
@@ -395,11 +401,10 @@ func (e *Env) init() (*InitReport, error) {
 			argv = append([]string{w}, argv...)
 		}
 		e.mu.Lock()
-		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.lineLogger("function"), e.procExited)
+		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.freezer, e.lineLogger("function"), e.procExited)
 		if err != nil {
 			fail(StatusFailure, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()})
 		} else {
-			e.freezer.add(p.pid())
 			gen.runtime = p
 			gen.procs = append(gen.procs, p)
 		}

@@ -1,0 +1,405 @@
+// Command bench measures the extension against the budgets of the design:
+// binary size, start-up time, memory after load, post-runtime time and
+// throughput. It runs the real extension in the local Lambda sandbox with
+// a function using the OpenTelemetry Go SDK and the sink as the backend,
+// and writes bench/results.json and bench/results.md.
+//
+//	go run ./bench [-quick] [-out bench]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/sandbox"
+	"github.com/lambdaotel/lambdaotel/sink"
+)
+
+// Figure is one measured number.
+type Figure struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Budget string  `json:"budget,omitempty"`
+	Note   string  `json:"note,omitempty"`
+}
+
+// Results is what the benchmark writes.
+type Results struct {
+	Machine string   `json:"machine"`
+	Date    string   `json:"date"`
+	Figures []Figure `json:"figures"`
+}
+
+func main() {
+	quick := flag.Bool("quick", false, "fewer repetitions (a smoke run, not for the record)")
+	out := flag.String("out", "bench", "directory for results.json and results.md")
+	flag.Parse()
+	if err := run(*quick, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(quick bool, out string) error {
+	work, err := os.MkdirTemp("", "lambdaotel-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	res := &Results{Machine: machine(), Date: time.Now().UTC().Format(time.RFC3339)}
+	add := func(f Figure) {
+		res.Figures = append(res.Figures, f)
+		fmt.Printf("%-58s %12.2f %-6s %s\n", f.Name, f.Value, f.Unit, f.Budget)
+	}
+
+	// Binary sizes.
+	var ext string
+	for _, arch := range []string{"amd64", "arm64"} {
+		bin := filepath.Join(work, "lambdaotel-"+arch)
+		if err := build(bin, arch, "./cmd/lambdaotel-extension", "-trimpath", "-ldflags=-s -w"); err != nil {
+			return err
+		}
+		fi, _ := os.Stat(bin)
+		budget := ""
+		if arch == "amd64" {
+			budget, ext = "≤ 12 MB", bin
+		}
+		add(Figure{Name: "extension binary, stripped, " + arch, Value: float64(fi.Size()) / 1e6, Unit: "MB", Budget: budget})
+	}
+	fn := filepath.Join(work, "otelfunc")
+	if err := build(fn, runtime.GOARCH, "./internal/fixtures/otelfunc"); err != nil {
+		return err
+	}
+	plain := filepath.Join(work, "plainfunc")
+	if err := build(plain, runtime.GOARCH, "./internal/fixtures/plainfunc"); err != nil {
+		return err
+	}
+
+	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	// Start-up: exec → registered, subscribed, first event/next.
+	starts := 20
+	if quick {
+		starts = 5
+	}
+	var ready []float64
+	for range starts {
+		e, err := newEnv(work, plain, ext, s)
+		if err != nil {
+			return err
+		}
+		r, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{}`)})
+		if err != nil || r.Init == nil || r.Init.Status != "success" || len(r.Init.Extensions) != 1 {
+			e.Shutdown()
+			return fmt.Errorf("start-up run: %v %+v", err, r)
+		}
+		ready = append(ready, r.Init.Extensions[0].ReadyMs)
+		e.Shutdown()
+	}
+	add(Figure{Name: fmt.Sprintf("extension start, median of %d cold starts", starts), Value: percentile(ready, 50), Unit: "ms", Budget: "≤ 5 ms"})
+	add(Figure{Name: fmt.Sprintf("extension start, p95 of %d cold starts", starts), Value: percentile(ready, 95), Unit: "ms"})
+
+	// Post-runtime time per span count, and memory after load.
+	counts := []int{1, 10, 100, 1000}
+	reps := 30
+	if quick {
+		reps = 5
+	}
+	for _, n := range counts {
+		e, err := newEnv(work, fn, ext, s)
+		if err != nil {
+			return err
+		}
+		var post, after []float64
+		event := []byte(fmt.Sprintf(`{"spans":%d}`, n))
+		for i := range reps + 1 {
+			r, err := e.Invoke(context.Background(), sandbox.Request{Payload: event})
+			if err != nil || r.Error != nil {
+				e.Shutdown()
+				return fmt.Errorf("post-runtime run (%d spans): %v %v", n, err, r.Error)
+			}
+			if i == 0 {
+				continue // the cold start
+			}
+			post = append(post, r.Report.PostRuntimeMs)
+			after = append(after, r.Report.AfterRuntimeDoneMs)
+		}
+		e.Shutdown()
+		budget := ""
+		if n == 100 {
+			budget = "≤ 3 ms"
+		}
+		add(Figure{Name: fmt.Sprintf("after runtimeDone to event/next, %d spans/invocation, median", n), Value: percentile(after, 50), Unit: "ms", Budget: budget,
+			Note: "the extension's own work: wait for in-flight OTLP, export, event/next"})
+		add(Figure{Name: fmt.Sprintf("postRuntimeMs, %d spans/invocation, median", n), Value: percentile(post, 50), Unit: "ms",
+			Note: "includes the Telemetry API's buffering delay before runtimeDone arrives (timeoutMs 25)"})
+	}
+
+	invocations := 100
+	if quick {
+		invocations = 10
+	}
+	e, err := newEnv(work, fn, ext, s)
+	if err != nil {
+		return err
+	}
+	before := s.SpanCount()
+	start := time.Now()
+	for range invocations {
+		r, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{"spans":99}`)})
+		if err != nil || r.Error != nil {
+			e.Shutdown()
+			return fmt.Errorf("load run: %v %v", err, r.Error)
+		}
+	}
+	elapsed := time.Since(start)
+	rss := extensionRSS(e)
+	e.Shutdown()
+	delivered := s.SpanCount() - before
+	add(Figure{Name: fmt.Sprintf("extension RSS after %d invocations × 100 spans", invocations), Value: float64(rss) / 1e6, Unit: "MB", Budget: "≤ 20 MB"})
+	add(Figure{Name: "spans that reached the backend", Value: 100 * float64(delivered) / float64(invocations*100), Unit: "%", Budget: "100 %"})
+	add(Figure{Name: "end-to-end spans per second (function SDK → extension → sink, with freezes)", Value: float64(delivered) / elapsed.Seconds(), Unit: "span/s"})
+
+	// Receive-and-export throughput: loaders send OTLP/HTTP as fast as the
+	// extension accepts it while the function runs; the extension exports
+	// at the end of each invocation.
+	rounds := 10
+	if quick {
+		rounds = 3
+	}
+	spans, took, err := throughput(work, plain, ext, s, rounds)
+	if err != nil {
+		return err
+	}
+	add(Figure{Name: "receive-and-export throughput (2 loaders, OTLP/HTTP, 500-span requests)", Value: float64(spans) / took.Seconds(), Unit: "span/s",
+		Note: fmt.Sprintf("%d spans delivered in %s", spans, took.Round(time.Millisecond))})
+
+	if err := write(out, res); err != nil {
+		return err
+	}
+	fmt.Printf("\nwrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "results.md"))
+	return nil
+}
+
+// throughput runs rounds invocations of 200 ms while two loaders send
+// 500-span OTLP/HTTP requests to the extension, and returns how many of
+// their spans reached the sink and how long it took.
+func throughput(work, plain, ext string, s *sink.Sink, rounds int) (int, time.Duration, error) {
+	port := freePort()
+	e, err := newEnvPorts(work, plain, ext, s, port)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer e.Shutdown()
+	if _, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{}`)}); err != nil {
+		return 0, 0, err
+	}
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "loader")
+	ss := rs.ScopeSpans().AppendEmpty()
+	for i := range 500 {
+		sp := ss.Spans().AppendEmpty()
+		sp.SetName("load")
+		sp.SetTraceID([16]byte{1, byte(i)})
+		sp.SetSpanID([8]byte{2, byte(i)})
+		sp.Attributes().PutInt("i", int64(i))
+	}
+	body, _ := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1/traces", port)
+	before := s.SpanCount()
+	start := time.Now()
+	for range rounds {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		for range 2 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for ctx.Err() == nil {
+					resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(body))
+					if err != nil {
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusTooManyRequests {
+						time.Sleep(5 * time.Millisecond)
+					}
+				}
+			}()
+		}
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			cancel()
+		}()
+		r, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{"action":"sleep","sleepMs":200}`)})
+		cancel()
+		<-done
+		<-done
+		if err != nil || r.Error != nil {
+			return 0, 0, fmt.Errorf("throughput run: %v %v", err, r.Error)
+		}
+	}
+	// What the last round left is exported at the next event.
+	e.Shutdown()
+	return s.SpanCount() - before, time.Since(start), nil
+}
+
+// newEnv starts a sandbox with the function fn and the extension ext,
+// exporting to s.
+func newEnv(work, fn, ext string, s *sink.Sink) (*sandbox.Env, error) {
+	return newEnvPorts(work, fn, ext, s, freePort())
+}
+
+// newEnvPorts is newEnv with the extension's OTLP/HTTP port.
+func newEnvPorts(work, fn, ext string, s *sink.Sink, httpPort int) (*sandbox.Env, error) {
+	dir, err := os.MkdirTemp(work, "env-")
+	if err != nil {
+		return nil, err
+	}
+	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
+	if err := copyExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+		return nil, err
+	}
+	if err := copyExec(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
+		return nil, err
+	}
+	grpcPort := freePort()
+	cfg := fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+exporters:
+  otlphttp:
+    endpoint: http://%s
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlphttp]}
+    metrics: {receivers: [otlp], exporters: [otlphttp]}
+    logs: {receivers: [otlp], exporters: [otlphttp]}
+`, grpcPort, httpPort, s.HTTPAddr())
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	vars := map[string]string{
+		"LAMBDAOTEL_CONFIG":           cfgPath,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+	}
+	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second})
+}
+
+// extensionRSS is the resident memory of the extension's process.
+func extensionRSS(e *sandbox.Env) int64 {
+	for _, pid := range e.PIDs() {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if strings.TrimSpace(string(comm)) != "lambdaotel" {
+			continue
+		}
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+func build(out, arch, pkg string, flags ...string) error {
+	args := append([]string{"build", "-o", out}, flags...)
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s for %s: %v\n%s", pkg, arch, err, b)
+	}
+	return nil
+}
+
+func copyExec(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o755)
+}
+
+func freePort() int {
+	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+	_, port, _ := strings.Cut(s.HTTPAddr(), ":")
+	n, _ := strconv.Atoi(port)
+	return n
+}
+
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+// machine describes the machine the figures come from.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return fmt.Sprintf("%s, %d cores, %s/%s, Linux %s, %s", model, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, strings.TrimSpace(string(kernel)), runtime.Version())
+}
+
+func write(dir string, res *Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	j, _ := json.MarshalIndent(res, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmark results\n\nMachine: %s  \nDate: %s  \nCommand: `make bench`\n\n", res.Machine, res.Date)
+	b.WriteString("| figure | value | budget | note |\n| --- | ---: | --- | --- |\n")
+	for _, f := range res.Figures {
+		fmt.Fprintf(&b, "| %s | %.2f %s | %s | %s |\n", f.Name, f.Value, f.Unit, f.Budget, f.Note)
+	}
+	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(b.String()), 0o644)
+}
