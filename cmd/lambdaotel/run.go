@@ -50,14 +50,15 @@ func runMain(args []string) int {
 		cfg      sandbox.Config
 		layers   listFlag
 		envs     listFlag
-		event    = fs.String("event", "", "invoke with the event in `FILE` (- for stdin)")
-		repeat   = fs.Int("repeat", 1, "invoke `N` times")
+		events   listFlag
+		repeat   = fs.Int("repeat", 1, "run the events `N` times")
 		interval = fs.Duration("interval", 0, "wait `D` between invocations")
 		listen   = fs.String("listen", "", "serve the invoke endpoint on `ADDR` (host:port, loopback unless --allow-remote)")
 		remote   = fs.Bool("allow-remote", false, "allow a --listen address that is not loopback")
 		idle     = fs.Duration("idle", 0, "with --listen, shut down after `D` without invocations (0: never)")
 		report   = fs.String("report", "", "append one JSON line per init, invocation and shutdown to `FILE`")
 	)
+	fs.Var(&events, "event", "invoke with the event in `FILE` (- for stdin; repeatable: invoked in order)")
 	fs.StringVar(&cfg.TaskRoot, "task-root", "", "the function's code `DIR` (LAMBDA_TASK_ROOT)")
 	fs.Var(&layers, "layer", "a layer `DIR`, merged like /opt (repeatable, in order)")
 	fs.StringVar(&cfg.Handler, "handler", "", "the handler setting (_HANDLER)")
@@ -95,7 +96,7 @@ func runMain(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	if (*event == "") == (*listen == "") {
+	if (len(events) == 0) == (*listen == "") {
 		fmt.Fprintln(os.Stderr, "lambdaotel run: give either --event FILE or --listen ADDR")
 		return 2
 	}
@@ -121,18 +122,22 @@ func runMain(args []string) int {
 		}
 	}
 
-	var payload []byte
-	if *event != "" {
-		var err error
-		if *event == "-" {
+	var payloads [][]byte
+	for _, ev := range events {
+		var (
+			payload []byte
+			err     error
+		)
+		if ev == "-" {
 			payload, err = io.ReadAll(os.Stdin)
 		} else {
-			payload, err = os.ReadFile(*event)
+			payload, err = os.ReadFile(ev)
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "lambdaotel run: --event: %v\n", err)
 			return 1
 		}
+		payloads = append(payloads, payload)
 	}
 
 	env, err := sandbox.Start(cfg)
@@ -146,17 +151,18 @@ func runMain(args []string) int {
 	if *listen != "" {
 		code = serveInvokes(ctx, env, *listen, *remote, *idle)
 	} else {
-		code = runEvents(ctx, env, payload, *repeat, *interval)
+		code = runEvents(ctx, env, payloads, *repeat, *interval)
 	}
 	env.Shutdown()
 	return code
 }
 
-// runEvents invokes env repeat times and prints each result. It fails
-// when the environment could not start.
-func runEvents(ctx context.Context, env *sandbox.Env, payload []byte, repeat int, interval time.Duration) int {
+// runEvents invokes env with each payload in turn, repeat times, and
+// prints each result. It fails when the environment could not start.
+func runEvents(ctx context.Context, env *sandbox.Env, payloads [][]byte, repeat int, interval time.Duration) int {
 	code := 0
-	for i := range repeat {
+	for i := range repeat * len(payloads) {
+		payload := payloads[i%len(payloads)]
 		if i > 0 && interval > 0 {
 			select {
 			case <-time.After(interval):
