@@ -285,3 +285,27 @@ func bufferBytes(cfg *config.Config, getenv func(string) string) int64 {
 
 // Version is the extension's version, set at build time.
 var Version = "dev"
+
+// CheckConfig validates the configuration file at path exactly as the
+// extension would at start (reading it, expanding variables with getenv,
+// building every component a pipeline uses, without starting them) and
+// returns a summary of the pipelines it would run.
+func CheckConfig(path string, getenv func(string) string) (string, error) {
+	cfg, err := config.Load(func(k string) string {
+		if k == "LAMBDAOTEL_CONFIG" {
+			return path
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return "", err
+	}
+	comp, err := build(cfg, bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", err
+	}
+	for _, e := range comp.exporters {
+		_ = e.Shutdown(context.Background())
+	}
+	return cfg.Summary(), nil
+}

@@ -1,6 +1,6 @@
 // Command lambdaotel is the lambdaotel command-line tool: it runs functions
-// in a local Lambda execution environment (run) and receives OTLP as a test
-// backend (sink).
+// in a local Lambda execution environment (run), receives OTLP as a test
+// backend (sink) and validates extension configurations (config check).
 package main
 
 import (
@@ -13,6 +13,7 @@ const usage = `usage: lambdaotel <command> [flags]
 commands:
   run     run a function and its layers in a local Lambda execution environment
   sink    receive OTLP (gRPC and HTTP) and store it as JSON lines; "sink print FILE" prints trace trees
+  config  "config check FILE" validates an extension configuration
 
 Run "lambdaotel <command> -h" for the flags of a command.
 `
@@ -28,6 +29,8 @@ func main() {
 		code = runMain(os.Args[2:])
 	case "sink":
 		code = sinkMain(os.Args[2:])
+	case "config":
+		code = configMain(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 	default:

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+)
+
+// TestConfigCheck runs `lambdaotel config check` on a valid and on broken
+// configurations.
+func TestConfigCheck(t *testing.T) {
+	bin := buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel")
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	valid := write("valid.yaml", "receivers:\n  otlp:\n    protocols:\n      http:\nprocessors:\n  batch:\nexporters:\n  otlphttp:\n    endpoint: https://otlp.example.com\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [batch]\n      exporters: [otlphttp]\n")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"valid", []string{"config", "check", valid}, 0, "traces: otlp -> batch (ignored) -> otlphttp"},
+		{"unknown exporter", []string{"config", "check", write("bad.yaml", "exporters:\n  kafka:\n")}, 1, `bad.yaml:2:3: exporters: unknown type "kafka"`},
+		{"bad CA file", []string{"config", "check", write("ca.yaml", "receivers:\n  otlp:\n    protocols:\n      http:\nexporters:\n  otlphttp:\n    endpoint: https://x.example.com\n    tls:\n      ca_file: /nonexistent/ca.pem\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n")}, 1, "/nonexistent/ca.pem"},
+		{"missing file", []string{"config", "check", filepath.Join(dir, "none.yaml")}, 1, "none.yaml"},
+		{"usage", []string{"config"}, 2, "usage: lambdaotel config check FILE"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cmd := exec.Command(bin, c.args...)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != c.code || !strings.Contains(out.String(), c.want) {
+				t.Errorf("exit %d (want %d), output:\n%s\nwant it to contain %q", code, c.code, out.String(), c.want)
+			}
+		})
+	}
+}
