@@ -156,15 +156,26 @@ func (e *env) invoke(t *testing.T, event string) *sandbox.Result {
 }
 
 // TestFlushBeforeFreeze sends spans, metrics and logs from a function using
-// the OpenTelemetry Go SDK over OTLP/HTTP and OTLP/gRPC: everything an
+// the OpenTelemetry Go SDK over OTLP/HTTP and OTLP/gRPC, exported over
+// OTLP/gRPC and OTLP/HTTP: everything an
 // invocation reported is at the backend when the invocation ends (the
 // environment is frozen then), with names, attributes and parents intact.
 func TestFlushBeforeFreeze(t *testing.T) {
 	t.Parallel()
-	for _, protocol := range []string{"http/protobuf", "grpc"} {
-		t.Run(protocol, func(t *testing.T) {
+	// The function's SDK sends over one protocol, the extension exports over
+	// the other, so that every receiver and exporter is crossed.
+	grpcExport := strings.ReplaceAll(strings.Replace(defaultConfig, "otlphttp:\n    endpoint: http://%SINK_HTTP%", "otlp:\n    endpoint: http://%SINK_GRPC%", 1), "[otlphttp]", "[otlp]")
+	if !strings.Contains(grpcExport, "otlp:\n    endpoint: http://%SINK_GRPC%") || strings.Contains(grpcExport, "[otlphttp]") {
+		t.Fatalf("the gRPC export configuration was not made:\n%s", grpcExport)
+	}
+	cases := []struct{ protocol, config string }{
+		{"http/protobuf", grpcExport},
+		{"grpc", defaultConfig},
+	}
+	for _, c := range cases {
+		t.Run(c.protocol, func(t *testing.T) {
 			t.Parallel()
-			e := startEnv(t, envOptions{protocol: protocol})
+			e := startEnv(t, envOptions{protocol: c.protocol, config: c.config})
 			const invocations, children, logs = 3, 5, 4
 			for k := range invocations {
 				res := e.invoke(t, fmt.Sprintf(`{"spans":%d,"logs":%d}`, children, logs))

@@ -93,8 +93,8 @@ func TestGRPCLazy(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // give an eager dial the time to show
-	if e.conn != nil || accepted.Load() != 0 {
-		t.Errorf("NewGRPC connected (conn %v, %d accepted)", e.conn, accepted.Load())
+	if accepted.Load() != 0 {
+		t.Errorf("NewGRPC connected (%d connections accepted)", accepted.Load())
 	}
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -125,6 +125,9 @@ func TestGRPCFailures(t *testing.T) {
 			false, 0, []string{"InvalidArgument", "span name is empty"}},
 		{"UNAUTHENTICATED", sink.Fault{GRPCCode: codes.Unauthenticated}, false, 0, []string{"Unauthenticated"}},
 		{"INTERNAL", sink.Fault{GRPCCode: codes.Internal}, false, 0, nil},
+		// grpc-go percent-encodes the message in grpc-message.
+		{"percent-encoded message", sink.Fault{GRPCCode: codes.FailedPrecondition, Message: "quota 100% used — réessayez\tplus tard"},
+			false, 0, []string{"FailedPrecondition: quota 100% used — réessayez\tplus tard"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,19 +225,23 @@ func TestGRPCSplit(t *testing.T) {
 	}
 }
 
-// recorder is an OTLP/gRPC trace service that records the metadata of each
-// request and answers with resp.
+// recorder is an OTLP/gRPC trace service that records the metadata and
+// the deadline of each request and answers with resp.
 type recorder struct {
 	ptraceotlp.UnimplementedGRPCServer
-	resp ptraceotlp.ExportResponse
-	mu   sync.Mutex
-	md   metadata.MD
+	resp     ptraceotlp.ExportResponse
+	mu       sync.Mutex
+	md       metadata.MD
+	deadline time.Duration // left when the call arrived; 0: none
 }
 
 func (r *recorder) Export(ctx context.Context, _ ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.md, _ = metadata.FromIncomingContext(ctx)
+	if d, ok := ctx.Deadline(); ok {
+		r.deadline = time.Until(d)
+	}
 	return r.resp, nil
 }
 
@@ -256,8 +263,9 @@ func startRecorder(t *testing.T, rec *recorder, cert *tls.Certificate) string {
 	return ln.Addr().String()
 }
 
-// TestGRPCMetadataAndPartialSuccess checks the metadata sent and how a
-// partial success is reported (the sink never answers with one).
+// TestGRPCMetadataAndPartialSuccess checks the metadata and the deadline
+// a grpc-go server sees, and how a partial success is reported (the sink
+// never answers with one).
 func TestGRPCMetadataAndPartialSuccess(t *testing.T) {
 	rec := &recorder{resp: ptraceotlp.NewExportResponse()}
 	rec.resp.PartialSuccess().SetRejectedSpans(3)
@@ -266,27 +274,31 @@ func TestGRPCMetadataAndPartialSuccess(t *testing.T) {
 	e, err := NewGRPC("otlp", GRPCConfig{
 		Endpoint: addr,
 		TLS:      TLSConfig{Insecure: true},
-		Headers:  map[string]string{"X-Api-Key": "secret", "x-tenant": "7"},
+		Headers:  map[string]string{"X-Api-Key": "secret", "x-tenant": "7", "trace-bin": "\x00\x01binary", "User-Agent": "dropped"},
+		Timeout:  3 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer e.Shutdown(context.Background())
-	ctx := metadata.AppendToOutgoingContext(testContext(t), "x-caller", "kept")
-	err = e.ExportTraces(ctx, testTraces(1, 1, 10))
+	err = e.ExportTraces(testContext(t), testTraces(1, 1, 10))
 	wantError(t, err, false, 0, "rejected 3 of 10 spans", "3 spans too old", addr)
 	if got := exportError(t, err).Rejected; got != 3 {
 		t.Errorf("Rejected = %d, want 3", got)
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	for k, v := range map[string]string{"x-api-key": "secret", "x-tenant": "7", "x-caller": "kept"} {
+	for k, v := range map[string]string{"x-api-key": "secret", "x-tenant": "7", "trace-bin": "\x00\x01binary", "content-type": "application/grpc"} {
 		if got := rec.md.Get(k); len(got) != 1 || got[0] != v {
 			t.Errorf("metadata %s = %q, want %q", k, got, v)
 		}
 	}
 	if ua := strings.Join(rec.md.Get("user-agent"), " "); !strings.HasPrefix(ua, "lambdaotel/"+Version) {
 		t.Errorf("user-agent %q, want it to start with lambdaotel/%s", ua, Version)
+	}
+	// grpc-go turns grpc-timeout into the handler's deadline.
+	if rec.deadline <= 2*time.Second || rec.deadline > 3*time.Second {
+		t.Errorf("the server saw a deadline %v away, want the timeout of 3s less the time to get there", rec.deadline)
 	}
 }
 

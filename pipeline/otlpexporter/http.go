@@ -3,6 +3,7 @@ package otlpexporter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,17 +17,11 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	spb "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/grpcwire"
 )
 
 // HTTPConfig configures an OTLP/HTTP exporter.
@@ -159,12 +154,14 @@ func (e *HTTPExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error
 	}
 	return exportParts(ctx, e.name, pipeline.Traces, "POST "+u, splitTraces(td, e.maxBytes), ptrace.Traces.SpanCount,
 		func(ctx context.Context, td ptrace.Traces) (result, error) {
-			req := ptraceotlp.NewExportRequestFromTraces(td)
-			resp := ptraceotlp.NewExportResponse()
-			if ok, err := e.post(ctx, u, req, resp); !ok {
-				return result{}, err
-			}
-			return result{resp.PartialSuccess().RejectedSpans(), resp.PartialSuccess().ErrorMessage()}, nil
+			// Export*ServiceRequest has the fields of the signal's *Data
+			// message, in protobuf and in JSON.
+			return e.post(ctx, u, pipeline.Traces, func() ([]byte, error) {
+				if e.json {
+					return (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+				}
+				return (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+			})
 		})
 }
 
@@ -179,12 +176,12 @@ func (e *HTTPExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) er
 	}
 	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+u, splitMetrics(md, e.maxBytes), pmetric.Metrics.DataPointCount,
 		func(ctx context.Context, md pmetric.Metrics) (result, error) {
-			req := pmetricotlp.NewExportRequestFromMetrics(md)
-			resp := pmetricotlp.NewExportResponse()
-			if ok, err := e.post(ctx, u, req, resp); !ok {
-				return result{}, err
-			}
-			return result{resp.PartialSuccess().RejectedDataPoints(), resp.PartialSuccess().ErrorMessage()}, nil
+			return e.post(ctx, u, pipeline.Metrics, func() ([]byte, error) {
+				if e.json {
+					return (&pmetric.JSONMarshaler{}).MarshalMetrics(md)
+				}
+				return (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
+			})
 		})
 }
 
@@ -199,12 +196,12 @@ func (e *HTTPExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	return exportParts(ctx, e.name, pipeline.Logs, "POST "+u, splitLogs(ld, e.maxBytes), plog.Logs.LogRecordCount,
 		func(ctx context.Context, ld plog.Logs) (result, error) {
-			req := plogotlp.NewExportRequestFromLogs(ld)
-			resp := plogotlp.NewExportResponse()
-			if ok, err := e.post(ctx, u, req, resp); !ok {
-				return result{}, err
-			}
-			return result{resp.PartialSuccess().RejectedLogRecords(), resp.PartialSuccess().ErrorMessage()}, nil
+			return e.post(ctx, u, pipeline.Logs, func() ([]byte, error) {
+				if e.json {
+					return (&plog.JSONMarshaler{}).MarshalLogs(ld)
+				}
+				return (&plog.ProtoMarshaler{}).MarshalLogs(ld)
+			})
 		})
 }
 
@@ -223,35 +220,27 @@ func (e *HTTPExporter) url(sig pipeline.Signal) (string, error) {
 	return u, nil
 }
 
-// message is an OTLP request or response of any signal.
-type message interface {
-	MarshalProto() ([]byte, error)
-	MarshalJSON() ([]byte, error)
-	UnmarshalProto([]byte) error
-	UnmarshalJSON([]byte) error
-}
-
 // Limits on what is read of a response body.
 const (
 	maxResponseBytes = 1 << 20  // a success: an Export*ServiceResponse
 	maxErrorBytes    = 64 << 10 // a failure: a google.rpc.Status or text
 )
 
-// post makes one OTLP/HTTP request of req to u. If the backend accepts it
-// and answers with a body that decodes, post fills resp with it and returns
-// true. Its errors are *pipeline.ExportError with Retryable, RetryAfter and
-// Err set.
-func (e *HTTPExporter) post(ctx context.Context, u string, req, resp message) (bool, error) {
-	body, contentType, err := e.encode(req)
+// post makes one OTLP/HTTP request to u of the export request of sig that
+// marshal encodes. If the backend accepts it, post returns the partial
+// success of its answer (none if the body does not decode). Its errors are
+// *pipeline.ExportError with Retryable, RetryAfter and Err set.
+func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, marshal func() ([]byte, error)) (result, error) {
+	body, contentType, err := e.encode(marshal)
 	if err != nil {
-		return false, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", u, err)}
+		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", u, err)}
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return false, &pipeline.ExportError{Err: fmt.Errorf("POST %s: %w", u, err)}
+		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: %w", u, err)}
 	}
 	for k, v := range e.headers {
 		hreq.Header[k] = v
@@ -275,7 +264,7 @@ func (e *HTTPExporter) post(ctx context.Context, u string, req, resp message) (b
 		if ended(ctx) != nil && ended(parent) == nil {
 			err = fmt.Errorf("no answer within the timeout of %v: %w", e.timeout, err)
 		}
-		return false, &pipeline.ExportError{Retryable: !isCertificateError(err), Err: fmt.Errorf("POST %s: %w", u, err)}
+		return result{}, &pipeline.ExportError{Retryable: !isCertificateError(err), Err: fmt.Errorf("POST %s: %w", u, err)}
 	}
 	defer func() {
 		io.Copy(io.Discard, io.LimitReader(hresp.Body, 64<<10)) // let the connection be reused
@@ -288,15 +277,19 @@ func (e *HTTPExporter) post(ctx context.Context, u string, req, resp message) (b
 		// decoded only means there is no partial success to report.
 		data, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes))
 		if err != nil || len(data) == 0 {
-			return false, nil
+			return result{}, nil
 		}
 		ct := hresp.Header.Get("Content-Type")
+		var res result
 		if isJSON(ct) || (ct == "" && e.json) {
-			err = resp.UnmarshalJSON(data)
+			res, err = partialSuccessJSON(data, sig)
 		} else {
-			err = resp.UnmarshalProto(data)
+			res, err = partialSuccess(data)
 		}
-		return err == nil, nil
+		if err != nil {
+			return result{}, nil
+		}
+		return res, nil
 	}
 
 	data, _ := io.ReadAll(io.LimitReader(hresp.Body, maxErrorBytes))
@@ -318,7 +311,7 @@ func (e *HTTPExporter) post(ctx context.Context, u string, req, resp message) (b
 	} else {
 		xerr.Err = fmt.Errorf("POST %s: %s", u, status)
 	}
-	return false, xerr
+	return result{}, xerr
 }
 
 // checkRedirect follows 307 and 308 redirects, which repeat the POST with
@@ -331,17 +324,14 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// encode returns req's body, compressed if configured, and its content type.
-func (e *HTTPExporter) encode(req message) ([]byte, string, error) {
-	var raw []byte
-	var err error
+// encode returns the body that marshal encodes, compressed if configured,
+// and its content type.
+func (e *HTTPExporter) encode(marshal func() ([]byte, error)) ([]byte, string, error) {
 	contentType := "application/x-protobuf"
 	if e.json {
-		raw, err = req.MarshalJSON()
 		contentType = "application/json"
-	} else {
-		raw, err = req.MarshalProto()
 	}
+	raw, err := marshal()
 	if err != nil || !e.gzip {
 		return raw, contentType, err
 	}
@@ -379,27 +369,75 @@ func errorMessage(contentType string, body []byte) (string, time.Duration) {
 		return "", 0
 	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	var st spb.Status
+	var st *grpcwire.Status
 	var err error
 	switch mt {
 	case "application/x-protobuf":
-		err = proto.Unmarshal(body, &st)
+		st, err = grpcwire.UnmarshalStatus(body)
 	case "application/json":
-		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(body, &st)
+		st, err = grpcwire.UnmarshalStatusJSON(body)
 	default:
 		err = errors.New("not a status")
 	}
-	if err != nil || st.GetMessage() == "" {
+	if err != nil || st.Message == "" {
 		return truncate(string(body), maxMessageBytes), 0
 	}
 	var delay time.Duration
-	for _, d := range st.GetDetails() {
-		var ri errdetails.RetryInfo
-		if d.MessageIs(&ri) && d.UnmarshalTo(&ri) == nil {
-			delay = ri.GetRetryDelay().AsDuration()
+	if st.RetryInfo {
+		delay = st.RetryDelay
+	}
+	return truncate(st.Message, maxMessageBytes), delay
+}
+
+// partialSuccessJSON decodes the partialSuccess of an Export*ServiceResponse
+// of sig in JSON. int64 fields may be strings or numbers, and field names
+// lowerCamelCase or as in the .proto, as the protobuf JSON mapping allows.
+func partialSuccessJSON(data []byte, sig pipeline.Signal) (result, error) {
+	var resp map[string]json.RawMessage
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return result{}, err
+	}
+	raw := field(resp, "partialSuccess", "partial_success")
+	if raw == nil {
+		return result{}, nil
+	}
+	var ps map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &ps); err != nil {
+		return result{}, err
+	}
+	var res result
+	rejected := map[pipeline.Signal][2]string{
+		pipeline.Traces:  {"rejectedSpans", "rejected_spans"},
+		pipeline.Metrics: {"rejectedDataPoints", "rejected_data_points"},
+		pipeline.Logs:    {"rejectedLogRecords", "rejected_log_records"},
+	}[sig]
+	if v := field(ps, rejected[0], rejected[1]); v != nil {
+		var n json.Number
+		if err := json.Unmarshal(v, &n); err != nil {
+			return result{}, err
+		}
+		i, err := strconv.ParseInt(string(n), 10, 64)
+		if err != nil {
+			return result{}, err
+		}
+		res.rejected = i
+	}
+	if v := field(ps, "errorMessage", "error_message"); v != nil {
+		if err := json.Unmarshal(v, &res.message); err != nil {
+			return result{}, err
 		}
 	}
-	return truncate(st.GetMessage(), maxMessageBytes), delay
+	return res, nil
+}
+
+// field returns the value of the first of names in m, or nil.
+func field(m map[string]json.RawMessage, names ...string) json.RawMessage {
+	for _, n := range names {
+		if v, ok := m[n]; ok && string(v) != "null" {
+			return v
+		}
+	}
+	return nil
 }
 
 // retryAfter parses a Retry-After header: a number of seconds or an HTTP

@@ -21,6 +21,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -556,5 +562,44 @@ func checkSpansKeepTheirScope(t *testing.T, td ptrace.Traces) {
 				}
 			}
 		}
+	}
+}
+
+// TestHTTPStatusBodies answers with google.rpc.Status bodies as the
+// protobuf runtime encodes them, with a RetryInfo and no Retry-After, and
+// checks the message and delay taken from them.
+func TestHTTPStatusBodies(t *testing.T) {
+	st, err := status.New(codes.Unavailable, "overloaded, 100% busy").WithDetails(
+		&errdetails.DebugInfo{Detail: "skipped"},
+		&errdetails.RetryInfo{RetryDelay: durationpb.New(2500 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := proto.Marshal(st.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := protojson.Marshal(st.Proto())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		contentType string
+		body        []byte
+	}{{"application/x-protobuf", pb}, {"application/json", js}} {
+		t.Run(tt.contentType, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				w.Write(tt.body)
+			}))
+			defer srv.Close()
+			e, err := NewHTTP("otlphttp", HTTPConfig{TracesURL: srv.URL + "/v1/traces"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = e.ExportTraces(testContext(t), testTraces(1, 1, 1))
+			wantError(t, err, true, 2500*time.Millisecond, "503 Service Unavailable: overloaded, 100% busy")
+		})
 	}
 }

@@ -162,12 +162,13 @@ func TestGRPCRejects(t *testing.T) {
 		code codes.Code
 		want string
 	}{
-		// grpc-go decodes the message before any handler runs and answers
-		// a message it cannot decode with INTERNAL itself.
-		{"malformed protobuf", []byte{0x0a, 0xff, 0x01}, nil, codes.Internal, "grpc: failed to unmarshal the received message: unexpected EOF"},
-		{"message over the limit", big, nil, codes.ResourceExhausted, "grpc: received message larger than max"},
+		{"malformed protobuf", []byte{0x0a, 0xff, 0x01}, nil, codes.InvalidArgument,
+			"OTLP/gRPC receiver: cannot decode traces request (3 bytes): "},
+		{"message over the limit", big, nil, codes.ResourceExhausted,
+			"bytes is larger than the limit of 1048576 bytes (max_recv_msg_size_mib)"},
 		{"gzip bomb", big, []grpc.CallOption{grpc.UseCompressor("gzip")}, codes.ResourceExhausted,
-			"grpc: received message after decompression larger than max 1048576"},
+			"message is larger than the limit of 1048576 bytes after gzip decompression (max_recv_msg_size_mib)"},
+		{"wrong wire type", []byte{0x0d, 1, 2, 3, 4}, nil, codes.InvalidArgument, "cannot decode traces request (5 bytes)"},
 	}
 	buf := buffer.New(0)
 	r := start(t, otlpreceiver.Config{MaxRecvMsgSizeMiB: 1}, buf)

@@ -12,17 +12,11 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/grpcwire"
 )
 
 // Content types of OTLP/HTTP.
@@ -84,19 +78,19 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	enc := encodingOf(req.Header.Get("Content-Type"))
 	signal, ok := signalOf(req.URL.Path)
 	if !ok {
-		writeError(w, enc, http.StatusNotFound, codes.NotFound, fmt.Sprintf(
+		writeError(w, enc, http.StatusNotFound, grpcwire.NotFound, fmt.Sprintf(
 			"OTLP/HTTP receiver: unknown path %q; the paths are /v1/traces, /v1/metrics and /v1/logs", req.URL.Path))
 		return
 	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, enc, http.StatusMethodNotAllowed, codes.Unimplemented, fmt.Sprintf(
+		writeError(w, enc, http.StatusMethodNotAllowed, grpcwire.Unimplemented, fmt.Sprintf(
 			"OTLP/HTTP receiver: method %s is not allowed on %s; use POST", req.Method, req.URL.Path))
 		return
 	}
 	if enc == encodingUnknown {
 		w.Header().Set("Accept-Post", contentTypeProto+", "+contentTypeJSON)
-		writeError(w, enc, http.StatusUnsupportedMediaType, codes.InvalidArgument, fmt.Sprintf(
+		writeError(w, enc, http.StatusUnsupportedMediaType, grpcwire.InvalidArgument, fmt.Sprintf(
 			"OTLP/HTTP receiver: unsupported Content-Type %q; supported: %s, %s",
 			req.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON))
 		return
@@ -114,7 +108,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	n := body.Len()
 	putBuffer(body) // decoding copies what it keeps
 	if err != nil {
-		writeError(w, enc, http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf(
+		writeError(w, enc, http.StatusBadRequest, grpcwire.InvalidArgument, fmt.Sprintf(
 			"OTLP/HTTP receiver: cannot decode %s request (%s, %d bytes): %v", signal, enc.contentType(), n, err))
 		return
 	}
@@ -124,32 +118,26 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		switch {
 		case errors.Is(err, pipeline.ErrFull):
 			w.Header().Set("Retry-After", "1")
-			writeError(w, enc, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
+			writeError(w, enc, http.StatusTooManyRequests, grpcwire.ResourceExhausted, err.Error())
 		case ctx.Err() != nil:
 			// The client is gone: nobody reads an answer.
 		default:
-			writeError(w, enc, http.StatusInternalServerError, codes.Internal, err.Error())
+			writeError(w, enc, http.StatusInternalServerError, grpcwire.Internal, err.Error())
 		}
 		return
 	}
 
-	resp, err := encodeResponse(signal, enc)
-	if err != nil {
-		writeError(w, enc, http.StatusInternalServerError, codes.Internal,
-			"OTLP/HTTP receiver: cannot encode the response: "+err.Error())
-		return
-	}
 	w.Header().Set("Content-Type", enc.contentType())
 	w.WriteHeader(http.StatusOK)
-	w.Write(resp)
+	w.Write(emptyResponseOf(enc))
 }
 
 // codeOf returns the gRPC code of a status readBody answers with.
-func codeOf(httpStatus int) codes.Code {
+func codeOf(httpStatus int) grpcwire.Code {
 	if httpStatus == http.StatusRequestEntityTooLarge {
-		return codes.ResourceExhausted
+		return grpcwire.ResourceExhausted
 	}
-	return codes.InvalidArgument
+	return grpcwire.InvalidArgument
 }
 
 // bufferPool holds buffers for request bodies; maxPooled keeps a few large
@@ -244,19 +232,15 @@ func readError(err error, ce string, limit int64) (int, error) {
 // writeError answers with httpStatus and, as OTLP/HTTP asks, a
 // google.rpc.Status in the request's encoding; with plain text if the
 // request's encoding is not one of OTLP's.
-func writeError(w http.ResponseWriter, enc encoding, httpStatus int, code codes.Code, msg string) {
+func writeError(w http.ResponseWriter, enc encoding, httpStatus int, code grpcwire.Code, msg string) {
 	var body []byte
-	var err error
 	switch enc {
 	case encodingProto:
-		body, err = proto.Marshal(status.New(code, msg).Proto())
+		body = grpcwire.MarshalStatus(&grpcwire.Status{Code: code, Message: msg})
 	case encodingJSON:
-		body, err = protojson.Marshal(status.New(code, msg).Proto())
+		body = grpcwire.MarshalStatusJSON(&grpcwire.Status{Code: code, Message: msg})
 	default:
 		body = []byte(msg + "\n")
-	}
-	if err != nil {
-		enc, body = encodingUnknown, []byte(msg+"\n")
 	}
 	h := w.Header()
 	h.Set("Content-Type", enc.contentType())
@@ -274,8 +258,11 @@ type payload struct {
 	items   int // spans, data points or log records
 }
 
-// decode decodes an OTLP export request of signal in enc. It never panics:
-// a panic of a decoder on hostile input becomes an error.
+// decode decodes an OTLP export request of signal in enc. An
+// Export*ServiceRequest has the same fields as the signal's *Data message
+// (TracesData, MetricsData, LogsData), in protobuf and in JSON, so pdata's
+// unmarshalers of those decode it. decode never panics: a panic of a
+// decoder on hostile input becomes an error.
 func decode(signal pipeline.Signal, enc encoding, body []byte) (p payload, err error) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -283,28 +270,35 @@ func decode(signal pipeline.Signal, enc encoding, body []byte) (p payload, err e
 		}
 	}()
 	p.signal = signal
-	unmarshal := func(fromProto, fromJSON func([]byte) error) error {
-		if enc == encodingJSON {
-			return fromJSON(body)
-		}
-		return fromProto(body)
-	}
+	json := enc == encodingJSON
 	switch signal {
 	case pipeline.Traces:
-		req := ptraceotlp.NewExportRequest()
-		err = unmarshal(req.UnmarshalProto, req.UnmarshalJSON)
-		p.traces = req.Traces()
-		p.items = p.traces.SpanCount()
+		if json {
+			p.traces, err = (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(body)
+		} else {
+			p.traces, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(body)
+		}
+		if err == nil {
+			p.items = p.traces.SpanCount()
+		}
 	case pipeline.Metrics:
-		req := pmetricotlp.NewExportRequest()
-		err = unmarshal(req.UnmarshalProto, req.UnmarshalJSON)
-		p.metrics = req.Metrics()
-		p.items = p.metrics.DataPointCount()
+		if json {
+			p.metrics, err = (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics(body)
+		} else {
+			p.metrics, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(body)
+		}
+		if err == nil {
+			p.items = p.metrics.DataPointCount()
+		}
 	case pipeline.Logs:
-		req := plogotlp.NewExportRequest()
-		err = unmarshal(req.UnmarshalProto, req.UnmarshalJSON)
-		p.logs = req.Logs()
-		p.items = p.logs.LogRecordCount()
+		if json {
+			p.logs, err = (&plog.JSONUnmarshaler{}).UnmarshalLogs(body)
+		} else {
+			p.logs, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(body)
+		}
+		if err == nil {
+			p.items = p.logs.LogRecordCount()
+		}
 	}
 	if err != nil {
 		return payload{}, err
@@ -312,23 +306,13 @@ func decode(signal pipeline.Signal, enc encoding, body []byte) (p payload, err e
 	return p, nil
 }
 
-// encodeResponse returns the (empty) export response for signal in enc.
-func encodeResponse(signal pipeline.Signal, enc encoding) ([]byte, error) {
-	type response interface {
-		MarshalProto() ([]byte, error)
-		MarshalJSON() ([]byte, error)
-	}
-	var resp response
-	switch signal {
-	case pipeline.Traces:
-		resp = ptraceotlp.NewExportResponse()
-	case pipeline.Metrics:
-		resp = pmetricotlp.NewExportResponse()
-	default:
-		resp = plogotlp.NewExportResponse()
-	}
+// emptyResponseOf returns the export response of every signal when all was
+// accepted, in enc: an Export*ServiceResponse without partial_success,
+// which OTLP lets a server leave out when nothing was rejected. In
+// protobuf that is zero bytes, in JSON an empty object.
+func emptyResponseOf(enc encoding) []byte {
 	if enc == encodingJSON {
-		return resp.MarshalJSON()
+		return []byte("{}")
 	}
-	return resp.MarshalProto()
+	return nil
 }

@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
-
 	"github.com/lambdaotel/lambdaotel/pipeline"
 )
 
@@ -63,11 +61,12 @@ type Receiver struct {
 	mu       sync.Mutex // guards started and the servers below
 	started  bool
 	grpcLn   net.Listener
-	grpcSrv  *grpc.Server
+	grpcSrv  *http.Server
 	httpLn   net.Listener
 	httpSrv  *http.Server
 	serving  sync.WaitGroup // the Serve goroutines
 	inflight tracker
+	grpcBusy tracker     // gRPC connections with a stream open
 	full     atomic.Bool // the consumer's last answer was ErrFull
 }
 
@@ -85,6 +84,7 @@ func New(cfg Config, next pipeline.Consumer, logger *slog.Logger) *Receiver {
 	}
 	r := &Receiver{cfg: cfg, next: next, logger: logger}
 	r.inflight.init()
+	r.grpcBusy.init()
 	return r
 }
 
@@ -119,7 +119,7 @@ func (r *Receiver) Start() error {
 		r.grpcLn = grpcLn
 		r.grpcSrv = r.newGRPCServer()
 		r.serving.Go(func() {
-			if err := r.grpcSrv.Serve(grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			if err := r.grpcSrv.Serve(grpcLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				r.logger.Error("OTLP/gRPC receiver stopped", "address", grpcLn.Addr().String(), "error", err)
 			}
 		})
@@ -188,27 +188,28 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	grpcSrv, httpSrv := r.grpcSrv, r.httpSrv
 	r.mu.Unlock()
 
-	var errs []error
-	if httpSrv != nil {
-		if err := httpSrv.Shutdown(ctx); err != nil {
-			httpSrv.Close()
-			errs = append(errs, fmt.Errorf("OTLP/HTTP receiver: shutdown: %w", err))
+	// Both servers drain at once, within the same deadline.
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, s := range []struct {
+		srv      *http.Server
+		protocol string
+	}{{httpSrv, "OTLP/HTTP"}, {grpcSrv, "OTLP/gRPC"}} {
+		if s.srv == nil {
+			continue
 		}
-	}
-	if grpcSrv != nil {
-		stopped := make(chan struct{})
-		go func() {
-			grpcSrv.GracefulStop()
-			close(stopped)
-		}()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			grpcSrv.Stop()
-			<-stopped
-			errs = append(errs, fmt.Errorf("OTLP/gRPC receiver: shutdown: %w", ctx.Err()))
+		shutdown := s.srv.Shutdown
+		if s.srv == grpcSrv {
+			shutdown = func(ctx context.Context) error { return r.shutdownGRPC(ctx, grpcSrv) }
 		}
+		wg.Go(func() {
+			if err := shutdown(ctx); err != nil {
+				s.srv.Close()
+				errs[i] = fmt.Errorf("%s receiver: shutdown: %w", s.protocol, err)
+			}
+		})
 	}
+	wg.Wait()
 	r.serving.Wait()
 	return errors.Join(errs...)
 }
@@ -320,6 +321,13 @@ func (t *tracker) connState(c net.Conn, state http.ConnState) {
 			t.endLocked()
 		}
 	}
+}
+
+// idleChan returns a channel that is closed while nothing is in flight.
+func (t *tracker) idleChan() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.idle
 }
 
 func (t *tracker) count() int {
