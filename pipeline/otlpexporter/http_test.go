@@ -28,6 +28,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+
 	"github.com/lambdaotel/lambdaotel/sink"
 )
 
@@ -437,7 +439,9 @@ func TestHTTPSplitFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	td := testTraces(1, 1, 100)
-	parts := splitTraces(td, cfg.MaxRequestBytes)
+	probe := ptrace.NewTraces()
+	td.CopyTo(probe)
+	parts := buffer.SplitTraces(probe, cfg.MaxRequestBytes)
 	if len(parts) < 3 {
 		t.Fatalf("test needs 3 parts or more, has %d", len(parts))
 	}
