@@ -77,8 +77,9 @@ func Run(ctx context.Context, opts Options) int {
 // start registers, reads the configuration, starts the receivers and
 // subscribes to the Telemetry API. A failure is reported through
 // init/error, so that it shows in the function's logs and fails its init.
-// Start-up is cold start: the Telemetry API listener is prepared while the
-// extension registers and builds its pipelines.
+// Start-up is cold start: the configuration is read and the pipelines
+// built, and the Telemetry API listener prepared, while the extension
+// registers.
 func (x *Extension) start(ctx context.Context) error {
 	began := time.Now()
 	runtimeAPI := x.opts.Getenv("AWS_LAMBDA_RUNTIME_API")
@@ -95,46 +96,60 @@ func (x *Extension) start(ctx context.Context) error {
 		l, err := telemetryapi.Listen(x.onTelemetry, x.log)
 		listener <- listened{l, err}
 	}()
+	type prepared struct {
+		errorType string
+		err       error
+		at        time.Duration
+	}
+	ready := make(chan prepared, 1)
+	go func() {
+		errorType, err := x.prepare()
+		ready <- prepared{errorType, err, time.Since(began)}
+	}()
+
 	x.client = extensionsapi.New(runtimeAPI)
 	if _, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown}); err != nil {
 		x.log.Error("cannot register with the Extensions API", "error", err)
 		return err
 	}
 	registered := time.Since(began)
-	fail := func(errorType string, err error) error {
-		msg := err.Error()
-		x.log.Error(msg, "errorType", errorType)
-		if rerr := x.client.InitError(ctx, errorType, "lambdaotel: "+msg); rerr != nil {
+	p := <-ready
+	if p.err != nil {
+		x.log.Error(p.err.Error(), "errorType", p.errorType)
+		if rerr := x.client.InitError(ctx, p.errorType, "lambdaotel: "+p.err.Error()); rerr != nil {
 			x.log.Error("cannot report the init error", "error", rerr)
 		}
-		return err
+		return p.err
 	}
+	ln := <-listener
+	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
+	x.log.Debug("started", "config", x.cfg.Source, "registeredMs", ms(registered), "pipelinesMs", ms(p.at),
+		"subscribedMs", ms(time.Since(began)))
+	return nil
+}
+
+// prepare reads the configuration, builds the pipelines and starts the
+// receivers. On failure it returns the error type to report.
+func (x *Extension) prepare() (string, error) {
 	cfg, err := config.Load(x.opts.Getenv)
 	if err != nil {
-		return fail(ErrorConfigInvalid, err)
+		return ErrorConfigInvalid, err
 	}
 	x.cfg = cfg
-	loaded := time.Since(began)
 	x.level.Set(cfg.Settings.LogLevel)
 	x.budget = cfg.Settings.Flush.Budget
 	for _, w := range cfg.Warnings {
 		x.log.Warn(w)
 	}
 	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log); err != nil {
-		return fail(ErrorConfigInvalid, err)
+		return ErrorConfigInvalid, err
 	}
-	built := time.Since(began)
 	for _, r := range x.comp.receivers {
 		if err := r.Start(); err != nil {
-			return fail(ErrorStartFailed, err)
+			return ErrorStartFailed, err
 		}
 	}
-	listening := time.Since(began)
-	ln := <-listener
-	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
-	x.log.Debug("started", "config", cfg.Source, "registeredMs", ms(registered), "configMs", ms(loaded),
-		"builtMs", ms(built), "listeningMs", ms(listening), "subscribedMs", ms(time.Since(began)))
-	return nil
+	return "", nil
 }
 
 // subscribe subscribes to the Telemetry API for platform events (to know
@@ -153,7 +168,7 @@ func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemet
 		if x.opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
 			schema = telemetryapi.Schema20250129
 		}
-		if err = l.Subscribe(ctx, runtimeAPI, x.client.ID(), schema, types); err != nil {
+		if err = l.Subscribe(ctx, x.client.HTTPClient(), runtimeAPI, x.client.ID(), schema, types); err != nil {
 			l.Close()
 		}
 	}

@@ -71,6 +71,10 @@ func (c *Client) Register(ctx context.Context, name string, events []string) (*R
 	return &reg, nil
 }
 
+// HTTPClient is the client's HTTP client, for the other Lambda APIs on
+// the same host (its connection is kept open).
+func (c *Client) HTTPClient() *http.Client { return c.http }
+
 // ID is the identifier the extension got at registration.
 func (c *Client) ID() string { return c.id }
 

@@ -107,7 +107,9 @@ var ErrUnavailable = errors.New("telemetry API unavailable")
 // Subscribe subscribes the extension with the given identifier to the
 // event types (platform, function, extension), delivered to l with the
 // smallest buffering timeout so that runtimeDone arrives quickly.
-func (l *Listener) Subscribe(ctx context.Context, runtimeAPI, extensionID, schema string, types []string) error {
+// client sends the request (the extension's Extensions API client, whose
+// connection is already open).
+func (l *Listener) Subscribe(ctx context.Context, client *http.Client, runtimeAPI, extensionID, schema string, types []string) error {
 	body, _ := json.Marshal(map[string]any{
 		"schemaVersion": schema,
 		"types":         types,
@@ -120,7 +122,7 @@ func (l *Listener) Subscribe(ctx context.Context, runtimeAPI, extensionID, schem
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Lambda-Extension-Identifier", extensionID)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: subscribe: %v", ErrUnavailable, err)
 	}

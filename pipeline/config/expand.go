@@ -3,12 +3,13 @@ package config
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // envNameRE is what the collector accepts as an environment variable name.
-var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) }) // compiled at first use: start-up is cold start
 
 // expandTree expands ${...} references in every scalar value below n (not
 // in mapping keys). Each node is expanded once, even when aliased.
@@ -108,7 +109,7 @@ func (p *parser) lookup(n *yaml.Node, text, ref string) (string, bool) {
 			return "", false
 		}
 	}
-	if !envNameRE.MatchString(name) {
+	if !envNameRE().MatchString(name) {
 		p.errorf(n, "%s: invalid environment variable name %q", text, name)
 		return "", false
 	}

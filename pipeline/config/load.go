@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Variables that name the configuration file, in order of precedence.
@@ -82,12 +83,12 @@ func pathErrorCause(err error) error {
 	return err
 }
 
-var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+var schemeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`) }) // compiled at first use: start-up is cold start
 
 // pathFromURI turns OPENTELEMETRY_COLLECTOR_CONFIG_URI into a local path.
 func pathFromURI(v string) (string, error) {
 	scheme, rest, ok := strings.Cut(v, ":")
-	if !ok || strings.HasPrefix(v, "/") || strings.HasPrefix(v, ".") || !schemeRE.MatchString(scheme) {
+	if !ok || strings.HasPrefix(v, "/") || strings.HasPrefix(v, ".") || !schemeRE().MatchString(scheme) {
 		return v, nil // a plain path
 	}
 	if !strings.EqualFold(scheme, "file") {

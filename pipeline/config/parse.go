@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -60,7 +61,7 @@ func Parse(data []byte, filename string, getenv func(string) string) (*Config, e
 	return cfg, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) }) // compiled at first use: start-up is cold start
 
 // yamlParserErrors are the messages of the YAML parser (as opposed to its
 // scanner). For them the yaml package reports a 0-based line: that of the
@@ -83,7 +84,7 @@ var yamlParserErrors = map[string]bool{
 // syntaxError turns a YAML parser error into an *Error with the line.
 func syntaxError(file string, err error) error {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		if yamlParserErrors[m[2]] {
 			line++
@@ -385,14 +386,14 @@ var (
 	signalNames = []string{"traces", "metrics", "logs"}
 )
 
-var typeRE = regexp.MustCompile(`^[A-Za-z][0-9A-Za-z_]{0,62}$`)
+var typeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][0-9A-Za-z_]{0,62}$`) }) // compiled at first use: start-up is cold start
 
 // splitID splits "type/name" and checks both parts.
 func (p *parser) splitID(key *yaml.Node, section string) (typ, name string, ok bool) {
 	id := key.Value
 	typ, name, hasName := strings.Cut(id, "/")
 	switch {
-	case !typeRE.MatchString(typ):
+	case !typeRE().MatchString(typ):
 		p.errorf(key, "%s: invalid id %q: the type must start with a letter and hold only letters, digits and _", section, id)
 		return "", "", false
 	case hasName && strings.TrimSpace(name) == "":
