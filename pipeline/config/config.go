@@ -164,6 +164,12 @@ type TelemetryAPIReceiver struct {
 	// Port is the port to receive Telemetry API deliveries on; 0 lets the
 	// extension choose. Accepted for compatibility with the upstream layer.
 	Port int
+	// LogReportLines also turns the platform's START, END and REPORT into
+	// log records (log_report_lines; default false).
+	LogReportLines bool
+	// Cumulative makes the platform metrics cumulative (temporality:
+	// cumulative); the default is delta, since environments come and go.
+	Cumulative bool
 }
 
 // Has reports whether t is among the receiver's types.

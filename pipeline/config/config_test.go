@@ -851,3 +851,44 @@ warnings:
 		t.Error("Summary shows a header value")
 	}
 }
+
+func TestTelemetryAPIReceiverOptions(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		want       TelemetryAPIReceiver
+		err        string
+	}{
+		{"defaults", "telemetryapi:\n", TelemetryAPIReceiver{Types: []string{"platform", "function", "extension"}}, ""},
+		{"options", "telemetryapi:\n  types: [platform]\n  log_report_lines: true\n  temporality: cumulative\n", TelemetryAPIReceiver{Types: []string{"platform"}, LogReportLines: true, Cumulative: true}, ""},
+		{"bad temporality", "telemetryapi:\n  temporality: sometimes\n", TelemetryAPIReceiver{}, `receivers.telemetryapi.temporality: unsupported value "sometimes"; supported: delta, cumulative`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			text := "receivers:\n" + indent(c.yaml) + "exporters:\n  debug:\nservice:\n  pipelines:\n    logs:\n      receivers: [telemetryapi]\n      exporters: [debug]\n"
+			cfg, err := Parse([]byte(text), "c.yaml", func(string) string { return "" })
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := *cfg.Receivers["telemetryapi"].TelemetryAPI
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
+	}
+	return b.String()
+}
