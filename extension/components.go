@@ -27,6 +27,8 @@ type pipe struct {
 	buf        *buffer.Buffer
 	processors []*resourceprocessor.Processor
 	exporters  []pipeline.Exporter
+	// platform: a telemetryapi receiver feeds the pipeline.
+	platform bool
 }
 
 // components are the parts built from a configuration.
@@ -34,9 +36,10 @@ type components struct {
 	receivers []*otlpreceiver.Receiver
 	pipes     []*pipe
 	exporters []pipeline.Exporter
-	// telemetryTypes are the Telemetry API types the configuration's
-	// telemetryapi receivers ask for (nil: no telemetryapi receiver).
-	telemetryTypes []string
+	// platform configures the telemetryapi receiver (the union of the
+	// configuration's telemetryapi receivers that a pipeline uses); nil
+	// when there is none.
+	platform *config.TelemetryAPIReceiver
 }
 
 // build makes every component of cfg; receivers are made but not started.
@@ -82,7 +85,6 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger) (*compone
 			c.pipes = append(c.pipes, p)
 		}
 	}
-	types := map[string]bool{}
 	for id, rc := range cfg.Receivers {
 		switch {
 		case len(byReceiver[id]) == 0:
@@ -97,17 +99,40 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger) (*compone
 			}
 			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger}, logger.With("receiver", id)))
 		case rc.TelemetryAPI != nil:
-			for _, t := range rc.TelemetryAPI.Types {
-				types[t] = true
+			for _, p := range byReceiver[id] {
+				p.platform = true
 			}
-		}
-	}
-	for _, t := range []string{config.TelemetryPlatform, config.TelemetryFunction, config.TelemetryExtension} {
-		if types[t] {
-			c.telemetryTypes = append(c.telemetryTypes, t)
+			c.platform = mergeTelemetryAPI(c.platform, rc.TelemetryAPI)
 		}
 	}
 	return c, nil
+}
+
+// mergeTelemetryAPI unites two telemetryapi receiver settings.
+func mergeTelemetryAPI(a, b *config.TelemetryAPIReceiver) *config.TelemetryAPIReceiver {
+	if a == nil {
+		c := *b
+		c.Types = append([]string(nil), b.Types...)
+		return &c
+	}
+	for _, t := range b.Types {
+		if !a.Has(t) {
+			a.Types = append(a.Types, t)
+		}
+	}
+	a.LogReportLines = a.LogReportLines || b.LogReportLines
+	a.Cumulative = a.Cumulative || b.Cumulative
+	return a
+}
+
+// produces reports whether a pipeline of signal s takes platform telemetry.
+func (c *components) produces(s pipeline.Signal) bool {
+	for _, p := range c.pipes {
+		if p.platform && p.signal == s {
+			return true
+		}
+	}
+	return false
 }
 
 // newExporter makes the exporter a configuration describes.
@@ -132,7 +157,10 @@ func newExporter(ec *config.Exporter) (pipeline.Exporter, error) {
 			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS),
 		})
 	case ec.Debug != nil:
-		e, err = debugexporter.New(ec.ID, os.Stderr, debugexporter.Verbosity(ec.Debug.Verbosity))
+		// Every line starts like the extension's own, so that the
+		// telemetryapi receiver recognises it when it comes back as an
+		// extension log line and never exports it again.
+		e, err = debugexporter.New(ec.ID, &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}, debugexporter.Verbosity(ec.Debug.Verbosity))
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}

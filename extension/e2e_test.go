@@ -51,6 +51,7 @@ type env struct {
 }
 
 type envOptions struct {
+	function  string            // the function's import path; otelfunc when empty
 	protocol  string            // the function's OTLP protocol: "grpc" or "http/protobuf"
 	config    string            // the extension's config; %SINK_HTTP%, %SINK_GRPC%, %GRPC_PORT%, %HTTP_PORT% are replaced
 	extEnv    map[string]string // more environment variables
@@ -98,7 +99,10 @@ func startEnv(t *testing.T, o envOptions) *env {
 	dir := t.TempDir()
 	task := filepath.Join(dir, "task")
 	layer := filepath.Join(dir, "layer")
-	buildtest.Install(t, buildtest.Binary(t, otelFunc), filepath.Join(task, "bootstrap"))
+	if o.function == "" {
+		o.function = otelFunc
+	}
+	buildtest.Install(t, buildtest.Binary(t, o.function), filepath.Join(task, "bootstrap"))
 	buildtest.Install(t, buildtest.Binary(t, extensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
 	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Respond: o.sinkFault})
 	if err != nil {

@@ -17,7 +17,9 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/extensionsapi"
 	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/telemetryapireceiver"
 )
 
 // Error types the extension reports through /extension/init/error.
@@ -56,6 +58,9 @@ type Extension struct {
 	tel    *telemetryapi.Listener
 	stats  counters
 	budget time.Duration
+	// platform turns Telemetry API events into telemetry; nil when no
+	// pipeline uses a telemetryapi receiver.
+	platform *telemetryapireceiver.Receiver
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
@@ -108,7 +113,8 @@ func (x *Extension) start(ctx context.Context) error {
 	}()
 
 	x.client = extensionsapi.New(runtimeAPI)
-	if _, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown}); err != nil {
+	reg, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown})
+	if err != nil {
 		x.log.Error("cannot register with the Extensions API", "error", err)
 		return err
 	}
@@ -120,6 +126,18 @@ func (x *Extension) start(ctx context.Context) error {
 			x.log.Error("cannot report the init error", "error", rerr)
 		}
 		return p.err
+	}
+	if pc := x.comp.platform; pc != nil {
+		res, err := telemetryapireceiver.ResourceFromEnv(x.opts.Getenv, reg.AccountID)
+		if err != nil {
+			x.log.Warn(err.Error())
+		}
+		x.platform = telemetryapireceiver.New(telemetryapireceiver.Config{
+			Spans: x.comp.produces(pipeline.Traces), Metrics: x.comp.produces(pipeline.Metrics),
+			Logs:           x.comp.produces(pipeline.Logs) && (pc.Has(config.TelemetryFunction) || pc.Has(config.TelemetryExtension)),
+			LogReportLines: pc.LogReportLines, Cumulative: pc.Cumulative,
+			Resource: res, SelfLogPrefix: selfLogPrefix, Version: Version,
+		})
 	}
 	ln := <-listener
 	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
@@ -158,9 +176,11 @@ func (x *Extension) prepare() (string, error) {
 // event instead.
 func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemetryapi.Listener, err error) {
 	types := []string{config.TelemetryPlatform}
-	for _, t := range x.comp.telemetryTypes {
-		if t != config.TelemetryPlatform {
-			types = append(types, t)
+	if pc := x.comp.platform; pc != nil && x.comp.produces(pipeline.Logs) {
+		for _, t := range pc.Types {
+			if t != config.TelemetryPlatform {
+				types = append(types, t)
+			}
 		}
 	}
 	if err == nil {
@@ -183,8 +203,13 @@ func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemet
 // ms is d in milliseconds.
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// onTelemetry handles a Telemetry API delivery.
+// onTelemetry handles a Telemetry API delivery. The platform receiver
+// sees the events before an invocation's end is signalled, so that the
+// flush that follows includes it.
 func (x *Extension) onTelemetry(events []telemetryapi.Event) {
+	if x.platform != nil {
+		x.platform.Consume(events)
+	}
 	for i := range events {
 		if events[i].Type == "platform.runtimeDone" {
 			x.runtimeDoneFor(events[i].RequestID(), true)
@@ -236,6 +261,9 @@ func (x *Extension) loop(ctx context.Context) int {
 // (platform.runtimeDone), for OTLP requests still being read, then
 // exports everything within the flush budget.
 func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
+	if x.platform != nil {
+		x.platform.Invoke(ev.RequestID, ev.InvokedFunctionARN, ev.Tracing.Value)
+	}
 	if !x.telemetryOK {
 		// Without runtimeDone there is no end to wait for: flush what the
 		// previous invocations left, and let this one run.
@@ -266,19 +294,20 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 		_ = r.WaitIdle(idle)
 	}
 	cancelIdle()
-	x.flush(ctx)
+	x.flush(ctx, false)
 }
 
 // shutdown makes the final flush and stops everything, before end.
 func (x *Extension) shutdown(end time.Time) {
-	x.flushWithin(context.Background(), end)
-	ctx, cancel := context.WithDeadline(context.Background(), end.Add(shutdownMargin/2))
+	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
+	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
 	for _, r := range x.comp.receivers {
-		_ = r.Shutdown(ctx)
+		_ = r.Shutdown(idle)
 	}
-	// What arrived while the receivers stopped.
-	x.flush(ctx)
+	cancelIdle()
+	// Everything, including what the platform receiver still holds.
+	x.flush(ctx, true)
 	for _, e := range x.comp.exporters {
 		_ = e.Shutdown(ctx)
 	}

@@ -20,13 +20,21 @@ type counters struct {
 	failed   atomic.Int64
 }
 
-// flush exports everything the pipelines hold, every pipeline and exporter
-// at once, until ctx ends. Data an exporter could not send is counted and
-// logged, then dropped.
-func (x *Extension) flush(ctx context.Context) {
+// flush exports everything the pipelines hold, with the platform
+// telemetry of the invocations that ended (all of it when final), every
+// pipeline and exporter at once, until ctx ends. Data an exporter could not
+// send is counted and logged, then dropped.
+func (x *Extension) flush(ctx context.Context, final bool) {
+	batches := make([]buffer.Batch, len(x.comp.pipes))
+	for i, p := range x.comp.pipes {
+		batches[i] = p.buf.Take()
+	}
+	if x.platform != nil {
+		x.addPlatform(batches, final)
+	}
 	var wg sync.WaitGroup
-	for _, p := range x.comp.pipes {
-		batch := p.buf.Take()
+	for i, p := range x.comp.pipes {
+		batch := batches[i]
 		if batch.Empty() {
 			continue
 		}
@@ -59,6 +67,74 @@ func (x *Extension) flush(ctx context.Context) {
 		}
 	}
 	wg.Wait()
+}
+
+// addPlatform joins the function's traces to the platform's (in every
+// traces pipeline that takes platform telemetry) and adds the platform
+// telemetry to the batches of the pipelines that take it.
+func (x *Extension) addPlatform(batches []buffer.Batch, final bool) {
+	var (
+		td      ptrace.Traces
+		md      pmetric.Metrics
+		ld      plog.Logs
+		collect = true
+	)
+	for i, p := range x.comp.pipes {
+		if !p.platform || p.signal != pipeline.Traces {
+			continue
+		}
+		if !collect {
+			x.platform.Join(batches[i].Traces)
+			continue
+		}
+		if final {
+			td, md, ld = x.platform.Drain(batches[i].Traces)
+		} else {
+			td, md, ld = x.platform.Collect(batches[i].Traces)
+		}
+		collect = false
+	}
+	if collect {
+		collected := ptrace.NewTraces()
+		if final {
+			td, md, ld = x.platform.Drain(collected)
+		} else {
+			td, md, ld = x.platform.Collect(collected)
+		}
+	}
+	counts := map[pipeline.Signal]int{}
+	for _, p := range x.comp.pipes {
+		if p.platform {
+			counts[p.signal]++
+		}
+	}
+	for i, p := range x.comp.pipes {
+		if !p.platform {
+			continue
+		}
+		counts[p.signal]--
+		if counts[p.signal] > 0 {
+			// Another pipeline takes the same data: give this one a copy.
+			addSignal(&batches[i], p.signal, copyBatch(buffer.Batch{Traces: td, Metrics: md, Logs: ld}, p.signal))
+		} else {
+			addSignal(&batches[i], p.signal, buffer.Batch{Traces: td, Metrics: md, Logs: ld})
+		}
+	}
+}
+
+// addSignal moves signal s of from into b.
+func addSignal(b *buffer.Batch, s pipeline.Signal, from buffer.Batch) {
+	switch s {
+	case pipeline.Traces:
+		b.Items.Spans += int64(from.Traces.SpanCount())
+		from.Traces.ResourceSpans().MoveAndAppendTo(b.Traces.ResourceSpans())
+	case pipeline.Metrics:
+		b.Items.DataPoints += int64(from.Metrics.DataPointCount())
+		from.Metrics.ResourceMetrics().MoveAndAppendTo(b.Metrics.ResourceMetrics())
+	case pipeline.Logs:
+		b.Items.LogRecords += int64(from.Logs.LogRecordCount())
+		from.Logs.ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
+	}
 }
 
 func export(ctx context.Context, e pipeline.Exporter, s pipeline.Signal, b buffer.Batch) error {

@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -20,6 +21,37 @@ type logHandler struct {
 	attrs string
 }
 
+// selfLogPrefix starts every line the extension writes.
+const selfLogPrefix = "lambdaotel: "
+
+// prefixWriter starts every line written through it with prefix. Each
+// Write must end with a whole line.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix []byte
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	var out []byte
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		line := b
+		if i >= 0 {
+			line = b[:i+1]
+		}
+		out = append(append(out, p.prefix...), line...)
+		b = b[len(line):]
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
 func newLogHandler(w io.Writer, level slog.Leveler) *logHandler {
 	return &logHandler{mu: &sync.Mutex{}, w: w, level: level}
 }
@@ -28,7 +60,7 @@ func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool { return l >=
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	var b strings.Builder
-	b.WriteString("lambdaotel: ")
+	b.WriteString(selfLogPrefix)
 	b.WriteString(r.Level.String())
 	b.WriteByte(' ')
 	b.WriteString(r.Message)

@@ -1,0 +1,543 @@
+// Package telemetryapireceiver turns Lambda Telemetry API events into
+// OpenTelemetry data, with no code in the function:
+//
+//   - traces: one SERVER span per invocation, from platform.start to
+//     platform.runtimeDone, named after the function, with its status and
+//     error.type; child spans for the runtime's responseLatency and
+//     responseDuration and for the extensions' post-runtime time; on a cold
+//     start, an init (or SnapStart restore) span in the first invocation's
+//     trace. The function's own root span, when its SDK sent one, becomes a
+//     child of the invocation span, which takes over its trace id and
+//     upstream parent: one connected trace per invocation.
+//   - metrics: faas.invocations, faas.errors, faas.timeouts,
+//     faas.coldstarts, faas.invoke_duration, faas.init_duration,
+//     faas.mem_usage, aws.lambda.billed_duration and
+//     aws.lambda.post_runtime_extensions_duration; delta by default.
+//   - logs: every function and extension line, with its severity, the
+//     invocation it belongs to and that invocation's trace and span ids;
+//     optionally the START, END and REPORT lines.
+//
+// The package is pure: it neither listens nor sends. The extension feeds it
+// each Telemetry API delivery (Consume) and each INVOKE event (Invoke), and
+// asks it for data at each flush (Collect, then Drain at shutdown).
+package telemetryapireceiver
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+)
+
+// ScopeName is the instrumentation scope of everything the receiver makes.
+const ScopeName = "lambdaotel/telemetryapi"
+
+// DefaultSelfLogPrefix starts every line the extension writes to its
+// stderr.
+const DefaultSelfLogPrefix = "lambdaotel: "
+
+// DefaultMaxPending is how long an invocation without platform.runtimeDone
+// (or an init waiting for its first invocation) is kept: Lambda's longest
+// timeout, 15 minutes, and a margin.
+const DefaultMaxPending = 16 * time.Minute
+
+// Config says what the receiver produces.
+type Config struct {
+	// Spans, Metrics and Logs turn each signal on.
+	Spans, Metrics, Logs bool
+	// LogReportLines also makes log records of platform.start,
+	// platform.runtimeDone and platform.report, in the text of Lambda's
+	// START, END and REPORT lines.
+	LogReportLines bool
+	// Cumulative makes metrics cumulative since the receiver started;
+	// the default is delta (what happened since the previous Collect),
+	// which suits environments that come and go.
+	Cumulative bool
+	// Resource describes the function (see ResourceFromEnv).
+	Resource ResourceInfo
+	// SelfLogPrefix starts the extension's own log lines: extension lines
+	// that start with it are never turned into records (they would come
+	// back at every flush). Usually DefaultSelfLogPrefix; empty drops none.
+	SelfLogPrefix string
+	// Version is the instrumentation scope's version: the extension's
+	// version. Empty means "dev".
+	Version string
+	// MaxPending bounds how long an invocation without
+	// platform.runtimeDone is kept before it is emitted as it is, with
+	// status ERROR "no runtimeDone". Zero means DefaultMaxPending.
+	MaxPending time.Duration
+}
+
+// Bounds on what the receiver holds between flushes.
+const (
+	maxOpen        = 1024    // invocations not yet emitted
+	maxRecent      = 64      // emitted invocations remembered for late events
+	maxInvokes     = 64      // Invoke calls waiting for their platform.start
+	maxHeldLogSize = 8 << 20 // bytes of log records held between Collects
+)
+
+// Receiver turns Telemetry API events into telemetry. Its methods are safe
+// for concurrent use.
+type Receiver struct {
+	cfg Config
+	now func() time.Time
+
+	mu      sync.Mutex
+	learned learned
+	invs    map[string]*invocation // open and recent, by request id
+	open    []*invocation          // not emitted yet, in order of arrival
+	recent  []*invocation          // emitted, oldest first
+	invokes map[string]invokeInfo  // Invoke calls before their platform.start
+
+	phases        []*phase // init/restore phases not emitted nor placed in an invocation
+	lastPhase     *phase   // the latest init or restore
+	waiting       *phase   // the cold start waiting for its first invocation
+	needColdstart bool     // the next invocation is the first after an init
+	sawStart      bool     // an invocation was seen
+	sawInit       bool     // an init was seen
+	reportInit    bool     // faas.init_duration was recorded from a report without init events
+	concurrent    bool     // invocations overlap (Lambda Managed Instances)
+
+	// cur is the invocation running now, to which lines without a request
+	// id belong: from its platform.start to its platform.report. curPhase
+	// is the init running now, before the first invocation.
+	cur      *invocation
+	curPhase *phase
+
+	logs        []heldLog
+	logBytes    int
+	logsDropped int
+
+	met         metricSet
+	started     time.Time
+	lastCollect time.Time
+}
+
+// invokeInfo is what the Extensions API's INVOKE event says.
+type invokeInfo struct {
+	arn, xray string
+}
+
+// invocation is one request, from platform.start to its emission (and a
+// little after, for its report and late lines).
+type invocation struct {
+	id        string
+	start     time.Time
+	hasStart  bool
+	version   string
+	xray      string // X-Ray header: platform.start's, else runtimeDone's, else INVOKE's
+	arn       string // platform.start functionArn
+	invoked   string // invoked ARN from INVOKE
+	coldstart bool
+	init      *phase // the cold start placed in this invocation's trace
+
+	done   *runtimeDoneRecord
+	doneAt time.Time
+
+	spanID pcommon.SpanID // the invocation span's id, chosen at once
+	// Set when emitted:
+	emitted    bool
+	traceID    pcommon.TraceID
+	parentID   pcommon.SpanID
+	flags      uint32
+	traceState string
+	logSpanID  pcommon.SpanID // the span the invocation's log records point at
+}
+
+// phase is an init (platform.initStart…initReport) or a SnapStart restore.
+type phase struct {
+	name           string // spanInit or spanRestore
+	start, end     time.Time
+	doneSeen       bool
+	initType       string
+	phase          string
+	runtimeVersion string
+	status         string
+	errorType      string
+	spans          []spanRecord
+	durationMs     float64
+	recorded       bool // faas.init_duration recorded
+	ahead          bool // done ahead of invocations (provisioned concurrency): not a cold start
+	standalone     bool // emitted in its own trace, not in an invocation's
+	inv            *invocation
+
+	spanID  pcommon.SpanID
+	emitted bool
+	traceID pcommon.TraceID
+	flags   uint32
+}
+
+// heldLog is a log record waiting for the invocation or init it belongs to
+// to be emitted, so that it can carry its trace and span ids.
+type heldLog struct {
+	rec   plog.LogRecord
+	inv   *invocation
+	phase *phase
+	size  int
+}
+
+// New returns a receiver.
+func New(cfg Config) *Receiver {
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = DefaultMaxPending
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	now := time.Now()
+	return &Receiver{
+		cfg:         cfg,
+		now:         time.Now,
+		invs:        map[string]*invocation{},
+		invokes:     map[string]invokeInfo{},
+		met:         newMetricSet(),
+		started:     now,
+		lastCollect: now,
+	}
+}
+
+// Invoke records what the Extensions API's INVOKE event says of a request:
+// the invoked ARN (with its alias or version; only INVOKE has it) and the
+// X-Ray trace header. Call it for each INVOKE, before or after the
+// request's platform.start.
+func (r *Receiver) Invoke(requestID, invokedFunctionARN, xrayTraceHeader string) {
+	if requestID == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a := accountFromARN(invokedFunctionARN); a != "" {
+		r.learned.accountID = a
+	}
+	if inv := r.invs[requestID]; inv != nil {
+		inv.invoked = invokedFunctionARN
+		if inv.xray == "" {
+			inv.xray = xrayTraceHeader
+		}
+		return
+	}
+	if len(r.invokes) >= maxInvokes {
+		clear(r.invokes) // their platform.start never came
+	}
+	r.invokes[requestID] = invokeInfo{arn: invokedFunctionARN, xray: xrayTraceHeader}
+}
+
+// Consume takes one Telemetry API delivery. It decodes the events and
+// updates the receiver's state; the telemetry is made by Collect.
+func (r *Receiver) Consume(events []telemetryapi.Event) {
+	decoded := make([]event, 0, len(events))
+	for i := range events {
+		if e, ok := r.decode(&events[i]); ok {
+			decoded = append(decoded, e)
+		}
+	}
+	if len(decoded) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range decoded {
+		r.apply(&decoded[i])
+	}
+}
+
+func (r *Receiver) apply(e *event) {
+	switch e.typ {
+	case evInitStart:
+		r.phaseStart(spanInit, e)
+	case evRestoreStart:
+		r.phaseStart(spanRestore, e)
+	case evInitRuntimeDone, evRestoreRuntimeDone:
+		r.phaseDone(e)
+	case evInitReport, evRestoreReport:
+		r.phaseReport(e)
+	case evStart:
+		r.invocationStart(e)
+	case evRuntimeDone:
+		r.runtimeDone(e)
+	case evReport:
+		r.report(e)
+	case evLogsDropped:
+		d := e.dropped
+		lr := platformLog(e.time, evLogsDropped, d.Reason, plog.SeverityNumberWarn)
+		lr.Attributes().PutInt("aws.lambda.logs_dropped.records", int64(d.DroppedRecords))
+		lr.Attributes().PutInt("aws.lambda.logs_dropped.bytes", int64(d.DroppedBytes))
+		r.hold(lr, nil, nil)
+	case evFunction, evExtension:
+		r.line(e)
+	}
+}
+
+func (r *Receiver) phaseStart(name string, e *event) {
+	rec := e.initStart
+	if rec.InstanceID != "" {
+		r.learned.instanceID = rec.InstanceID
+	}
+	if rec.FunctionName != "" {
+		r.learned.functionName = rec.FunctionName
+	}
+	if rec.FunctionVersion != "" {
+		r.learned.version = rec.FunctionVersion
+	}
+	if r.waiting != nil {
+		// A new init before the previous one's invocation: the previous
+		// one goes in a trace of its own.
+		r.waiting.standalone = true
+		r.waiting = nil
+	}
+	p := &phase{name: name, start: e.time, initType: rec.InitializationType, phase: rec.Phase,
+		runtimeVersion: rec.RuntimeVersion, spanID: newSpanID()}
+	p.ahead = rec.InitializationType == initProvisioned || rec.InitializationType == initManagedInstance
+	r.lastPhase, r.sawInit = p, true
+	switch {
+	case r.cur != nil && r.cur.done == nil && !r.cur.emitted:
+		// A suppressed init (phase "invoke"): Lambda re-runs init inside
+		// the invocation after an init failed or timed out. It delays this
+		// invocation, which is a cold start.
+		p.inv = r.cur
+		if r.cur.init == nil {
+			r.cur.init = p
+		}
+		if !r.cur.coldstart {
+			r.cur.coldstart = true
+			r.met.coldstarts.add("")
+		}
+	case p.ahead:
+		p.standalone = true
+		r.phases = append(r.phases, p)
+	default:
+		r.phases = append(r.phases, p)
+		r.waiting = p
+		r.needColdstart = true
+	}
+	r.curPhase = p
+}
+
+func (r *Receiver) phaseDone(e *event) {
+	p, rec := r.lastPhase, e.phaseDone
+	if p == nil || p.doneSeen {
+		return
+	}
+	p.doneSeen, p.end = true, e.time
+	p.status, p.errorType, p.spans = rec.Status, rec.ErrorType, rec.Spans
+	if rec.Status != "" && rec.Status != statusSuccess && p.inv == nil {
+		// A failed init has no invocation: Lambda runs init again, in the
+		// next invocation's invoke phase.
+		p.standalone = true
+		if r.waiting == p {
+			r.waiting = nil
+		}
+	}
+}
+
+func (r *Receiver) phaseReport(e *event) {
+	p, rec := r.lastPhase, e.phaseDone
+	if p == nil {
+		return
+	}
+	if rec.Metrics.DurationMs > 0 {
+		p.durationMs = rec.Metrics.DurationMs
+		if !p.recorded {
+			p.recorded = true
+			r.met.initDuration.record(rec.Metrics.DurationMs / 1e3)
+		}
+	}
+	if !p.doneSeen && rec.Status != "" {
+		// The report of an init that never reached initRuntimeDone.
+		r.phaseDone(e)
+	}
+}
+
+func (r *Receiver) invocation(id string) *invocation {
+	inv := r.invs[id]
+	if inv == nil {
+		inv = &invocation{id: id, spanID: newSpanID()}
+		if info, ok := r.invokes[id]; ok {
+			inv.invoked, inv.xray = info.arn, info.xray
+			delete(r.invokes, id)
+		}
+		r.invs[id] = inv
+		r.open = append(r.open, inv)
+	}
+	return inv
+}
+
+func (r *Receiver) invocationStart(e *event) {
+	rec := e.start
+	inv := r.invocation(rec.RequestID)
+	if inv.hasStart || inv.emitted {
+		return // a duplicate
+	}
+	inv.start, inv.hasStart = e.time, true
+	inv.version, inv.arn = rec.Version, rec.FunctionARN
+	if rec.Tracing != nil && rec.Tracing.Value != "" {
+		inv.xray = rec.Tracing.Value
+	}
+	if c := r.cur; c != nil && c != inv && c.done == nil && !c.emitted {
+		// The previous invocation is still running: invocations overlap,
+		// and lines can only be matched by their request id.
+		r.concurrent = true
+	}
+	if r.needColdstart || (!r.sawStart && !r.sawInit) {
+		// The first invocation after an init (or the first this receiver
+		// sees: the extension starts with the environment).
+		inv.coldstart = true
+		r.met.coldstarts.add("")
+	}
+	r.needColdstart, r.sawStart = false, true
+	if p := r.waiting; p != nil {
+		p.inv, inv.init = inv, p
+		r.waiting = nil
+	}
+	r.cur, r.curPhase = inv, nil
+	if r.cfg.LogReportLines {
+		r.hold(platformLog(e.time, evStart, startLine(inv.id, rec.Version), plog.SeverityNumberInfo), inv, nil)
+	}
+}
+
+func (r *Receiver) runtimeDone(e *event) {
+	rec := e.done
+	inv := r.invocation(rec.RequestID)
+	if inv.done != nil {
+		return // a duplicate
+	}
+	inv.done, inv.doneAt = rec, e.time
+	if !inv.hasStart {
+		// platform.start was not seen: the runtime's duration says when it
+		// started.
+		inv.start = e.time
+		if rec.Metrics != nil {
+			inv.start = e.time.Add(-msDuration(rec.Metrics.DurationMs))
+		}
+	}
+	if inv.xray == "" && rec.Tracing != nil {
+		inv.xray = rec.Tracing.Value
+	}
+	switch rec.Status {
+	case statusSuccess:
+		r.met.invocations.add("")
+	case statusTimeout:
+		r.met.timeouts.add("")
+		r.met.errors.add(errorType(rec.Status, rec.ErrorType))
+	default:
+		r.met.errors.add(errorType(rec.Status, rec.ErrorType))
+	}
+	if rec.Metrics != nil {
+		r.met.invokeDuration.record(rec.Metrics.DurationMs / 1e3)
+	}
+	if r.cfg.LogReportLines {
+		r.hold(platformLog(e.time, evRuntimeDone, endLine(inv.id), plog.SeverityNumberInfo), inv, nil)
+	}
+}
+
+// errorType is error.type for a runtime status and Lambda's errorType.
+func errorType(status, lambdaErrorType string) string {
+	switch {
+	case lambdaErrorType != "":
+		return lambdaErrorType
+	case status != "":
+		return status
+	}
+	return errorTypeOther
+}
+
+func (r *Receiver) report(e *event) {
+	rec := e.report
+	inv := r.invs[rec.RequestID]
+	m := &rec.Metrics
+	if m.BilledDurationMs > 0 {
+		r.met.billed.record(m.BilledDurationMs / 1e3)
+	}
+	if m.MaxMemoryUsedMB > 0 {
+		r.met.memUsage.record(m.MaxMemoryUsedMB * (1 << 20))
+	}
+	if inv != nil && inv.done != nil && inv.done.Metrics != nil && m.DurationMs > 0 {
+		r.met.postRun.record(max(0, m.DurationMs-inv.done.Metrics.DurationMs) / 1e3)
+	}
+	for _, d := range []float64{m.InitDurationMs, m.RestoreDurationMs} {
+		if d <= 0 {
+			continue
+		}
+		p := r.lastPhase
+		if inv != nil && inv.init != nil {
+			p = inv.init
+		}
+		switch {
+		case p != nil && !p.recorded:
+			p.recorded = true
+			r.met.initDuration.record(d / 1e3)
+		case p == nil && !r.reportInit:
+			r.reportInit = true
+			r.met.initDuration.record(d / 1e3)
+		}
+	}
+	if r.cfg.LogReportLines {
+		r.hold(platformLog(e.time, evReport, reportLine(rec), plog.SeverityNumberInfo), inv, nil)
+	}
+	if r.cur != nil && r.cur == inv {
+		r.cur = nil
+	}
+}
+
+// line holds a function or extension line for the invocation it belongs
+// to: the one its request id names, else the one running now.
+func (r *Receiver) line(e *event) {
+	var inv *invocation
+	var ph *phase
+	if e.logReq != "" {
+		inv = r.invs[e.logReq]
+		if inv != nil || e.logJSON {
+			e.log.Attributes().PutStr(attrFaaSInvocationID, e.logReq)
+		}
+	}
+	if inv == nil && !e.logJSON {
+		switch {
+		case r.cur != nil && !r.concurrent:
+			inv = r.cur
+			e.log.Attributes().PutStr(attrFaaSInvocationID, inv.id)
+		case r.cur == nil && r.curPhase != nil:
+			ph = r.curPhase
+		}
+	}
+	r.hold(e.log, inv, ph)
+}
+
+func (r *Receiver) hold(lr plog.LogRecord, inv *invocation, ph *phase) {
+	if !r.cfg.Logs {
+		return
+	}
+	size := 64 + lr.Attributes().Len()*32
+	if lr.Body().Type() == pcommon.ValueTypeStr {
+		size += len(lr.Body().Str())
+	}
+	if r.logBytes+size > maxHeldLogSize {
+		r.logsDropped++
+		return
+	}
+	r.logBytes += size
+	r.logs = append(r.logs, heldLog{rec: lr, inv: inv, phase: ph, size: size})
+}
+
+// newSpanID returns a random, non-zero span id.
+func newSpanID() pcommon.SpanID {
+	var id pcommon.SpanID
+	for id.IsEmpty() {
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
+	}
+	return id
+}
+
+// newTraceID returns a random, non-zero trace id.
+func newTraceID() pcommon.TraceID {
+	var id pcommon.TraceID
+	for id.IsEmpty() {
+		binary.BigEndian.PutUint64(id[:8], rand.Uint64())
+		binary.BigEndian.PutUint64(id[8:], rand.Uint64())
+	}
+	return id
+}
