@@ -26,6 +26,7 @@ echo "sink (the backend): $sink_url"
 
 cat > "$work/config.yaml" <<YAML
 receivers:
+  telemetryapi:
   otlp:
     protocols:
       http:
@@ -39,9 +40,9 @@ exporters:
     endpoint: $sink_url
 service:
   pipelines:
-    traces: {receivers: [otlp], processors: [resource], exporters: [otlphttp]}
-    metrics: {receivers: [otlp], exporters: [otlphttp]}
-    logs: {receivers: [otlp], exporters: [otlphttp]}
+    traces: {receivers: [otlp, telemetryapi], processors: [resource], exporters: [otlphttp]}
+    metrics: {receivers: [otlp, telemetryapi], exporters: [otlphttp]}
+    logs: {receivers: [otlp, telemetryapi], exporters: [otlphttp]}
 YAML
 
 run() {
@@ -71,7 +72,10 @@ grep '"type":"invoke"' "$work/report.jsonl" | sed -E 's/.*"requestId":"([^"]*)".
 cat <<'TEXT'
 
 What happened: the function sent its spans, metrics and logs over OTLP to the
-lambdaotel extension on localhost. After each invocation the extension waited
+lambdaotel extension on localhost; the extension also turned the Lambda
+Telemetry API's events into a span per invocation ("demo", with the init span
+of the cold start under the first), FaaS metrics and log records, and made the
+function's root span ("handler") a child of it. After each invocation it waited
 for the Telemetry API's runtimeDone, exported everything to the backend, and
 only then let Lambda freeze the environment — so every trace above was at the
 backend before the next invocation started, including the failing one. Most

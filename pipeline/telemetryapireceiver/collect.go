@@ -324,6 +324,11 @@ func (r *Receiver) appendInvocation(spans ptrace.SpanSlice, inv *invocation, now
 	end := now
 	if inv.done != nil {
 		end = inv.doneAt
+		// Event times have millisecond precision; the runtime's duration
+		// is finer and keeps the span at least as long as its children.
+		if m := inv.done.Metrics; m != nil && m.DurationMs > 0 {
+			end = inv.start.Add(time.Duration(m.DurationMs * float64(time.Millisecond)))
+		}
 	}
 	if end.Before(inv.start) {
 		end = inv.start
