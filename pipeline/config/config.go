@@ -360,23 +360,65 @@ type Pipeline struct {
 //
 //	lambdaotel:
 //	  flush:
+//	    strategy: adaptive
 //	    budget: 500ms
+//	    interval: 10s
 //	  buffer:
 //	    max_bytes: 0
+//	  spill:
+//	    enabled: true
+//	    dir: /tmp/lambdaotel-spill
+//	    max_bytes: 0
+//	  self_telemetry: true
 //	  log_level: info
 //
-// LAMBDAOTEL_FLUSH_BUDGET and LAMBDAOTEL_LOG_LEVEL override the file.
+// LAMBDAOTEL_FLUSH_STRATEGY, LAMBDAOTEL_FLUSH_BUDGET,
+// LAMBDAOTEL_FLUSH_INTERVAL and LAMBDAOTEL_LOG_LEVEL override the file.
 type Settings struct {
-	Flush    FlushSettings
-	Buffer   BufferSettings
-	LogLevel slog.Level
+	Flush         FlushSettings
+	Buffer        BufferSettings
+	Spill         SpillSettings
+	SelfTelemetry bool
+	LogLevel      slog.Level
 }
 
-// FlushSettings bounds the flush at the end of an invocation.
+// Flush strategies.
+const (
+	// StrategyEnd flushes after each invocation's runtimeDone, before the
+	// extension asks for the next event.
+	StrategyEnd = "end"
+	// StrategyPeriodic flushes at the start of an invocation once Interval
+	// has passed since the last flush, while the function runs.
+	StrategyPeriodic = "periodic"
+	// StrategyContinuous exports in the background and asks for the next
+	// event at once.
+	StrategyContinuous = "continuous"
+	// StrategyAdaptive moves between end and periodic with the gaps
+	// between invocations.
+	StrategyAdaptive = "adaptive"
+)
+
+// FlushSettings says when and how long the extension flushes.
 type FlushSettings struct {
-	// Budget is the longest the extension spends flushing after an
-	// invocation's runtimeDone before it asks for the next event.
+	// Strategy is one of the Strategy constants (default adaptive).
+	Strategy string
+	// Budget is the longest a flush may hold the next event: retries stop
+	// and what is left goes to the spill queue when it runs out.
 	Budget time.Duration
+	// Interval is how often the periodic and continuous strategies (and
+	// adaptive in its periodic mode) flush.
+	Interval time.Duration
+}
+
+// SpillSettings configures the queue on disk for data that could not be
+// sent within the budget.
+type SpillSettings struct {
+	// Enabled turns the queue on (default true).
+	Enabled bool
+	// Dir is the queue's directory (default under /tmp).
+	Dir string
+	// MaxBytes bounds the queue; 0 is the spill package's default.
+	MaxBytes int64
 }
 
 // BufferSettings bounds the in-memory buffer.
@@ -389,9 +431,17 @@ type BufferSettings struct {
 // DefaultFlushBudget is Settings.Flush.Budget when none is given.
 const DefaultFlushBudget = 500 * time.Millisecond
 
+// DefaultFlushInterval is Settings.Flush.Interval when none is given.
+const DefaultFlushInterval = 10 * time.Second
+
 // defaultSettings returns the settings before the file and the environment.
 func defaultSettings() Settings {
-	return Settings{Flush: FlushSettings{Budget: DefaultFlushBudget}, LogLevel: slog.LevelInfo}
+	return Settings{
+		Flush:         FlushSettings{Strategy: StrategyAdaptive, Budget: DefaultFlushBudget, Interval: DefaultFlushInterval},
+		Spill:         SpillSettings{Enabled: true},
+		SelfTelemetry: true,
+		LogLevel:      slog.LevelInfo,
+	}
 }
 
 // PipelinesFor returns the pipelines of signal s, ordered by id ("traces"
@@ -465,7 +515,12 @@ func (c *Config) Summary() string {
 	if c.Settings.Buffer.MaxBytes > 0 {
 		buf = strconv.FormatInt(c.Settings.Buffer.MaxBytes, 10) + " bytes"
 	}
-	fmt.Fprintf(&b, "flush budget: %s; buffer limit: %s; log level: %s\n", budget, buf, strings.ToLower(c.Settings.LogLevel.String()))
+	spill := "off"
+	if c.Settings.Spill.Enabled {
+		spill = "on"
+	}
+	fmt.Fprintf(&b, "flush: %s, budget %s, interval %s; buffer limit: %s; spill to disk: %s; log level: %s\n",
+		c.Settings.Flush.Strategy, budget, c.Settings.Flush.Interval, buf, spill, strings.ToLower(c.Settings.LogLevel.String()))
 	if len(c.Warnings) > 0 {
 		b.WriteString("warnings:\n")
 		for _, w := range c.Warnings {

@@ -86,7 +86,7 @@ func TestParseUpstreamLayerConfig(t *testing.T) {
 			"metrics": {ID: "metrics", Signal: pipeline.Metrics, Receivers: []string{"otlp"}, Processors: []string{"decouple"}, Exporters: []string{"otlp"}},
 			"logs":    {ID: "logs", Signal: pipeline.Logs, Receivers: []string{"otlp"}, Exporters: []string{"otlphttp"}},
 		},
-		Settings: Settings{Flush: FlushSettings{Budget: 500 * time.Millisecond}, LogLevel: slog.LevelInfo},
+		Settings: with(nil),
 		Warnings: []string{
 			"processor batch: accepted and ignored: lambdaotel flushes at the end of each invocation and bounds its buffer itself",
 			"processor decouple: accepted and ignored: lambdaotel's receivers always answer at once and export after the function responds",
@@ -158,7 +158,11 @@ func TestParseFullConfig(t *testing.T) {
 			"metrics":         {ID: "metrics", Signal: pipeline.Metrics, Receivers: []string{"otlp/app"}, Processors: []string{"resource"}, Exporters: []string{"otlp_grpc/gateway"}},
 			"logs":            {ID: "logs", Signal: pipeline.Logs, Receivers: []string{"telemetryapi"}, Exporters: []string{"otlp_http/backend"}},
 		},
-		Settings: Settings{Flush: FlushSettings{Budget: 750 * time.Millisecond}, Buffer: BufferSettings{MaxBytes: 32 << 20}, LogLevel: slog.LevelDebug},
+		Settings: with(func(s *Settings) {
+			s.Flush.Budget = 750 * time.Millisecond
+			s.Buffer.MaxBytes = 32 << 20
+			s.LogLevel = slog.LevelDebug
+		}),
 		Warnings: []string{
 			"processor memory_limiter: accepted and ignored: lambdaotel bounds its buffer itself (lambdaotel.buffer.max_bytes)",
 			"exporters.otlp_grpc/gateway.retry_on_failure: accepted and ignored: lambdaotel exports within each invocation's flush budget and handles failed batches itself",
@@ -473,11 +477,11 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "lambdaotel section",
-			yaml: minimal + "lambdaotel:\n  flush:\n    budget: 0s\n  buffer:\n    max_bytes: 12 parsecs\n  log_level: verbose\n  spill: true\n",
+			yaml: minimal + "lambdaotel:\n  flush:\n    budget: 0s\n  buffer:\n    max_bytes: 12 parsecs\n  log_level: verbose\n  spool: true\n",
 			want: `config.yaml:15:13: lambdaotel.flush.budget: must be more than 0, e.g. 500ms` + "\n" +
 				`config.yaml:17:16: lambdaotel.buffer.max_bytes: invalid size "12 parsecs": unknown unit "parsecs"; use B, KB, MB, GB, KiB, MiB or GiB` + "\n" +
 				`config.yaml:18:14: lambdaotel.log_level: unsupported value "verbose"; supported: debug, info, warn, error` + "\n" +
-				`config.yaml:19:3: lambdaotel: unknown key "spill"; supported: flush, buffer, log_level`,
+				`config.yaml:19:3: lambdaotel: unknown key "spool"; supported: flush, buffer, spill, self_telemetry, log_level`,
 		},
 		{
 			name: "unset variable",
@@ -740,6 +744,15 @@ service:
 	}
 }
 
+// with returns the default settings changed by f.
+func with(f func(*Settings)) Settings {
+	s := defaultSettings()
+	if f != nil {
+		f(&s)
+	}
+	return s
+}
+
 func TestSettings(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -747,16 +760,24 @@ func TestSettings(t *testing.T) {
 		env     map[string]string
 		want    Settings
 	}{
-		{"defaults", "", nil, Settings{Flush: FlushSettings{Budget: 500 * time.Millisecond}, LogLevel: slog.LevelInfo}},
-		{"file", "lambdaotel:\n  flush:\n    budget: 2s\n  buffer:\n    max_bytes: 1048576\n  log_level: ERROR\n", nil,
-			Settings{Flush: FlushSettings{Budget: 2 * time.Second}, Buffer: BufferSettings{MaxBytes: 1 << 20}, LogLevel: slog.LevelError}},
-		{"units", "lambdaotel:\n  buffer:\n    max_bytes: 10MB\n", nil,
-			Settings{Flush: FlushSettings{Budget: 500 * time.Millisecond}, Buffer: BufferSettings{MaxBytes: 10e6}, LogLevel: slog.LevelInfo}},
+		{"defaults", "", nil, with(nil)},
+		{"file", "lambdaotel:\n  flush:\n    budget: 2s\n    strategy: periodic\n    interval: 1m\n  buffer:\n    max_bytes: 1048576\n  spill:\n    enabled: false\n    dir: /tmp/q\n    max_bytes: 64MiB\n  self_telemetry: false\n  log_level: ERROR\n", nil,
+			with(func(s *Settings) {
+				s.Flush = FlushSettings{Strategy: StrategyPeriodic, Budget: 2 * time.Second, Interval: time.Minute}
+				s.Buffer.MaxBytes = 1 << 20
+				s.Spill = SpillSettings{Dir: "/tmp/q", MaxBytes: 64 << 20}
+				s.SelfTelemetry = false
+				s.LogLevel = slog.LevelError
+			})},
+		{"units", "lambdaotel:\n  buffer:\n    max_bytes: 10MB\n", nil, with(func(s *Settings) { s.Buffer.MaxBytes = 10e6 })},
 		{"environment wins", "lambdaotel:\n  flush:\n    budget: 2s\n  log_level: error\n",
-			map[string]string{"LAMBDAOTEL_FLUSH_BUDGET": "300ms", "LAMBDAOTEL_LOG_LEVEL": "debug"},
-			Settings{Flush: FlushSettings{Budget: 300 * time.Millisecond}, LogLevel: slog.LevelDebug}},
+			map[string]string{"LAMBDAOTEL_FLUSH_BUDGET": "300ms", "LAMBDAOTEL_LOG_LEVEL": "debug", "LAMBDAOTEL_FLUSH_STRATEGY": "END", "LAMBDAOTEL_FLUSH_INTERVAL": "3s"},
+			with(func(s *Settings) {
+				s.Flush = FlushSettings{Strategy: StrategyEnd, Budget: 300 * time.Millisecond, Interval: 3 * time.Second}
+				s.LogLevel = slog.LevelDebug
+			})},
 		{"bare milliseconds", "", map[string]string{"LAMBDAOTEL_FLUSH_BUDGET": "1500"},
-			Settings{Flush: FlushSettings{Budget: 1500 * time.Millisecond}, LogLevel: slog.LevelInfo}},
+			with(func(s *Settings) { s.Flush.Budget = 1500 * time.Millisecond })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -836,7 +857,7 @@ exporters:
   debug: stderr (the function's log), verbosity basic
   otlp_grpc/gateway: OTLP/gRPC to gateway.internal:4317 (plaintext), compression gzip, timeout 5s
   otlp_http/backend: OTLP/HTTP (json) traces to https://otlp.example.com:4318/otlp/v1/traces, logs to https://logs.example.com/ingest, compression none, timeout 2s, headers x-api-key (values hidden), CA /var/task/ca.pem
-flush budget: 750ms; buffer limit: 33554432 bytes; log level: debug
+flush: adaptive, budget 750ms, interval 10s; buffer limit: 33554432 bytes; spill to disk: on; log level: debug
 warnings:
   - processor memory_limiter: accepted and ignored: lambdaotel bounds its buffer itself (lambdaotel.buffer.max_bytes)
   - exporters.otlp_grpc/gateway.retry_on_failure: accepted and ignored: lambdaotel exports within each invocation's flush budget and handles failed batches itself

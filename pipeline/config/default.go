@@ -385,7 +385,8 @@ func isToken(s string) bool {
 }
 
 // applyEnv applies LAMBDAOTEL_FLUSH_BUDGET (a duration such as 500ms, or
-// a whole number of milliseconds) and LAMBDAOTEL_LOG_LEVEL.
+// a whole number of milliseconds), LAMBDAOTEL_FLUSH_STRATEGY,
+// LAMBDAOTEL_FLUSH_INTERVAL and LAMBDAOTEL_LOG_LEVEL.
 func applyEnv(s *Settings, getenv func(string) string) error {
 	var errs []error
 	if v := strings.TrimSpace(getenv("LAMBDAOTEL_FLUSH_BUDGET")); v != "" {
@@ -397,6 +398,22 @@ func applyEnv(s *Settings, getenv func(string) string) error {
 			errs = append(errs, envError("LAMBDAOTEL_FLUSH_BUDGET", "invalid duration %q; use e.g. 500ms or 2s (a bare number is milliseconds)", v))
 		} else {
 			s.Flush.Budget = d
+		}
+	}
+	if v := strings.TrimSpace(getenv("LAMBDAOTEL_FLUSH_STRATEGY")); v != "" {
+		switch strings.ToLower(v) {
+		case StrategyAdaptive, StrategyEnd, StrategyPeriodic, StrategyContinuous:
+			s.Flush.Strategy = strings.ToLower(v)
+		default:
+			errs = append(errs, envError("LAMBDAOTEL_FLUSH_STRATEGY", "unsupported value %q; supported: adaptive, end, periodic, continuous", v))
+		}
+	}
+	if v := strings.TrimSpace(getenv("LAMBDAOTEL_FLUSH_INTERVAL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, envError("LAMBDAOTEL_FLUSH_INTERVAL", "invalid duration %q; use e.g. 10s", v))
+		} else {
+			s.Flush.Interval = d
 		}
 	}
 	if v := strings.TrimSpace(getenv("LAMBDAOTEL_LOG_LEVEL")); v != "" {

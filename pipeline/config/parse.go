@@ -1008,9 +1008,15 @@ func findKey(n *yaml.Node, key string) *yaml.Node {
 
 // settings decodes the lambdaotel section.
 func (p *parser) settings(n *yaml.Node, s *Settings) {
-	f := p.fields(n, "lambdaotel", []string{"flush", "buffer", "log_level"}, nil)
+	f := p.fields(n, "lambdaotel", []string{"flush", "buffer", "spill", "self_telemetry", "log_level"}, nil)
 	if e, ok := f["flush"]; ok {
-		ff := p.fields(e.val, "lambdaotel.flush", []string{"budget"}, nil)
+		ff := p.fields(e.val, "lambdaotel.flush", []string{"strategy", "budget", "interval"}, nil)
+		if v := p.oneOf(ff["strategy"].val, "lambdaotel.flush.strategy", StrategyAdaptive, StrategyEnd, StrategyPeriodic, StrategyContinuous); v != "" {
+			s.Flush.Strategy = v
+		}
+		if d := p.duration(ff["interval"].val, "lambdaotel.flush.interval"); d > 0 {
+			s.Flush.Interval = d
+		}
 		if b, ok := ff["budget"]; ok && !isNull(b.val) {
 			nerr := len(p.errs)
 			d := p.duration(b.val, "lambdaotel.flush.budget")
@@ -1034,6 +1040,25 @@ func (p *parser) settings(n *yaml.Node, s *Settings) {
 				s.Buffer.MaxBytes = n
 			}
 		}
+	}
+	if e, ok := f["spill"]; ok {
+		sf := p.fields(e.val, "lambdaotel.spill", []string{"enabled", "dir", "max_bytes"}, nil)
+		if b, ok := sf["enabled"]; ok && !isNull(b.val) {
+			s.Spill.Enabled = p.boolean(b.val, "lambdaotel.spill.enabled")
+		}
+		if v, ok := p.scalar(sf["dir"].val, "lambdaotel.spill.dir"); ok && v != "" {
+			s.Spill.Dir = v
+		}
+		if v, ok := p.scalar(sf["max_bytes"].val, "lambdaotel.spill.max_bytes"); ok && v != "" {
+			n, err := parseBytes(v)
+			if err != nil {
+				p.errorf(deref(sf["max_bytes"].val), "lambdaotel.spill.max_bytes: %v", err)
+			}
+			s.Spill.MaxBytes = n
+		}
+	}
+	if e, ok := f["self_telemetry"]; ok && !isNull(e.val) {
+		s.SelfTelemetry = p.boolean(e.val, "lambdaotel.self_telemetry")
 	}
 	if e, ok := f["log_level"]; ok && !isNull(e.val) {
 		if v, ok := p.scalar(e.val, "lambdaotel.log_level"); ok {
