@@ -44,7 +44,8 @@ type components struct {
 
 // build makes every component of cfg; receivers are made but not started.
 // bufferBytes is shared out among the pipelines.
-func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger) (*components, error) {
+// filling, if set, is called when a pipeline's buffer is a quarter full.
+func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger, filling func()) (*components, error) {
 	// Only what a pipeline uses is built; each exporter and processor once.
 	c := &components{}
 	exporters := map[string]pipeline.Exporter{}
@@ -97,7 +98,7 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger) (*compone
 			if h := rc.OTLP.HTTP; h != nil {
 				rcfg.HTTPEndpoint, rcfg.MaxRequestBodySize = h.Endpoint, h.MaxRequestBodySize
 			}
-			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger}, logger.With("receiver", id)))
+			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger, filling: filling}, logger.With("receiver", id)))
 		case rc.TelemetryAPI != nil:
 			for _, p := range byReceiver[id] {
 				p.platform = true
@@ -177,6 +178,14 @@ type router struct {
 	pipes    []*pipe
 	logger   *slog.Logger
 	warned   sync.Map // signal → true once a "no pipeline" warning was logged
+	filling  func()   // called when a buffer is a quarter full
+}
+
+// filled calls r.filling when p's buffer is a quarter full.
+func (r *router) filled(p *pipe) {
+	if r.filling != nil && p.buf.MaxBytes() > 0 && p.buf.Bytes() > p.buf.MaxBytes()/4 {
+		r.filling()
+	}
 }
 
 func (r *router) targets(s pipeline.Signal) []*pipe {
@@ -206,6 +215,7 @@ func (r *router) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		if err := p.buf.ConsumeTraces(ctx, d); err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.id, err)
 		}
+		r.filled(p)
 	}
 	return nil
 }
@@ -221,6 +231,7 @@ func (r *router) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		if err := p.buf.ConsumeMetrics(ctx, d); err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.id, err)
 		}
+		r.filled(p)
 	}
 	return nil
 }
@@ -236,6 +247,7 @@ func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		if err := p.buf.ConsumeLogs(ctx, d); err != nil {
 			return fmt.Errorf("pipeline %s: %w", p.id, err)
 		}
+		r.filled(p)
 	}
 	return nil
 }

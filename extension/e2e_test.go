@@ -60,7 +60,7 @@ type envOptions struct {
 }
 
 // defaultConfig receives on the test's ports and exports to the sink over
-// OTLP/HTTP with gzip.
+// OTLP/HTTP with gzip, flushing at the end of every invocation.
 const defaultConfig = `
 receivers:
   otlp:
@@ -92,6 +92,9 @@ service:
     logs:
       receivers: [otlp]
       exporters: [otlphttp]
+lambdaotel:
+  flush:
+    strategy: end
 `
 
 func startEnv(t *testing.T, o envOptions) *env {

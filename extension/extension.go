@@ -61,9 +61,17 @@ type Extension struct {
 	// platform turns Telemetry API events into telemetry; nil when no
 	// pipeline uses a telemetryapi receiver.
 	platform *telemetryapireceiver.Receiver
+	started  time.Time
+	// managed is set on Lambda Managed Instances: several invocations at
+	// once, no INVOKE events, no freeze.
+	managed bool
+	flusher flusher
+	// queue keeps what could not be sent in time; nil when spilling is off.
+	queue queue
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
+	flushMu     sync.Mutex // held during a flush
 	mu          sync.Mutex
 	runtimeDone map[string]chan struct{}
 	telemetryOK bool
@@ -71,7 +79,9 @@ type Extension struct {
 
 // Run runs the extension until SHUTDOWN and returns its exit status.
 func Run(ctx context.Context, opts Options) int {
-	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}}
+	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}, started: time.Now(),
+		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
+		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
 	x.log = slog.New(newLogHandler(opts.Stderr, x.level))
 	if err := x.start(ctx); err != nil {
 		return 1
@@ -113,7 +123,12 @@ func (x *Extension) start(ctx context.Context) error {
 	}()
 
 	x.client = extensionsapi.New(runtimeAPI)
-	reg, err := x.client.Register(ctx, x.opts.Name, []string{extensionsapi.Invoke, extensionsapi.Shutdown})
+	events := []string{extensionsapi.Invoke, extensionsapi.Shutdown}
+	if x.managed {
+		// Managed Instances send no INVOKE events to extensions.
+		events = []string{extensionsapi.Shutdown}
+	}
+	reg, err := x.client.Register(ctx, x.opts.Name, events)
 	if err != nil {
 		x.log.Error("cannot register with the Extensions API", "error", err)
 		return err
@@ -159,7 +174,7 @@ func (x *Extension) prepare() (string, error) {
 	for _, w := range cfg.Warnings {
 		x.log.Warn(w)
 	}
-	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log); err != nil {
+	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log, x.flusher.kick); err != nil {
 		return ErrorConfigInvalid, err
 	}
 	for _, r := range x.comp.receivers {
@@ -185,7 +200,7 @@ func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemet
 	}
 	if err == nil {
 		schema := telemetryapi.Schema20221213
-		if x.opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
+		if x.managed {
 			schema = telemetryapi.Schema20250129
 		}
 		if err = l.Subscribe(ctx, x.client.HTTPClient(), runtimeAPI, x.client.ID(), schema, types); err != nil {
@@ -239,11 +254,16 @@ func (x *Extension) runtimeDoneFor(requestID string, done bool) chan struct{} {
 
 // loop handles events until SHUTDOWN.
 func (x *Extension) loop(ctx context.Context) int {
+	x.flusher.init(x)
+	if x.managed || x.cfg.Settings.Flush.Strategy == config.StrategyContinuous {
+		go x.flusher.run(ctx)
+	}
 	for {
+		x.flusher.idleSince(time.Now())
 		ev, err := x.client.Next(ctx)
 		if err != nil {
 			x.log.Error("cannot get the next event; flushing and exiting", "error", err)
-			x.shutdown(time.Now().Add(time.Second))
+			x.shutdown(time.Now().Add(time.Second), "failure")
 			return 1
 		}
 		switch ev.EventType {
@@ -251,19 +271,35 @@ func (x *Extension) loop(ctx context.Context) int {
 			x.invoke(ctx, ev)
 		case extensionsapi.Shutdown:
 			x.log.Debug("shutdown", "reason", ev.ShutdownReason)
-			x.shutdown(ev.Deadline().Add(-shutdownMargin))
+			x.shutdown(ev.Deadline().Add(-shutdownMargin), ev.ShutdownReason)
 			return 0
 		}
 	}
 }
 
-// invoke follows one invocation: it waits for the function to finish
-// (platform.runtimeDone), for OTLP requests still being read, then
-// exports everything within the flush budget.
+// invoke handles an INVOKE event as the flush strategy says.
 func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 	if x.platform != nil {
 		x.platform.Invoke(ev.RequestID, ev.InvokedFunctionARN, ev.Tracing.Value)
 	}
+	switch x.flusher.mode(time.Now()) {
+	case config.StrategyEnd:
+		x.flushAtEnd(ctx, ev)
+	case config.StrategyPeriodic:
+		// While the function runs: what earlier invocations left, once
+		// the interval has passed. The invocation itself waits for none of it.
+		if x.flusher.due(time.Now()) {
+			x.flushWithin(ctx, time.Now().Add(x.budget))
+		}
+	case config.StrategyContinuous:
+		x.flusher.kick()
+	}
+}
+
+// flushAtEnd waits for the function to finish (platform.runtimeDone) and
+// for OTLP requests still being read, then exports everything within the
+// flush budget, before the extension asks for the next event.
+func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	if !x.telemetryOK {
 		// Without runtimeDone there is no end to wait for: flush what the
 		// previous invocations left, and let this one run.
@@ -271,8 +307,7 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 		return
 	}
 	ch := x.runtimeDoneFor(ev.RequestID, false)
-	deadline := ev.Deadline()
-	timer := time.NewTimer(time.Until(deadline))
+	timer := time.NewTimer(time.Until(ev.Deadline()))
 	select {
 	case <-ch:
 	case <-timer.C:
@@ -285,8 +320,12 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 	x.flushWithin(ctx, time.Now().Add(x.budget))
 }
 
-// flushWithin waits for in-flight OTLP requests, then flushes, all before end.
+// flushWithin waits for in-flight OTLP requests, then flushes, all before
+// end. Flushes never overlap.
 func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
+	x.flusher.flushed(time.Now())
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
@@ -297,8 +336,14 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	x.flush(ctx, false)
 }
 
-// shutdown makes the final flush and stops everything, before end.
-func (x *Extension) shutdown(end time.Time) {
+// shutdown makes the final flush and stops everything, before end. The
+// data of the last invocations goes first, then the spill queue, oldest
+// first, with the time left; what is still unsent then is abandoned and
+// counted.
+func (x *Extension) shutdown(end time.Time, reason string) {
+	x.flusher.stop()
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
 	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
@@ -314,7 +359,10 @@ func (x *Extension) shutdown(end time.Time) {
 	if x.tel != nil {
 		x.tel.Close()
 	}
-	x.log.Info("shut down", "exported", x.stats.exported.Load(), "failed", x.stats.failed.Load())
+	x.closeQueue(reason)
+	x.log.Info("shut down", "reason", reason, "accepted", x.accepted(), "exported", x.stats.exported.Load(), "retried", x.stats.retried.Load(),
+		"spilled", x.stats.spilled.Load(), "replayed", x.stats.replayed.Load(), "rejected", x.stats.rejected.Load(),
+		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load())
 }
 
 // bufferBytes is the buffer limit: the configured one, else a tenth of the
@@ -344,7 +392,7 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := build(cfg, bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler))
+	comp, err := build(cfg, bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		return "", err
 	}

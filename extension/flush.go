@@ -16,14 +16,21 @@ import (
 // counters count items (spans, data points, log records) over the life of
 // the extension.
 type counters struct {
-	exported atomic.Int64
-	failed   atomic.Int64
+	exported    atomic.Int64 // accepted by a backend
+	retried     atomic.Int64 // sent again after a retryable failure
+	interrupted atomic.Int64 // in flight when the environment froze, sent again
+	spilled     atomic.Int64 // written to the spill queue
+	replayed    atomic.Int64 // sent from the spill queue
+	rejected    atomic.Int64 // refused by a backend in a partial success
+	dropped     atomic.Int64 // lost: permanent failure, full queue, no queue
+	abandoned   atomic.Int64 // still unsent at shutdown
 }
 
 // flush exports everything the pipelines hold, with the platform
 // telemetry of the invocations that ended (all of it when final), every
-// pipeline and exporter at once, until ctx ends. Data an exporter could not
-// send is counted and logged, then dropped.
+// pipeline and exporter at once, until ctx ends. What could not be sent
+// in time goes to the spill queue; when every export succeeded, the queue
+// is replayed, oldest first, with the time left.
 func (x *Extension) flush(ctx context.Context, final bool) {
 	batches := make([]buffer.Batch, len(x.comp.pipes))
 	for i, p := range x.comp.pipes {
@@ -32,7 +39,11 @@ func (x *Extension) flush(ctx context.Context, final bool) {
 	if x.platform != nil {
 		x.addPlatform(batches, final)
 	}
-	var wg sync.WaitGroup
+	x.addSelfTelemetry(batches)
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+	)
 	for i, p := range x.comp.pipes {
 		batch := batches[i]
 		if batch.Empty() {
@@ -48,25 +59,26 @@ func (x *Extension) flush(ctx context.Context, final bool) {
 				pr.ProcessLogs(batch.Logs)
 			}
 		}
-		n := batch.Items.Of(p.signal)
-		for i, e := range p.exporters {
+		for j, e := range p.exporters {
 			b := batch
-			if i < len(p.exporters)-1 {
+			if j < len(p.exporters)-1 {
 				b = copyBatch(batch, p.signal)
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := export(ctx, e, p.signal, b); err != nil {
-					x.stats.failed.Add(n)
-					x.log.Warn("export failed: data dropped", "pipeline", p.id, "exporter", e.Name(), "items", n, "error", err)
-					return
+				out := x.deliver(ctx, e, parts(p.signal, b))
+				if len(out.rest) > 0 {
+					failed.Store(true)
+					x.keep(e, out.rest, out.err)
 				}
-				x.stats.exported.Add(n)
 			}()
 		}
 	}
 	wg.Wait()
+	if !failed.Load() {
+		x.replay(ctx)
+	}
 }
 
 // addPlatform joins the function's traces to the platform's (in every
@@ -134,17 +146,6 @@ func addSignal(b *buffer.Batch, s pipeline.Signal, from buffer.Batch) {
 	case pipeline.Logs:
 		b.Items.LogRecords += int64(from.Logs.LogRecordCount())
 		from.Logs.ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
-	}
-}
-
-func export(ctx context.Context, e pipeline.Exporter, s pipeline.Signal, b buffer.Batch) error {
-	switch s {
-	case pipeline.Traces:
-		return e.ExportTraces(ctx, b.Traces)
-	case pipeline.Metrics:
-		return e.ExportMetrics(ctx, b.Metrics)
-	default:
-		return e.ExportLogs(ctx, b.Logs)
 	}
 }
 

@@ -1,0 +1,170 @@
+package extension
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+)
+
+// maxRequestBytes bounds one export request (uncompressed protobuf): a
+// batch above it is cut into several, each retried on its own.
+const maxRequestBytes = 4 << 20
+
+// Backoff between retries of a failed request.
+const (
+	firstBackoff = 25 * time.Millisecond
+	maxBackoff   = time.Second
+)
+
+// part is one request's worth of one signal.
+type part struct {
+	signal pipeline.Signal
+	td     ptrace.Traces
+	md     pmetric.Metrics
+	ld     plog.Logs
+}
+
+// parts cuts signal s of b into requests of at most maxRequestBytes.
+func parts(s pipeline.Signal, b buffer.Batch) []part {
+	var out []part
+	switch s {
+	case pipeline.Traces:
+		for _, td := range buffer.SplitTraces(b.Traces, maxRequestBytes) {
+			out = append(out, part{signal: s, td: td})
+		}
+	case pipeline.Metrics:
+		for _, md := range buffer.SplitMetrics(b.Metrics, maxRequestBytes) {
+			out = append(out, part{signal: s, md: md})
+		}
+	case pipeline.Logs:
+		for _, ld := range buffer.SplitLogs(b.Logs, maxRequestBytes) {
+			out = append(out, part{signal: s, ld: ld})
+		}
+	}
+	return out
+}
+
+// items counts the part's spans, data points or log records.
+func (p part) items() int64 {
+	switch p.signal {
+	case pipeline.Traces:
+		return int64(p.td.SpanCount())
+	case pipeline.Metrics:
+		return int64(p.md.DataPointCount())
+	default:
+		return int64(p.ld.LogRecordCount())
+	}
+}
+
+// marshal encodes the part as OTLP protobuf, for the spill queue.
+func (p part) marshal() ([]byte, error) {
+	switch p.signal {
+	case pipeline.Traces:
+		return (&ptrace.ProtoMarshaler{}).MarshalTraces(p.td)
+	case pipeline.Metrics:
+		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(p.md)
+	default:
+		return (&plog.ProtoMarshaler{}).MarshalLogs(p.ld)
+	}
+}
+
+// unmarshalPart decodes what marshal encoded.
+func unmarshalPart(s pipeline.Signal, data []byte) (part, error) {
+	p := part{signal: s}
+	var err error
+	switch s {
+	case pipeline.Traces:
+		p.td, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(data)
+	case pipeline.Metrics:
+		p.md, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(data)
+	case pipeline.Logs:
+		p.ld, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
+	default:
+		err = fmt.Errorf("unknown signal %q", s)
+	}
+	return p, err
+}
+
+func (p part) export(ctx context.Context, e pipeline.Exporter) error {
+	switch p.signal {
+	case pipeline.Traces:
+		return e.ExportTraces(ctx, p.td)
+	case pipeline.Metrics:
+		return e.ExportMetrics(ctx, p.md)
+	default:
+		return e.ExportLogs(ctx, p.ld)
+	}
+}
+
+// outcome says how the delivery of parts ended.
+type outcome struct {
+	// rest are the parts not sent because time ran out or the backend
+	// kept failing: they can be tried again later.
+	rest []part
+	// err is the last failure, if any.
+	err error
+}
+
+// deliver sends the parts to e in order, retrying retryable failures with
+// backoff (or the backend's Retry-After) while ctx lasts. A permanent
+// failure drops that part (counted); a rejected share of a partial success
+// is counted and not retried, as the OTLP specification says.
+func (x *Extension) deliver(ctx context.Context, e pipeline.Exporter, ps []part) outcome {
+	var last error
+	for i, p := range ps {
+		backoff := firstBackoff
+		for attempt := 0; ; attempt++ {
+			began := time.Now()
+			err := p.export(ctx, e)
+			if err == nil {
+				x.stats.exported.Add(p.items())
+				break
+			}
+			last = err
+			var ee *pipeline.ExportError
+			isExport := errors.As(err, &ee)
+			if isExport && !ee.Retryable {
+				if ee.Rejected > 0 {
+					x.stats.exported.Add(max(0, p.items()-ee.Rejected))
+					x.stats.rejected.Add(ee.Rejected)
+					x.log.Warn("the backend rejected part of a request", "exporter", e.Name(), "rejected", ee.Rejected, "error", err)
+				} else {
+					x.stats.dropped.Add(p.items())
+					x.log.Warn("export failed permanently: data dropped", "exporter", e.Name(), "items", p.items(), "error", err)
+				}
+				break
+			}
+			if d, ok := ctx.Deadline(); ok && time.Since(began) > time.Duration(1.5*float64(d.Sub(began))) && d.Sub(began) > 0 {
+				// The request outlived its deadline by far: the environment
+				// was frozen while it was in flight. It is sent again; the
+				// backend may have received it before the freeze.
+				x.stats.interrupted.Add(p.items())
+				x.log.Debug("a request was cut by a freeze; it is sent again and may arrive twice", "exporter", e.Name(), "items", p.items())
+			}
+			wait := backoff + rand.N(backoff/2+1)
+			if isExport && ee.RetryAfter > 0 {
+				wait = ee.RetryAfter
+			}
+			if deadline, ok := ctx.Deadline(); ctx.Err() != nil || (ok && time.Now().Add(wait).After(deadline)) {
+				return outcome{rest: ps[i:], err: last}
+			}
+			x.stats.retried.Add(p.items())
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return outcome{rest: ps[i:], err: last}
+			}
+			backoff = min(2*backoff, maxBackoff)
+		}
+	}
+	return outcome{err: nil}
+}

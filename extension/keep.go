@@ -1,0 +1,91 @@
+package extension
+
+import (
+	"context"
+)
+
+// queue keeps data that could not be sent within a flush's budget until a
+// later flush: the spill queue on disk.
+type queue interface {
+	// put appends a part meant for the named exporter.
+	put(exporter string, p part) error
+	// next returns the oldest part; ack removes it once it was sent.
+	next() (exporter string, p part, ack func(), ok bool)
+	// items counts the items waiting.
+	items() int64
+	close() error
+}
+
+// keep puts parts an exporter could not send into the queue, or counts
+// them as dropped when there is no queue or it refuses them.
+func (x *Extension) keep(e interface{ Name() string }, rest []part, cause error) {
+	var n int64
+	for _, p := range rest {
+		n += p.items()
+	}
+	if x.queue == nil {
+		x.stats.dropped.Add(n)
+		x.log.Warn("export failed: data dropped (the spill queue is off)", "exporter", e.Name(), "items", n, "error", cause)
+		return
+	}
+	for _, p := range rest {
+		if err := x.queue.put(e.Name(), p); err != nil {
+			x.stats.dropped.Add(p.items())
+			x.log.Warn("export failed and the spill queue refused the data: dropped", "exporter", e.Name(), "items", p.items(), "error", err)
+			continue
+		}
+		x.stats.spilled.Add(p.items())
+	}
+	x.log.Warn("export did not finish within the flush budget: kept on disk for the next flush", "exporter", e.Name(), "items", n, "error", cause)
+}
+
+// replay sends what the queue holds, oldest first, while ctx lasts, and
+// stops at the first part that cannot be sent.
+func (x *Extension) replay(ctx context.Context) {
+	if x.queue == nil {
+		return
+	}
+	exporters := map[string]int{}
+	for i, e := range x.comp.exporters {
+		exporters[e.Name()] = i
+	}
+	for ctx.Err() == nil {
+		name, p, ack, ok := x.queue.next()
+		if !ok {
+			return
+		}
+		i, known := exporters[name]
+		if !known {
+			x.stats.dropped.Add(p.items())
+			x.log.Warn("spilled data for an exporter that is no longer configured: dropped", "exporter", name, "items", p.items())
+			ack()
+			continue
+		}
+		before := x.stats.exported.Load()
+		out := x.deliver(ctx, x.comp.exporters[i], []part{p})
+		if len(out.rest) > 0 {
+			return
+		}
+		x.stats.replayed.Add(x.stats.exported.Load() - before)
+		ack()
+	}
+}
+
+// closeQueue closes the queue when the extension stops. At a spindown the
+// environment and its /tmp end: what is still queued is abandoned and
+// counted. After a timeout or a failure the environment (and /tmp) stays,
+// and the next extension process replays the queue.
+func (x *Extension) closeQueue(reason string) {
+	if x.queue == nil {
+		return
+	}
+	if n := x.queue.items(); n > 0 {
+		if reason == "spindown" {
+			x.stats.abandoned.Add(n)
+			x.log.Warn("shutting down with data that could not be sent: abandoned", "items", n)
+		} else {
+			x.log.Warn("data that could not be sent stays on disk for the next start", "items", n, "reason", reason)
+		}
+	}
+	_ = x.queue.close()
+}
