@@ -57,8 +57,9 @@ func invalidRuntimeTransition(w http.ResponseWriter, from, to string) {
 		"State transition from %s to %s failed for runtime. Error: state transition is not allowed", from, to)
 }
 
-// runtimeNext hands the runtime its next invocation (long poll). The first
-// call ends the runtime's init.
+// runtimeNext hands the runtime its next invocation (long poll), the
+// oldest one waiting. The first call ends the runtime's init. On Managed
+// Instances the runtime asks from several workers at once.
 func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	gen := e.gen
@@ -67,11 +68,12 @@ func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 		invalidRuntimeTransition(w, "Started", "Ready")
 		return
 	}
-	gen.runtimeReady, gen.runtimeWaiting = true, true
+	gen.runtimeReady = true
+	gen.runtimeWaiting++
 	e.broadcastLocked()
 	defer func() {
 		e.mu.Lock()
-		gen.runtimeWaiting = false
+		gen.runtimeWaiting--
 		e.broadcastLocked()
 		e.mu.Unlock()
 	}()
@@ -81,8 +83,9 @@ func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "InternalServerError", "Internal Server Error")
 			return
 		}
-		if inv := gen.inv; inv != nil && gen.pending {
-			gen.pending = false
+		if len(gen.pending) > 0 {
+			inv := gen.pending[0]
+			gen.pending = gen.pending[1:]
 			inv.received = time.Now()
 			e.mu.Unlock()
 			h := w.Header()
@@ -112,31 +115,49 @@ func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// currentInvocation returns the invocation the runtime is working on if
-// its id is id, writing the error response otherwise.
+// currentInvocation returns the invocation with the request id id that
+// the runtime is working on, writing the error response otherwise.
 func (e *Env) currentInvocation(w http.ResponseWriter, id string) *invocation {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var inv *invocation
 	if e.gen != nil {
-		inv = e.gen.inv
+		inv = e.gen.invocations[id]
 	}
-	if inv == nil || inv.id != id || inv.received.IsZero() {
+	if inv == nil || inv.received.IsZero() {
 		writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
 		return nil
 	}
-	if inv.result != nil {
-		invalidRuntimeTransition(w, "InvocationResponse", "InvocationResponse")
+	if inv.result != nil || inv.timedOut {
+		e.refuseLocked(w, inv, "InvocationResponse")
 		return nil
 	}
 	return inv
 }
 
-// finish records the runtime's answer to inv, unless it already answered.
-func (e *Env) finish(inv *invocation, res *Result) bool {
+// refuseLocked answers a second answer to inv (403), or an answer after
+// inv timed out (410 InvokeTimeout; only Managed Instances let the runtime
+// answer that late). It is called with e.mu held.
+func (e *Env) refuseLocked(w http.ResponseWriter, inv *invocation, state string) {
+	if inv.timedOut {
+		delete(e.gen.invocations, inv.id) // answered at last
+		writeError(w, http.StatusGone, "InvokeTimeout", "Invoke timeout")
+		return
+	}
+	invalidRuntimeTransition(w, state, state)
+}
+
+// finish records the runtime's answer to inv, unless it already answered
+// or inv is over; then it writes the refusal.
+func (e *Env) finish(w http.ResponseWriter, inv *invocation, res *Result, state string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if inv.result != nil || e.gen == nil || e.gen.inv != inv {
+	if e.gen == nil || e.gen.invocations[inv.id] != inv {
+		writeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		return false
+	}
+	if inv.result != nil || inv.timedOut {
+		e.refuseLocked(w, inv, state)
 		return false
 	}
 	inv.result, inv.responded = res, time.Now()
@@ -167,13 +188,13 @@ func (e *Env) runtimeResponse(w http.ResponseWriter, r *http.Request) {
 	if body == nil && size > maxResponseBytes {
 		fe := &FunctionError{Type: "Function.ResponseSizeTooLarge", Message: fmt.Sprintf(
 			"Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", size, maxResponseBytes)}
-		e.finish(inv, &Result{Error: fe, Payload: errorJSON(fe)})
-		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-			"Exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+		if e.finish(w, inv, &Result{Error: fe, Payload: errorJSON(fe)}, "InvocationResponse") {
+			writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+				"Exceeded maximum allowed payload size (%d bytes).", maxResponseBytes)
+		}
 		return
 	}
-	if !e.finish(inv, &Result{Payload: body}) {
-		invalidRuntimeTransition(w, "InvocationResponse", "InvocationResponse")
+	if !e.finish(w, inv, &Result{Payload: body}, "InvocationResponse") {
 		return
 	}
 	writeAccepted(w)
@@ -215,8 +236,7 @@ func (e *Env) runtimeError(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "%v", err)
 		return
 	}
-	if !e.finish(inv, &Result{Error: fe, Payload: body}) {
-		invalidRuntimeTransition(w, "InvocationErrorResponse", "InvocationErrorResponse")
+	if !e.finish(w, inv, &Result{Error: fe, Payload: body}, "InvocationErrorResponse") {
 		return
 	}
 	writeAccepted(w)
@@ -243,6 +263,8 @@ func (e *Env) runtimeInitError(w http.ResponseWriter, r *http.Request) {
 
 // extensionRegister registers an external extension (one the sandbox
 // started, found by name) or an internal one (any other name, during init).
+// On Managed Instances an external extension may register for SHUTDOWN
+// only, and an internal one for no event.
 func (e *Env) extensionRegister(w http.ResponseWriter, r *http.Request) {
 	name := r.Header.Get("Lambda-Extension-Name")
 	if name == "" {
@@ -288,6 +310,12 @@ func (e *Env) extensionRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	case x != nil && !gen.regOpen, x == nil && (gen.runtimeReady || !gen.initializing):
 		writeError(w, http.StatusForbidden, "Extension.RegistrationClosed", "Extension registration closed already")
+		return
+	case x != nil && e.cfg.managed() && events["INVOKE"]:
+		writeError(w, http.StatusForbidden, "Extension.InvalidEventType", "INVOKE: ErrorInvalidEventType")
+		return
+	case x == nil && e.cfg.managed() && len(events) > 0:
+		writeError(w, http.StatusForbidden, "Extension.InvalidEventType", "No events allowed for internal extensions")
 		return
 	case x == nil && events["SHUTDOWN"]:
 		writeError(w, http.StatusForbidden, "Extension.InvalidEventType", "SHUTDOWN: ErrorInvalidEventType")
@@ -442,7 +470,8 @@ func (e *Env) extensionError(w http.ResponseWriter, r *http.Request) {
 }
 
 // telemetrySubscribe subscribes an extension to the Telemetry API. As in
-// Lambda, subscriptions are accepted during init.
+// Lambda, subscriptions are accepted during init; Managed Instances
+// accept schema 2025-01-29 only.
 func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	x := e.extensionForLocked(w, r, "Unknown extension {id}")
@@ -468,6 +497,9 @@ func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := parseSubscription(body, x.name)
+	if err == nil && e.cfg.managed() && s.schema != SchemaV20250129 {
+		err = fmt.Errorf("schemaVersion %q is not supported on Lambda Managed Instances: use %s", s.schema, SchemaV20250129)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "ValidationError", "%v", err)
 		return

@@ -27,6 +27,16 @@ const (
 	// runtimeTermGrace is how long the runtime has after SIGTERM before
 	// SIGKILL when the function has external extensions.
 	runtimeTermGrace = 300 * time.Millisecond
+	// managedMinInitTimeout is the least init limit on Lambda Managed
+	// Instances: the larger of 130 s and the function timeout.
+	managedMinInitTimeout = 130 * time.Second
+)
+
+// Initialization types, as AWS_LAMBDA_INITIALIZATION_TYPE and the
+// Telemetry API's init events give them.
+const (
+	InitOnDemand         = "on-demand"
+	InitManagedInstances = "lambda-managed-instances"
 )
 
 // Config describes one function and the environment it runs in. The zero
@@ -59,12 +69,22 @@ type Config struct {
 	// Env holds the function's environment variables. Lambda's reserved
 	// variables are set by the sandbox and override these.
 	Env map[string]string
+	// MaxConcurrency is the most invocations the environment runs at once.
+	// 0 or 1 is Lambda's default: one invocation at a time, and a freeze
+	// between invocations. N > 1 is Lambda Managed Instances: the runtime is
+	// told AWS_LAMBDA_MAX_CONCURRENCY=N and gets up to N invocations at once,
+	// the environment is never frozen, a timed-out invocation fails alone,
+	// extensions may register for SHUTDOWN only and Telemetry API
+	// subscriptions must use schema 2025-01-29.
+	MaxConcurrency int
 
-	// InitTimeout limits the init phase (default 10s).
+	// InitTimeout limits the init phase (default 10s; on Managed Instances
+	// the larger of 130s and Timeout).
 	InitTimeout time.Duration
 	// ShutdownTimeout is the SHUTDOWN budget for extensions (default 2000ms).
 	ShutdownTimeout time.Duration
-	// NoFreeze turns off freezing between invocations.
+	// NoFreeze turns off freezing between invocations (always off on
+	// Managed Instances).
 	NoFreeze bool
 	// FreezeMethod chooses how to freeze: "" picks a cgroup freezer where
 	// the machine allows one and SIGSTOP otherwise; FreezeSignal forces
@@ -141,14 +161,27 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout < time.Second || c.Timeout > 900*time.Second {
 		return c, fmt.Errorf("sandbox: timeout %s: Lambda allows 1s to 900s", c.Timeout)
 	}
+	if c.MaxConcurrency < 0 {
+		return c, fmt.Errorf("sandbox: max concurrency %d: want 1 or more (0 means 1)", c.MaxConcurrency)
+	}
+	c.MaxConcurrency = max(c.MaxConcurrency, 1)
 	if c.InitTimeout == 0 {
 		c.InitTimeout = DefaultInitTimeout
+		if c.managed() {
+			c.InitTimeout = max(managedMinInitTimeout, c.Timeout)
+		}
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.FreezeMethod != "" && c.FreezeMethod != FreezeSignal {
 		return c, fmt.Errorf("sandbox: freeze method %q: want %q or empty for the best available", c.FreezeMethod, FreezeSignal)
+	}
+	if c.managed() {
+		if c.FreezeMin > 0 || c.FreezeMethod != "" {
+			return c, fmt.Errorf("sandbox: a freeze setting with max concurrency %d: Lambda Managed Instances never freeze", c.MaxConcurrency)
+		}
+		c.NoFreeze = true
 	}
 	if c.TelemetryQueueBytes == 0 {
 		c.TelemetryQueueBytes = 4 << 20
@@ -176,6 +209,18 @@ func checkExecutable(path string) error {
 	return nil
 }
 
+// managed reports whether the environment is one of Lambda Managed
+// Instances (MaxConcurrency > 1).
+func (c *Config) managed() bool { return c.MaxConcurrency > 1 }
+
+// initializationType is AWS_LAMBDA_INITIALIZATION_TYPE.
+func (c *Config) initializationType() string {
+	if c.managed() {
+		return InitManagedInstances
+	}
+	return InitOnDemand
+}
+
 // functionARN is the function's unqualified ARN.
 func (c *Config) functionARN() string {
 	return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", c.Region, c.AccountID, c.FunctionName)
@@ -196,7 +241,7 @@ func (c *Config) processEnv(forRuntime bool, runtimeAPI, optDir, logStream strin
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(c.MemoryMB),
 		"AWS_REGION":                      c.Region,
 		"AWS_DEFAULT_REGION":              c.Region,
-		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  c.initializationType(),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + c.FunctionName,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      logStream,
 		"LAMBDA_TASK_ROOT":                c.TaskRoot,
@@ -208,8 +253,12 @@ func (c *Config) processEnv(forRuntime bool, runtimeAPI, optDir, logStream strin
 	if !strings.HasPrefix(c.Runtime, "provided") {
 		reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + c.Runtime
 	}
+	if c.managed() {
+		// How many invocations the runtime gets at once (runtime only).
+		reserved["AWS_LAMBDA_MAX_CONCURRENCY"] = strconv.Itoa(c.MaxConcurrency)
+	}
 	if !forRuntime {
-		for _, k := range []string{"_HANDLER", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR"} {
+		for _, k := range []string{"_HANDLER", "AWS_EXECUTION_ENV", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_LAMBDA_MAX_CONCURRENCY"} {
 			delete(reserved, k)
 		}
 		for k := range env {

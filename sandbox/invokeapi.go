@@ -15,6 +15,8 @@ const InvokePath = "/2015-03-31/functions/function/invocations"
 // context; the response body is the function's response. A failed
 // invocation answers 200 with the error document and the header
 // X-Amz-Function-Error: Unhandled, as the Lambda Invoke API does.
+// Concurrent requests run up to Config.MaxConcurrency at a time; the others
+// wait their turn.
 func (e *Env) InvokeHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+InvokePath, func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,11 +62,16 @@ type InvokeReport struct {
 	BilledDurationMs int64     `json:"billedDurationMs"`
 	InitDurationMs   float64   `json:"initDurationMs,omitempty"`
 	MemorySizeMB     int       `json:"memorySizeMB"`
-	MaxMemoryUsedMB  int       `json:"maxMemoryUsedMB"`
+	// MaxMemoryUsedMB is the peak resident memory of the environment's
+	// processes during the invocation; on Managed Instances, where
+	// invocations share the processes, their peak since the init.
+	MaxMemoryUsedMB int `json:"maxMemoryUsedMB"`
 	// RuntimeMs runs from the start of the invocation to the runtime's response.
 	RuntimeMs float64 `json:"runtimeMs"`
 	// PostRuntimeMs runs from the runtime's response to the last
 	// extension's event/next: the time extensions add to every invocation.
+	// It is 0 on Managed Instances, where no extension takes part in an
+	// invocation.
 	PostRuntimeMs float64 `json:"postRuntimeMs"`
 	// AfterRuntimeDoneMs runs from the delivery of the invocation's
 	// platform.runtimeDone to a Telemetry API subscriber to the last
@@ -98,13 +104,18 @@ func (*InitReport) Kind() string     { return "init" }
 func (*InvokeReport) Kind() string   { return "invoke" }
 func (*ShutdownReport) Kind() string { return "shutdown" }
 
-// line is Lambda's REPORT log line.
-func (r *InvokeReport) line() string {
+// line is Lambda's REPORT log line. On Managed Instances (managed) it
+// gives the duration only: billing and memory belong to the instance,
+// not to one invocation.
+func (r *InvokeReport) line(managed bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
-		r.RequestID, r.DurationMs, r.BilledDurationMs, r.MemorySizeMB, r.MaxMemoryUsedMB)
-	if r.InitDurationMs > 0 {
-		fmt.Fprintf(&b, "Init Duration: %.2f ms\t", r.InitDurationMs)
+	fmt.Fprintf(&b, "REPORT RequestId: %s\tDuration: %.2f ms\t", r.RequestID, r.DurationMs)
+	if !managed {
+		fmt.Fprintf(&b, "Billed Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t",
+			r.BilledDurationMs, r.MemorySizeMB, r.MaxMemoryUsedMB)
+		if r.InitDurationMs > 0 {
+			fmt.Fprintf(&b, "Init Duration: %.2f ms\t", r.InitDurationMs)
+		}
 	}
 	if r.Status != StatusSuccess && r.Status != StatusError {
 		fmt.Fprintf(&b, "Status: %s\t", r.Status)
@@ -118,6 +129,14 @@ func (r *InvokeReport) line() string {
 // ms is d in milliseconds, rounded to the microsecond.
 func ms(d time.Duration) float64 {
 	return math.Round(float64(d)/1e3) / 1e3
+}
+
+// threeDecimals is a duration in milliseconds that is written in JSON with
+// three decimals, as schema 2025-01-29 writes platform.report's.
+type threeDecimals float64
+
+func (d threeDecimals) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.FormatFloat(float64(d), 'f', 3, 64)), nil
 }
 
 // billed is Lambda's billed duration: the duration rounded up to the millisecond.

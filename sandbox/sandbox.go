@@ -3,7 +3,9 @@
 // and serves them the Runtime API (2018-06-01), the Extensions API
 // (2020-01-01) and the Telemetry API (2022-07-01) on a loopback port,
 // through Lambda's lifecycle: init, invoke, freeze between invocations,
-// timeouts, crashes and shutdown with its deadlines.
+// timeouts, crashes and shutdown with its deadlines. With
+// Config.MaxConcurrency above 1 it is an environment of Lambda Managed
+// Instances instead: several invocations at once and no freeze.
 //
 // A test starts an environment, invokes it and reads what happened:
 //
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +35,8 @@ import (
 var ErrClosed = errors.New("sandbox: environment is shut down")
 
 // Env is one execution environment. Its methods are safe for concurrent
-// use; invocations run one at a time, in the order they arrive.
+// use; invocations run at most Config.MaxConcurrency at a time (one by
+// default), and wait their turn in the order they arrive.
 type Env struct {
 	cfg       Config
 	ln        net.Listener
@@ -43,7 +47,8 @@ type Env struct {
 	freezer   freezer
 	tel       *telemetry
 
-	invokeMu sync.Mutex // held for a whole invocation or shutdown
+	slots *admission // one per invocation in flight; Shutdown takes them all
+	genMu sync.Mutex // held while a generation starts, is reset or ends
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever state changes
@@ -62,12 +67,26 @@ type generation struct {
 	initializing   bool // init has not finished; telemetry subscriptions are accepted
 	runtime        *proc
 	runtimeReady   bool // the runtime has asked for its first invocation
-	runtimeWaiting bool // the runtime is blocked in invocation/next
+	runtimeWaiting int  // requests of the runtime blocked in invocation/next
 	initErr        *FunctionError
 	extensions     []*extension
 	procs          []*proc
-	inv            *invocation // the current invocation
-	pending        bool        // inv waits for the runtime to pick it up
+	// invocations holds the invocations in flight by request id, and those
+	// that timed out while the runtime still works on them.
+	invocations map[string]*invocation
+	pending     []*invocation // waiting for the runtime to ask for them, oldest first
+}
+
+// pgids returns the process groups of gen's running processes. It is
+// called with Env.mu held.
+func (g *generation) pgids() map[int]bool {
+	pg := map[int]bool{}
+	for _, p := range g.procs {
+		if p.running() {
+			pg[p.pid()] = true
+		}
+	}
+	return pg
 }
 
 // extension is one registered (or started, not yet registered) extension.
@@ -98,6 +117,7 @@ type invocation struct {
 	deadline  time.Time
 	received  time.Time // the runtime got the event
 	responded time.Time // the runtime answered
+	timedOut  bool      // it ended as Sandbox.Timedout: a late answer is refused
 	// runtimeDoneDelivered is when platform.runtimeDone first reached a subscriber.
 	runtimeDoneDelivered time.Time
 	result               *Result // set when the runtime answered
@@ -143,7 +163,7 @@ func Start(cfg Config) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{cfg: cfg, changed: make(chan struct{}), tel: newTelemetry(cfg.TelemetryQueueBytes)}
+	e := &Env{cfg: cfg, changed: make(chan struct{}), tel: newTelemetry(cfg.TelemetryQueueBytes), slots: newAdmission(cfg.MaxConcurrency)}
 	e.optDir, e.optTemp, err = mergeLayers(cfg.Layers)
 	if err != nil {
 		return nil, err
@@ -195,19 +215,14 @@ func (e *Env) pidsLocked() []int {
 	if e.gen == nil {
 		return nil
 	}
-	return groupPIDs(e.pgidsLocked())
+	return groupPIDs(e.gen.pgids())
 }
 
 func (e *Env) pgidsLocked() map[int]bool {
-	pg := map[int]bool{}
-	if e.gen != nil {
-		for _, p := range e.gen.procs {
-			if p.running() {
-				pg[p.pid()] = true
-			}
-		}
+	if e.gen == nil {
+		return map[int]bool{}
 	}
-	return pg
+	return e.gen.pgids()
 }
 
 // Frozen reports whether the environment is frozen now.
@@ -262,53 +277,83 @@ func (e *Env) logf(format string, args ...any) {
 // not running (the first invocation, or the one after a timeout, a crash
 // or a failed init). It returns an error only when the environment cannot
 // run at all; a failed invocation is a Result with Error set.
+//
+// Up to Config.MaxConcurrency invocations run at once; the others wait
+// their turn, in the order they arrived, until ctx ends.
 func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 	if len(req.Payload) > MaxPayloadBytes {
 		return nil, fmt.Errorf("sandbox: request payload of %d bytes is over Lambda's limit of %d", len(req.Payload), MaxPayloadBytes)
 	}
-	e.invokeMu.Lock()
-	defer e.invokeMu.Unlock()
+	if err := e.slots.acquire(ctx, 1); err != nil {
+		return nil, err
+	}
+	defer e.slots.release(1)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	gen, initReport, err := e.ready()
+	if err != nil {
+		return nil, err
+	}
+	if gen == nil {
+		return e.initFailed(initReport), nil
+	}
+	res := e.invoke(gen, req, initReport)
+	res.Init = initReport
+	return res, nil
+}
+
+// ready returns the running generation, thawed. If none runs (the first
+// invocation, or the one after a timeout, a crash or a failed init), it
+// initialises one and returns the init's report too; after a failed init
+// it resets the environment and returns no generation.
+func (e *Env) ready() (*generation, *InitReport, error) {
+	e.genMu.Lock()
+	defer e.genMu.Unlock()
 	e.mu.Lock()
 	closed, gen := e.closed, e.gen
 	e.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	if gen != nil && !e.alive(gen) {
 		// A process exited after the last invocation (aws-lambda-go's
 		// runtime exits after reporting a panic): Lambda resets the
 		// environment, and this invocation is a cold start.
-		e.stop(ShutdownFailure)
+		e.stop(gen, ShutdownFailure)
 		gen = nil
 	}
-	var initReport *InitReport
-	if gen == nil {
-		var err error
-		if initReport, err = e.init(); err != nil {
-			return nil, err
-		}
-		if initReport.Status != StatusSuccess {
-			res := e.initFailed(initReport)
-			return res, nil
-		}
-	} else {
+	if gen != nil {
 		e.thaw()
+		return gen, nil, nil
 	}
-	res := e.invoke(req, initReport)
-	res.Init = initReport
-	return res, nil
+	gen, rep, err := e.init()
+	if err != nil {
+		return nil, nil, err
+	}
+	if rep.Status != StatusSuccess {
+		reason := ShutdownFailure
+		if rep.Status == StatusTimeout && !e.cfg.managed() {
+			reason = ShutdownTimeout // Managed Instances know spindown and failure only
+		}
+		e.stop(gen, reason)
+		return nil, rep, nil
+	}
+	return gen, rep, nil
 }
 
 // Shutdown ends the environment: SHUTDOWN (reason spindown) to the
 // extensions, SIGTERM and then SIGKILL to the runtime, SIGKILL to any
 // extension still running at the deadline. It returns the shutdown report,
 // or nil if nothing was running.
+//
+// It waits for the invocations in flight; those still waiting for their
+// turn then fail with ErrClosed.
 func (e *Env) Shutdown() *ShutdownReport {
-	e.invokeMu.Lock()
-	defer e.invokeMu.Unlock()
+	_ = e.slots.acquire(context.Background(), e.cfg.MaxConcurrency)
+	defer e.slots.release(e.cfg.MaxConcurrency)
+	e.genMu.Lock()
+	defer e.genMu.Unlock()
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
@@ -319,7 +364,7 @@ func (e *Env) Shutdown() *ShutdownReport {
 	e.mu.Unlock()
 	var rep *ShutdownReport
 	if gen != nil {
-		rep = e.stop(ShutdownSpindown)
+		rep = e.stop(gen, ShutdownSpindown)
 	}
 	e.tel.unsubscribeAll()
 	_ = e.srv.Close()
@@ -329,15 +374,16 @@ func (e *Env) Shutdown() *ShutdownReport {
 }
 
 // init starts the extensions and the runtime and waits until all of them
-// are ready, or until init fails or times out.
-func (e *Env) init() (*InitReport, error) {
-	gen := &generation{started: time.Now(), regOpen: true, initializing: true}
+// are ready, or until init fails or times out. It is called with genMu held.
+func (e *Env) init() (*generation, *InitReport, error) {
+	gen := &generation{started: time.Now(), regOpen: true, initializing: true, invocations: map[string]*invocation{}}
 	e.mu.Lock()
 	e.gen = gen
 	e.mu.Unlock()
 	e.tel.newGeneration()
 	deadline := gen.started.Add(e.cfg.InitTimeout)
-	rep := &InitReport{Type: "init", Time: gen.started, InitializationType: "on-demand", Status: StatusSuccess}
+	initType := e.cfg.initializationType()
+	rep := &InitReport{Type: "init", Time: gen.started, InitializationType: initType, Status: StatusSuccess}
 	fail := func(status string, fe *FunctionError) {
 		if rep.Status == StatusSuccess {
 			rep.Status, rep.ErrorType, rep.ErrorMessage = status, fe.Type, fe.Message
@@ -387,13 +433,17 @@ func (e *Env) init() (*InitReport, error) {
 	e.mu.Lock()
 	gen.regOpen = false
 	e.mu.Unlock()
-	e.tel.emit("platform.initStart", map[string]any{
-		"initializationType": "on-demand", "phase": "init",
+	initStart := map[string]any{
+		"initializationType": initType, "phase": "init",
 		"runtimeVersion":    e.cfg.Runtime,
 		"functionName":      e.cfg.FunctionName,
 		"functionVersion":   e.cfg.FunctionVersion,
 		"instanceMaxMemory": e.cfg.MemoryMB * 1024 * 1024,
-	})
+	}
+	if e.cfg.managed() {
+		initStart["instanceId"] = e.logStream
+	}
+	e.tel.emit("platform.initStart", initStart)
 	if rep.Status == StatusSuccess {
 		argv := e.cfg.Command
 		rtEnv := e.cfg.processEnv(true, e.RuntimeAPI(), e.optDir, e.logStream)
@@ -433,7 +483,7 @@ func (e *Env) init() (*InitReport, error) {
 		e.mu.Unlock()
 	}
 	rtStatus := rep.Status
-	rec := map[string]any{"initializationType": "on-demand", "phase": "init", "status": rtStatus}
+	rec := map[string]any{"initializationType": initType, "phase": "init", "status": rtStatus}
 	if rep.ErrorType != "" {
 		rec["errorType"] = rep.ErrorType
 	}
@@ -482,7 +532,7 @@ func (e *Env) init() (*InitReport, error) {
 	if !runtimeDone.IsZero() {
 		rep.RuntimeInitMs = ms(runtimeDone.Sub(gen.started))
 	}
-	rec = map[string]any{"initializationType": "on-demand", "phase": "init", "status": rep.Status,
+	rec = map[string]any{"initializationType": initType, "phase": "init", "status": rep.Status,
 		"metrics": map[string]any{"durationMs": rep.DurationMs}}
 	if rep.ErrorType != "" {
 		rec["errorType"] = rep.ErrorType
@@ -492,7 +542,7 @@ func (e *Env) init() (*InitReport, error) {
 		e.logf("INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: %s\tError Type: %s", rep.DurationMs, rep.Status, rep.ErrorType)
 	}
 	e.report(rep)
-	return rep, nil
+	return gen, rep, nil
 }
 
 // alive reports whether the runtime and every extension of gen still run.
@@ -512,14 +562,9 @@ func (e *Env) crashedExtensionLocked(gen *generation) *extension {
 	return nil
 }
 
-// initFailed resets the environment after a failed init and makes the
-// invocation's result, as Lambda does for the invocation that caused it.
+// initFailed makes the result of the invocation that caused a failed
+// init, as Lambda does.
 func (e *Env) initFailed(ir *InitReport) *Result {
-	reason := ShutdownFailure
-	if ir.Status == StatusTimeout {
-		reason = ShutdownTimeout
-	}
-	e.stop(reason)
 	id := newUUID()
 	fe := &FunctionError{Type: ir.ErrorType, Message: fmt.Sprintf("RequestId: %s Error: %s", id, ir.ErrorMessage)}
 	rep := &InvokeReport{Type: "invoke", Time: ir.Time, RequestID: id, Status: ir.Status, ErrorType: ir.ErrorType,
@@ -529,21 +574,38 @@ func (e *Env) initFailed(ir *InitReport) *Result {
 	return &Result{RequestID: id, Payload: errorJSON(fe), Error: fe, Report: rep, Init: ir}
 }
 
-// invoke runs one invocation on an initialised environment.
-func (e *Env) invoke(req Request, initReport *InitReport) *Result {
+// invoke runs one invocation on gen, an initialised generation.
+//
+// In Lambda (default) the invocation ends when the runtime and every
+// extension registered for INVOKE have asked for their next event; then
+// the environment freezes. A timeout, a crash of the runtime or of an
+// extension resets the environment. On Lambda Managed Instances the
+// invocation ends when the runtime answers; nothing freezes; a timeout
+// fails the invocation alone, while a crash still fails every invocation
+// in flight and resets the environment.
+func (e *Env) invoke(gen *generation, req Request, initReport *InitReport) *Result {
+	managed := e.cfg.managed()
 	inv := &invocation{Request: req, id: newUUID(), start: time.Now()}
 	inv.deadline = inv.start.Add(e.cfg.Timeout)
 	if inv.TraceHeader == "" {
 		inv.TraceHeader = newTraceHeader()
 	}
 	e.logf("START RequestId: %s Version: %s", inv.id, e.cfg.FunctionVersion)
-	e.tel.emit("platform.start", map[string]any{"requestId": inv.id, "version": e.cfg.FunctionVersion,
-		"tracing": map[string]any{"spanId": newID(8), "type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}})
+	start := map[string]any{"requestId": inv.id, "version": e.cfg.FunctionVersion,
+		"tracing": map[string]any{"spanId": newID(8), "type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}}
+	if managed {
+		start["functionArn"] = e.cfg.functionARN()
+	}
+	e.tel.emit("platform.start", start)
 
 	e.mu.Lock()
-	gen := e.gen
-	resetPeakMemory(e.pidsLocked())
-	gen.inv, gen.pending = inv, true
+	if !managed {
+		// On Managed Instances invocations share the processes at the same
+		// time: the peak is the environment's, never reset.
+		resetPeakMemory(groupPIDs(gen.pgids()))
+	}
+	gen.invocations[inv.id] = inv
+	gen.pending = append(gen.pending, inv)
 	invokeEvent := mustJSON(map[string]any{"eventType": "INVOKE", "deadlineMs": inv.deadline.UnixMilli(),
 		"requestId": inv.id, "invokedFunctionArn": e.cfg.functionARN(),
 		"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}})
@@ -575,21 +637,27 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 		fe := extensionExitError(inv.id, e.crashedExtensionLocked(gen))
 		res = &Result{Error: fe, Payload: errorJSON(fe)}
 	default:
-		status, reset = StatusTimeout, ShutdownTimeout
+		status = StatusTimeout
+		if !managed {
+			reset = ShutdownTimeout
+		}
+		inv.timedOut = true
 		res = e.timeoutResult(inv)
 	}
-	gen.pending = false
+	gen.pending = slices.DeleteFunc(gen.pending, func(p *invocation) bool { return p == inv })
 	e.mu.Unlock()
 	res.RequestID = inv.id
-	runtimeEnd := inv.responded
-	if runtimeEnd.IsZero() {
-		runtimeEnd = time.Now()
+	if !managed {
+		runtimeEnd := inv.responded
+		if runtimeEnd.IsZero() {
+			runtimeEnd = time.Now()
+		}
+		e.emitRuntimeDone(inv, status, res, runtimeEnd)
 	}
-	e.emitRuntimeDone(inv, status, res, runtimeEnd)
 
-	// The invocation ends when the runtime and every INVOKE extension have
-	// asked for their next event.
-	if reset == "" {
+	// In Lambda (default) the invocation ends when the runtime and every
+	// INVOKE extension have asked for their next event.
+	if reset == "" && !managed {
 		ok := e.waitFor(inv.deadline, func() bool {
 			if e.crashedExtensionLocked(gen) != nil {
 				return true
@@ -599,7 +667,7 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 					return false
 				}
 			}
-			return gen.runtimeWaiting || !gen.runtime.running()
+			return gen.runtimeWaiting > 0 || !gen.runtime.running()
 		})
 		e.mu.Lock()
 		if !gen.runtime.running() {
@@ -622,8 +690,12 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 	end := time.Now()
 
 	e.mu.Lock()
-	maxMem := peakMemoryBytes(e.pidsLocked())
-	gen.inv = nil
+	maxMem := peakMemoryBytes(groupPIDs(gen.pgids()))
+	if !inv.timedOut || inv.received.IsZero() {
+		// A timed-out invocation the runtime still works on stays known,
+		// so that its late answer is refused as such.
+		delete(gen.invocations, inv.id)
+	}
 	extensionsDone := inv.responded
 	if extensionsDone.IsZero() {
 		extensionsDone = inv.start
@@ -658,17 +730,21 @@ func (e *Env) invoke(req Request, initReport *InitReport) *Result {
 		e.logf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format(time.RFC3339Nano), inv.id, e.cfg.Timeout.Seconds())
 	}
 	e.logf("END RequestId: %s", inv.id)
-	e.logf("%s", rep.line())
+	e.logf("%s", rep.line(managed))
 
 	// Lines the processes wrote before this point belong to this invocation.
 	for _, p := range gen.procs {
 		p.waitDrained(50 * time.Millisecond)
 	}
-	e.tel.flush()
-	e.emitReport(rep)
+	if !managed {
+		e.tel.flush() // what the environment produced is delivered before the freeze
+	}
+	e.emitReport(inv, rep)
 	e.report(rep)
 	if reset != "" {
-		e.stop(reset)
+		e.genMu.Lock()
+		e.stop(gen, reset)
+		e.genMu.Unlock()
 	} else {
 		e.freeze()
 	}
@@ -681,18 +757,32 @@ func (e *Env) timeoutResult(inv *invocation) *Result {
 	return &Result{Error: fe, Payload: errorJSON(fe)}
 }
 
+// tracing is the tracing object of an invocation's platform events.
+func (inv *invocation) tracing() map[string]any {
+	return map[string]any{"type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}
+}
+
+// spans are the responseLatency and responseDuration spans of an
+// invocation the runtime answered.
+func (inv *invocation) spans() []map[string]any {
+	if inv.responded.IsZero() || inv.received.IsZero() {
+		return nil
+	}
+	return []map[string]any{
+		{"name": "responseLatency", "start": inv.start.UTC().Format(timeLayout), "durationMs": ms(inv.responded.Sub(inv.start))},
+		{"name": "responseDuration", "start": inv.responded.UTC().Format(timeLayout), "durationMs": 0.0},
+	}
+}
+
 func (e *Env) emitRuntimeDone(inv *invocation, status string, res *Result, end time.Time) {
 	rec := map[string]any{"requestId": inv.id, "status": status,
 		"metrics": map[string]any{"durationMs": ms(end.Sub(inv.start)), "producedBytes": len(res.Payload)},
-		"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": inv.TraceHeader}}
+		"tracing": inv.tracing()}
 	if status != StatusSuccess && res.Error != nil {
 		rec["errorType"] = res.Error.Type
 	}
-	if !inv.responded.IsZero() && !inv.received.IsZero() {
-		rec["spans"] = []map[string]any{
-			{"name": "responseLatency", "start": inv.start.UTC().Format(timeLayout), "durationMs": ms(inv.responded.Sub(inv.start))},
-			{"name": "responseDuration", "start": inv.responded.UTC().Format(timeLayout), "durationMs": 0.0},
-		}
+	if spans := inv.spans(); spans != nil {
+		rec["spans"] = spans
 	}
 	e.tel.emitTracked("platform.runtimeDone", rec, func(at time.Time) {
 		e.mu.Lock()
@@ -703,13 +793,26 @@ func (e *Env) emitRuntimeDone(inv *invocation, status string, res *Result, end t
 	})
 }
 
-func (e *Env) emitReport(rep *InvokeReport) {
-	metrics := map[string]any{"durationMs": rep.DurationMs, "billedDurationMs": rep.BilledDurationMs,
-		"memorySizeMB": rep.MemorySizeMB, "maxMemoryUsedMB": rep.MaxMemoryUsedMB}
-	if rep.InitDurationMs > 0 {
-		metrics["initDurationMs"] = rep.InitDurationMs
+// emitReport emits platform.report. On Managed Instances (schema
+// 2025-01-29) its metrics hold the duration only, and it carries the
+// tracing and spans that runtimeDone carries in Lambda (default): Managed
+// Instances send no runtimeDone.
+func (e *Env) emitReport(inv *invocation, rep *InvokeReport) {
+	rec := map[string]any{"requestId": rep.RequestID, "status": rep.Status}
+	if e.cfg.managed() {
+		rec["metrics"] = map[string]any{"durationMs": threeDecimals(rep.DurationMs)}
+		rec["tracing"] = inv.tracing()
+		if spans := inv.spans(); spans != nil {
+			rec["spans"] = spans
+		}
+	} else {
+		metrics := map[string]any{"durationMs": rep.DurationMs, "billedDurationMs": rep.BilledDurationMs,
+			"memorySizeMB": rep.MemorySizeMB, "maxMemoryUsedMB": rep.MaxMemoryUsedMB}
+		if rep.InitDurationMs > 0 {
+			metrics["initDurationMs"] = rep.InitDurationMs
+		}
+		rec["metrics"] = metrics
 	}
-	rec := map[string]any{"requestId": rep.RequestID, "status": rep.Status, "metrics": metrics}
 	if rep.ErrorType != "" {
 		rec["errorType"] = rep.ErrorType
 	}
@@ -757,13 +860,17 @@ const (
 	ShutdownFailure  ShutdownReason = "failure"
 )
 
-// stop ends the current generation: SIGTERM to the runtime (SIGKILL after
+// stop ends the generation gen: SIGTERM to the runtime (SIGKILL after
 // 300 ms), then SHUTDOWN to the extensions registered for it, SIGKILL to
-// the others, and SIGKILL to any still running at the deadline.
-func (e *Env) stop(reason ShutdownReason) *ShutdownReport {
+// the others, and SIGKILL to any still running at the deadline. It is
+// called with genMu held, and does nothing if gen has already ended.
+func (e *Env) stop(gen *generation, reason ShutdownReason) *ShutdownReport {
 	e.mu.Lock()
-	gen := e.gen
+	current := e.gen == gen
 	e.mu.Unlock()
+	if !current {
+		return nil
+	}
 	e.thaw()
 	start := time.Now()
 	deadline := start.Add(e.cfg.ShutdownTimeout)

@@ -31,6 +31,10 @@ With --event it runs invocations and prints each result on stdout; with
 (POST /2015-03-31/functions/function/invocations) until interrupted.
 Function, extension and START/END/REPORT lines go to stderr.
 
+With --max-concurrency N (N > 1) the environment is one of Lambda Managed
+Instances: up to N invocations at once (--event runs N at a time, --listen
+serves N requests at once), no freeze, extensions for SHUTDOWN only.
+
 flags:
 `
 
@@ -69,6 +73,7 @@ func runMain(args []string) int {
 	fs.StringVar(&cfg.Architecture, "arch", "x86_64", "the architecture: x86_64 or arm64")
 	fs.DurationVar(&cfg.Timeout, "timeout", 3*time.Second, "the function timeout")
 	fs.IntVar(&cfg.MemoryMB, "memory", 128, "the memory size in `MB`")
+	fs.IntVar(&cfg.MaxConcurrency, "max-concurrency", 1, "run up to `N` invocations at once; N > 1 emulates Lambda Managed Instances")
 	fs.Var(&envs, "env", "a function environment variable `KEY=VALUE` (repeatable)")
 	fs.DurationVar(&cfg.FreezeMin, "freeze-min", 0, "make every freeze between invocations last at least `D`")
 	fs.BoolVar(&cfg.NoFreeze, "no-freeze", false, "do not freeze the environment between invocations")
@@ -102,6 +107,10 @@ func runMain(args []string) int {
 	}
 	if *repeat < 1 {
 		fmt.Fprintf(os.Stderr, "lambdaotel run: --repeat %d: want 1 or more\n", *repeat)
+		return 2
+	}
+	if cfg.MaxConcurrency < 1 {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --max-concurrency %d: want 1 or more\n", cfg.MaxConcurrency)
 		return 2
 	}
 
@@ -151,36 +160,67 @@ func runMain(args []string) int {
 	if *listen != "" {
 		code = serveInvokes(ctx, env, *listen, *remote, *idle)
 	} else {
-		code = runEvents(ctx, env, payloads, *repeat, *interval)
+		code = runEvents(ctx, env, payloads, *repeat, *interval, cfg.MaxConcurrency)
 	}
 	env.Shutdown()
 	return code
 }
 
-// runEvents invokes env with each payload in turn, repeat times, and
-// prints each result. It fails when the environment could not start.
-func runEvents(ctx context.Context, env *sandbox.Env, payloads [][]byte, repeat int, interval time.Duration) int {
-	code := 0
-	for i := range repeat * len(payloads) {
-		payload := payloads[i%len(payloads)]
-		if i > 0 && interval > 0 {
+// runEvents invokes env with each payload in turn, repeat times, at most
+// concurrency at a time, and prints each result in the order invoked. Each
+// invocation waits for a free slot, then interval (with one slot: interval
+// after the previous one ended). It fails when the environment could not
+// start.
+func runEvents(ctx context.Context, env *sandbox.Env, payloads [][]byte, repeat int, interval time.Duration, concurrency int) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		res *sandbox.Result
+		err error
+	}
+	n := repeat * len(payloads)
+	outcomes := make([]chan outcome, n)
+	for i := range outcomes {
+		outcomes[i] = make(chan outcome, 1)
+	}
+	go func() {
+		slots := make(chan struct{}, concurrency)
+		for i := range n {
 			select {
-			case <-time.After(interval):
+			case slots <- struct{}{}:
 			case <-ctx.Done():
 			}
+			if i > 0 && interval > 0 {
+				select {
+				case <-time.After(interval):
+				case <-ctx.Done():
+				}
+			}
+			if ctx.Err() != nil {
+				outcomes[i] <- outcome{err: ctx.Err()}
+				continue
+			}
+			go func() {
+				res, err := env.Invoke(ctx, sandbox.Request{Payload: payloads[i%len(payloads)]})
+				<-slots
+				outcomes[i] <- outcome{res, err}
+			}()
 		}
-		if ctx.Err() != nil {
-			break
+	}()
+	code := 0
+	for i := range n {
+		o := <-outcomes[i]
+		if errors.Is(o.err, context.Canceled) && ctx.Err() != nil {
+			break // interrupted
 		}
-		res, err := env.Invoke(ctx, sandbox.Request{Payload: payload})
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "lambdaotel run: %v\n", err)
+		if o.err != nil {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: %v\n", o.err)
 			return 1
 		}
-		fmt.Printf("%s\n", res.Payload)
+		fmt.Printf("%s\n", o.res.Payload)
 		code = 0
-		if res.Init != nil && res.Init.Status != sandbox.StatusSuccess {
-			fmt.Fprintf(os.Stderr, "lambdaotel run: the environment could not start: %s: %s\n", res.Init.ErrorType, res.Init.ErrorMessage)
+		if o.res.Init != nil && o.res.Init.Status != sandbox.StatusSuccess {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: the environment could not start: %s: %s\n", o.res.Init.ErrorType, o.res.Init.ErrorMessage)
 			code = 1
 		}
 	}
