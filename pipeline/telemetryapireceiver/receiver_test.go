@@ -757,3 +757,35 @@ func BenchmarkInvocation(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// TestManagedInstancesReportEndsInvocation checks schema 2025-01-29, where
+// Lambda Managed Instances send no platform.runtimeDone: the report ends
+// each invocation, and overlapping invocations each get their span.
+func TestManagedInstancesReportEndsInvocation(t *testing.T) {
+	r, _ := newTestReceiver(nil)
+	r.Consume([]telemetryapi.Event{
+		ev(t, 0, "platform.start", startRec("a", "")),
+		ev(t, 5, "platform.start", startRec("b", "")),
+		ev(t, 40, "platform.report", `{"requestId":"b","status":"error","errorType":"Function.Failed","metrics":{"durationMs":35.000}}`),
+		ev(t, 50, "platform.report", `{"requestId":"a","status":"success","metrics":{"durationMs":50.000}}`),
+	})
+	td, md, _ := r.Collect(ptrace.NewTraces())
+	spans := spansNamed(td, "orders")
+	if len(spans) != 2 {
+		t.Fatalf("%d invocation spans, want 2: %v", len(spans), spanNames(td))
+	}
+	for _, sp := range spans {
+		id := str(sp.Attributes(), "faas.invocation_id")
+		wantErr := id == "b"
+		if (sp.Status().Code() == ptrace.StatusCodeError) != wantErr || sp.Attributes().Len() == 0 {
+			t.Errorf("invocation %s: status %v", id, sp.Status().Code())
+		}
+		if wantErr && str(sp.Attributes(), "error.type") != "Function.Failed" {
+			t.Errorf("invocation b: error.type %q", str(sp.Attributes(), "error.type"))
+		}
+	}
+	m := metricsByName(md)
+	if m["faas.invocations"].Sum().DataPoints().Len() == 0 || sumValue(t, m["faas.errors"], "Function.Failed") != 1 {
+		t.Errorf("metrics: %v", m)
+	}
+}

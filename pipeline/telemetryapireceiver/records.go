@@ -74,6 +74,10 @@ type reportRecord struct {
 		InitDurationMs    float64 `json:"initDurationMs"`
 		RestoreDurationMs float64 `json:"restoreDurationMs"`
 	} `json:"metrics"`
+	// Spans and Tracing are in the report of schema 2025-01-29 (Lambda
+	// Managed Instances), where no platform.runtimeDone is sent.
+	Spans   []spanRecord  `json:"spans"`
+	Tracing *traceContext `json:"tracing"`
 }
 
 type logsDroppedRecord struct {

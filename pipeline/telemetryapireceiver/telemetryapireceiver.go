@@ -449,6 +449,19 @@ func errorType(status, lambdaErrorType string) string {
 func (r *Receiver) report(e *event) {
 	rec := e.report
 	inv := r.invs[rec.RequestID]
+	if inv != nil && inv.done == nil && !inv.emitted && rec.Status != "" {
+		// No platform.runtimeDone came (Lambda Managed Instances send
+		// none): the report ends the invocation, with the same fields.
+		done := &runtimeDoneRecord{RequestID: rec.RequestID, Status: rec.Status, ErrorType: rec.ErrorType,
+			Spans: rec.Spans, Tracing: rec.Tracing}
+		if rec.Metrics.DurationMs > 0 {
+			done.Metrics = &struct {
+				DurationMs    float64 `json:"durationMs"`
+				ProducedBytes float64 `json:"producedBytes"`
+			}{DurationMs: rec.Metrics.DurationMs}
+		}
+		r.runtimeDone(&event{time: e.time, done: done})
+	}
 	m := &rec.Metrics
 	if m.BilledDurationMs > 0 {
 		r.met.billed.record(m.BilledDurationMs / 1e3)
