@@ -35,6 +35,10 @@ const (
 	inFlightGrace = 100 * time.Millisecond
 	// shutdownMargin is kept free before the SHUTDOWN deadline.
 	shutdownMargin = 200 * time.Millisecond
+	// deadlineMargin is kept free before an invocation's deadline.
+	deadlineMargin = 50 * time.Millisecond
+	// minFlush is the least time a flush gets, even past a deadline.
+	minFlush = 10 * time.Millisecond
 )
 
 // Options configure Run.
@@ -182,6 +186,7 @@ func (x *Extension) prepare() (string, error) {
 			return ErrorStartFailed, err
 		}
 	}
+	x.openQueue()
 	return "", nil
 }
 
@@ -289,7 +294,7 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 		// While the function runs: what earlier invocations left, once
 		// the interval has passed. The invocation itself waits for none of it.
 		if x.flusher.due(time.Now()) {
-			x.flushWithin(ctx, time.Now().Add(x.budget))
+			x.flushWithin(ctx, x.flushEnd(ev))
 		}
 	case config.StrategyContinuous:
 		x.flusher.kick()
@@ -303,7 +308,7 @@ func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	if !x.telemetryOK {
 		// Without runtimeDone there is no end to wait for: flush what the
 		// previous invocations left, and let this one run.
-		x.flushWithin(ctx, time.Now().Add(x.budget))
+		x.flushWithin(ctx, x.flushEnd(ev))
 		return
 	}
 	ch := x.runtimeDoneFor(ev.RequestID, false)
@@ -317,7 +322,22 @@ func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	x.mu.Lock()
 	delete(x.runtimeDone, ev.RequestID)
 	x.mu.Unlock()
-	x.flushWithin(ctx, time.Now().Add(x.budget))
+	x.flushWithin(ctx, x.flushEnd(ev))
+}
+
+// flushEnd is when a flush during the invocation ev must end: after the
+// budget, and before the invocation's deadline — the extensions' time
+// after the response counts towards the function's timeout.
+func (x *Extension) flushEnd(ev *extensionsapi.Event) time.Time {
+	now := time.Now()
+	end := now.Add(x.budget)
+	if d := ev.Deadline().Add(-deadlineMargin); d.Before(end) {
+		end = d
+	}
+	if least := now.Add(minFlush); end.Before(least) {
+		end = least
+	}
+	return end
 }
 
 // flushWithin waits for in-flight OTLP requests, then flushes, all before

@@ -2,6 +2,10 @@ package extension
 
 import (
 	"context"
+	"log/slog"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/pipeline/spill"
 )
 
 // queue keeps data that could not be sent within a flush's budget until a
@@ -9,11 +13,78 @@ import (
 type queue interface {
 	// put appends a part meant for the named exporter.
 	put(exporter string, p part) error
-	// next returns the oldest part; ack removes it once it was sent.
+	// next returns the oldest part not handed out yet; ack removes it once
+	// it was sent.
 	next() (exporter string, p part, ack func(), ok bool)
+	// rewind hands out again, from the oldest, what next handed out and
+	// was not acknowledged.
+	rewind()
 	// items counts the items waiting.
 	items() int64
+	// lost counts the items the queue dropped (full, or damaged on disk).
+	lost() int64
 	close() error
+}
+
+// spillQueue is the queue on disk.
+type spillQueue struct {
+	q   *spill.Queue
+	log *slog.Logger
+}
+
+func (s spillQueue) put(exporter string, p part) error {
+	data, err := p.marshal()
+	if err != nil {
+		return err
+	}
+	return s.q.Put(spill.Record{Signal: p.signal, Exporter: exporter, Data: data, Items: p.items(), Enqueued: time.Now()})
+}
+
+func (s spillQueue) next() (string, part, func(), bool) {
+	for {
+		rec, tok, ok := s.q.Next()
+		if !ok {
+			return "", part{}, nil, false
+		}
+		p, err := unmarshalPart(rec.Signal, rec.Data)
+		if err != nil {
+			s.log.Warn("a spilled record cannot be decoded: skipped", "exporter", rec.Exporter, "items", rec.Items, "error", err)
+			_ = s.q.Ack(tok)
+			continue
+		}
+		return rec.Exporter, p, func() {
+			if err := s.q.Ack(tok); err != nil {
+				s.log.Warn("spill queue", "error", err)
+			}
+		}, true
+	}
+}
+
+func (s spillQueue) rewind()      { s.q.Rewind() }
+func (s spillQueue) items() int64 { return s.q.Stats().Items }
+func (s spillQueue) lost() int64 {
+	st := s.q.Stats()
+	return st.DroppedItems + st.LostItems
+}
+func (s spillQueue) close() error { return s.q.Close() }
+
+// openQueue opens the spill queue as the settings say; without one (off,
+// or /tmp unusable) the extension still works and drops what it cannot
+// send, and says so.
+func (x *Extension) openQueue() {
+	st := x.cfg.Settings.Spill
+	if !st.Enabled {
+		return
+	}
+	q, err := spill.Open(spill.Config{Dir: st.Dir, MaxBytes: st.MaxBytes}, x.log)
+	if err != nil {
+		x.log.Warn("spill queue unavailable: data that cannot be sent within the flush budget will be dropped", "error", err)
+		return
+	}
+	x.queue = spillQueue{q: q, log: x.log}
+	if n := q.Stats().Items; n > 0 {
+		x.log.Info("spill queue holds data from before; it is sent at the next flushes", "items", n)
+	}
 }
 
 // keep puts parts an exporter could not send into the queue, or counts
@@ -64,6 +135,7 @@ func (x *Extension) replay(ctx context.Context) {
 		before := x.stats.exported.Load()
 		out := x.deliver(ctx, x.comp.exporters[i], []part{p})
 		if len(out.rest) > 0 {
+			x.queue.rewind()
 			return
 		}
 		x.stats.replayed.Add(x.stats.exported.Load() - before)

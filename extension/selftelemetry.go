@@ -91,6 +91,9 @@ func (x *Extension) accepted() int64 {
 // dropped counts every item lost, including those the buffers refused.
 func (x *Extension) dropped() int64 {
 	n := x.stats.dropped.Load()
+	if x.queue != nil {
+		n += x.queue.lost()
+	}
 	for _, p := range x.comp.pipes {
 		n += p.buf.Stats().Rejected.Total()
 	}

@@ -153,6 +153,20 @@ func (p *proc) waitDrained(limit time.Duration) {
 	}
 }
 
+// waitOutput waits, at most limit, until the process's output pipes are
+// closed and read to the end.
+func (p *proc) waitOutput(limit time.Duration) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for _, o := range p.outputs {
+		select {
+		case <-o.done:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
 // pid returns the process id (also its process group id).
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 

@@ -939,9 +939,14 @@ func (e *Env) stop(gen *generation, reason ShutdownReason) *ShutdownReport {
 	for _, p := range gen.procs {
 		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
 	}
+	procs := gen.procs
 	e.gen = nil
 	e.broadcastLocked()
 	e.mu.Unlock()
+	// The last lines the processes wrote reach the logs before the report.
+	for _, p := range procs {
+		p.waitOutput(100 * time.Millisecond)
+	}
 	e.tel.unsubscribeAll()
 	rep.DurationMs = ms(time.Since(start))
 	for _, x := range rep.Extensions {
