@@ -3,6 +3,8 @@ package extension
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/pipeline/spill"
@@ -76,7 +78,12 @@ func (x *Extension) openQueue() {
 	if !st.Enabled {
 		return
 	}
-	q, err := spill.Open(spill.Config{Dir: st.Dir, MaxBytes: st.MaxBytes}, x.log)
+	dir := st.Dir
+	if dir == "" {
+		// /tmp in Lambda, where TMPDIR is not set.
+		dir = filepath.Join(os.TempDir(), "lambdaotel-spill")
+	}
+	q, err := spill.Open(spill.Config{Dir: dir, MaxBytes: st.MaxBytes}, x.log)
 	if err != nil {
 		x.log.Warn("spill queue unavailable: data that cannot be sent within the flush budget will be dropped", "error", err)
 		return

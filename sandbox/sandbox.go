@@ -42,7 +42,8 @@ type Env struct {
 	ln        net.Listener
 	srv       *http.Server
 	optDir    string
-	optTemp   bool // optDir was made by the sandbox and is removed at the end
+	optTemp   bool   // optDir was made by the sandbox and is removed at the end
+	tmpDir    string // the environment's /tmp (TMPDIR of its processes)
 	logStream string
 	freezer   freezer
 	tel       *telemetry
@@ -171,6 +172,12 @@ func Start(cfg Config) (*Env, error) {
 	if n := len(e.extensionFiles()); n > MaxExtensions {
 		e.removeOpt()
 		return nil, fmt.Errorf("sandbox: the layers hold %d extensions; Lambda allows %d", n, MaxExtensions)
+	}
+	// The environment's own /tmp: it survives resets, as in Lambda, and
+	// goes with the environment.
+	if e.tmpDir, err = os.MkdirTemp("", "lambdaotel-tmp-"); err != nil {
+		e.removeOpt()
+		return nil, fmt.Errorf("sandbox: temporary directory: %w", err)
 	}
 	e.logStream = fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), cfg.FunctionVersion, newID(16))
 	e.ln, err = net.Listen("tcp", "127.0.0.1:0")
@@ -392,7 +399,7 @@ func (e *Env) init() (*generation, *InitReport, error) {
 
 	// Extension init: start every extension and wait for their registration.
 	// Each is known (by name) before it starts, so that it can register at once.
-	extEnv := e.cfg.processEnv(false, e.RuntimeAPI(), e.optDir, e.logStream)
+	extEnv := append(e.cfg.processEnv(false, e.RuntimeAPI(), e.optDir, e.logStream), "TMPDIR="+e.tmpDir)
 	files := e.extensionFiles()
 	exts := make([]*extension, len(files))
 	e.mu.Lock()
@@ -446,7 +453,7 @@ func (e *Env) init() (*generation, *InitReport, error) {
 	e.tel.emit("platform.initStart", initStart)
 	if rep.Status == StatusSuccess {
 		argv := e.cfg.Command
-		rtEnv := e.cfg.processEnv(true, e.RuntimeAPI(), e.optDir, e.logStream)
+		rtEnv := append(e.cfg.processEnv(true, e.RuntimeAPI(), e.optDir, e.logStream), "TMPDIR="+e.tmpDir)
 		if w := envValue(rtEnv, "AWS_LAMBDA_EXEC_WRAPPER"); w != "" {
 			argv = append([]string{w}, argv...)
 		}
@@ -1001,7 +1008,14 @@ func (e *Env) removeOpt() {
 	if e.optTemp {
 		_ = os.RemoveAll(e.optDir)
 	}
+	if e.tmpDir != "" {
+		_ = os.RemoveAll(e.tmpDir)
+	}
 }
+
+// TmpDir is the environment's temporary directory, its "/tmp": the TMPDIR
+// of its processes. It survives resets and is removed at Shutdown.
+func (e *Env) TmpDir() string { return e.tmpDir }
 
 // mergeLayers makes the directory that stands for /opt. One layer is used
 // as it is; several are merged into a temporary directory of symbolic

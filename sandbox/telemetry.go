@@ -296,15 +296,17 @@ func (t *telemetry) post(s *subscription, batch []queuedEvent) {
 		body.Write(q.data)
 	}
 	body.WriteByte(']')
+	// The subscriber may act on the events before its answer is back:
+	// they count as delivered when the request goes out.
+	sent := time.Now()
 	resp, err := t.client.Post(s.url, "application/json", &body)
 	if err != nil {
 		return
 	}
 	resp.Body.Close()
-	now := time.Now()
 	for _, q := range batch {
 		if q.delivered != nil {
-			q.delivered(now)
+			q.delivered(sent)
 		}
 	}
 }
