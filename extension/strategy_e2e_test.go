@@ -35,8 +35,7 @@ func TestFlushStrategies(t *testing.T) {
 				}
 				waited := res.Report.AfterRuntimeDoneMs > 0
 				if waited != c.waits {
-					t.Errorf("invocation %d: postRuntimeMs %.2f afterRuntimeDoneMs %.2f; want the extension to wait for runtimeDone: %v",
-						k, res.Report.PostRuntimeMs, res.Report.AfterRuntimeDoneMs, c.waits)
+					t.Errorf("invocation %d: report %+v; want the extension to wait for runtimeDone: %v", k, *res.Report, c.waits)
 				}
 				if c.strategy == "periodic" && e.sink.SpanCount() < 3*k {
 					t.Errorf("after invocation %d: %d spans at the backend; the periodic flush at each start should have sent the earlier invocations'", k, e.sink.SpanCount())

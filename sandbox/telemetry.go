@@ -296,18 +296,18 @@ func (t *telemetry) post(s *subscription, batch []queuedEvent) {
 		body.Write(q.data)
 	}
 	body.WriteByte(']')
-	// The subscriber may act on the events before its answer is back:
-	// they count as delivered when the request goes out.
+	// The subscriber may act on the events before its answer is back (and
+	// the invocation may end meanwhile): they count as delivered when the
+	// request goes out.
 	sent := time.Now()
-	resp, err := t.client.Post(s.url, "application/json", &body)
-	if err != nil {
-		return
-	}
-	resp.Body.Close()
 	for _, q := range batch {
 		if q.delivered != nil {
 			q.delivered(sent)
 		}
+	}
+	resp, err := t.client.Post(s.url, "application/json", &body)
+	if err == nil {
+		resp.Body.Close()
 	}
 }
 

@@ -51,15 +51,21 @@ func Cleanup() {
 	}
 }
 
-// Install copies the executable bin to dst (creating its directory) with
-// mode 0755, as a task root's bootstrap or a layer's extension.
+// Install puts the executable bin at dst (creating its directory), as a
+// task root's bootstrap or a layer's extension. It makes a hard link where
+// it can: a copy is a file open for writing for a moment, and a process
+// forked meanwhile by another test holds it open, so that executing it
+// fails with "text file busy".
 func Install(tb testing.TB, bin, dst string) {
 	tb.Helper()
-	data, err := os.ReadFile(bin)
-	if err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if os.Link(bin, dst) == nil {
+		return
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	if err := os.WriteFile(dst, data, 0o755); err != nil {
