@@ -76,14 +76,7 @@ func TestFunctionOutcomes(t *testing.T) {
 						t.Errorf("the panic's stack trace does not show the handler")
 					}
 				}
-				if cfg.platform && c.name == "timeout" {
-					// The extension exports the function's spans at the
-					// deadline, before the platform span of the timed-out
-					// invocation exists (at SHUTDOWN): it cannot adopt the
-					// root span then, and the two are separate traces.
-				} else {
-					e.checkParent(t, cfg.platform, root, "", "")
-				}
+				e.checkParent(t, cfg.platform, root, "", "")
 				if kids := e.childrenOf(root); len(kids) != 2 {
 					t.Errorf("%d children of the root span, want 2", len(kids))
 				}

@@ -313,15 +313,23 @@ func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	}
 	ch := x.runtimeDoneFor(ev.RequestID, false)
 	timer := time.NewTimer(time.Until(ev.Deadline()))
+	done := true
 	select {
 	case <-ch:
 	case <-timer.C:
-		x.log.Warn("no platform.runtimeDone before the invocation's deadline", "requestId", ev.RequestID)
+		done = false
 	}
 	timer.Stop()
 	x.mu.Lock()
 	delete(x.runtimeDone, ev.RequestID)
 	x.mu.Unlock()
+	if !done {
+		// The function ran out of time: Lambda resets the environment, and
+		// the SHUTDOWN that follows flushes everything, with the
+		// invocation's platform span and its error, in one trace.
+		x.log.Debug("no platform.runtimeDone before the invocation's deadline; flushing at the next event", "requestId", ev.RequestID)
+		return
+	}
 	x.flushWithin(ctx, x.flushEnd(ev))
 }
 
