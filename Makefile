@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench clean
+.PHONY: all build test vet demo bench scoreboard bench-lib clean
 
 all: build
 
@@ -27,3 +27,12 @@ clean:
 	rm -rf $(BIN) dist
 bench:
 	$(GO) run ./bench
+
+## scoreboard: the fault-injection suite, writing faults/scoreboard.md
+scoreboard:
+	LAMBDAOTEL_SCOREBOARD=$(CURDIR)/faults/scoreboard.md $(GO) test -count=1 -v ./faults/ | grep -A40 '^| scenario'
+
+## bench-lib: the Go library against otellambda (needs benchstat from the module proxy)
+bench-lib:
+	$(GO) test -run '^$$' -bench . -benchmem -count 10 . | tee bench/lib.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col '/lib@(otellambda lambdaotel aws-lambda-go)' bench/lib.txt

@@ -155,6 +155,7 @@ type scenario struct {
 	crashAt     int    // invocation that makes the function exit
 	killAt      int    // invocation during whose flush the extension is SIGKILLed
 	concurrency int    // Managed Instances
+	spans       int    // child spans per invocation (default 3)
 	// recoverAt, if set, is the invocation from which the backend is
 	// healthy again (the behaviour applies before it).
 	recoverAt int
@@ -205,7 +206,7 @@ func TestScenarios(t *testing.T) {
 		{name: "extension SIGKILLed mid-flush, restarted", invocations: 12, strategy: "end", budget: "2s", killAt: 6,
 			behave: func(n int64) behaviour { return behaviour{delay: 300 * time.Millisecond} }, allowLoss: "held in memory by the killed process"},
 		{name: "function timeouts and crashes", invocations: 12, strategy: "end", timeoutAt: 4, crashAt: 8},
-		{name: "spill queue full", invocations: 12, strategy: "end", budget: "100ms", behave: down, recoverAt: 11,
+		{name: "spill queue full", invocations: 12, strategy: "end", budget: "100ms", behave: down, recoverAt: 11, spans: 60,
 			spillBytes: "16KiB", allowLoss: "oldest dropped from the full queue"},
 		{name: "corrupt queue file", invocations: 8, strategy: "end", corrupt: true},
 		{name: "Managed Instances, 4 concurrent", invocations: 24, concurrency: 4},
@@ -302,11 +303,15 @@ lambdaotel:
 		reported int
 		posts    []float64
 	)
+	spans := sc.spans
+	if spans == 0 {
+		spans = 3
+	}
 	invoke := func(k int) {
-		event := `{"spans":3}`
+		event := fmt.Sprintf(`{"spans":%d}`, spans)
 		switch k {
 		case sc.timeoutAt:
-			event = `{"spans":3,"sleepMs":3000}`
+			event = fmt.Sprintf(`{"spans":%d,"sleepMs":3000}`, spans)
 		case sc.crashAt:
 			event = `{"crash":true}`
 		}
@@ -323,7 +328,7 @@ lambdaotel:
 		mu.Lock()
 		defer mu.Unlock()
 		if res.Error == nil {
-			reported += 4 // the root span and three children, flushed before the handler returned
+			reported += 1 + spans // the root span and its children, flushed before the handler returned
 			posts = append(posts, res.Report.PostRuntimeMs)
 		}
 	}
@@ -372,7 +377,7 @@ lambdaotel:
 	case missing <= 0:
 	case sc.allowLoss != "" && sc.killAt == 0 && missing <= counted:
 		// Lost only by a stated limit, and counted by the extension.
-	case sc.killAt > 0 && missing <= 4*2:
+	case sc.killAt > 0 && missing <= 2*(1+spans):
 		// What the killed process held in memory: at most the invocation
 		// being flushed and the one before it.
 	default:
