@@ -117,20 +117,27 @@ func (x *Extension) keep(e interface{ Name() string }, rest []part, cause error)
 	x.log.Warn("export did not finish within the flush budget: kept on disk for the next flush", "exporter", e.Name(), "items", n, "error", cause)
 }
 
-// replay sends what the queue holds, oldest first, while ctx lasts, and
-// stops at the first part that cannot be sent.
+// replay sends what the queue holds, oldest first, while ctx lasts. Once
+// an exporter fails, its records stay queued for a later flush and the
+// other exporters' records go on.
 func (x *Extension) replay(ctx context.Context) {
 	if x.queue == nil {
 		return
 	}
+	// What was handed out and not acknowledged goes back in the queue.
+	defer x.queue.rewind()
 	exporters := map[string]int{}
 	for i, e := range x.comp.exporters {
 		exporters[e.Name()] = i
 	}
-	for ctx.Err() == nil {
+	failed := map[string]bool{}
+	for ctx.Err() == nil && len(failed) < len(exporters) {
 		name, p, ack, ok := x.queue.next()
 		if !ok {
 			return
+		}
+		if failed[name] {
+			continue
 		}
 		i, known := exporters[name]
 		if !known {
@@ -142,8 +149,8 @@ func (x *Extension) replay(ctx context.Context) {
 		before := x.stats.exported.Load()
 		out := x.deliver(ctx, x.comp.exporters[i], []part{p})
 		if len(out.rest) > 0 {
-			x.queue.rewind()
-			return
+			failed[name] = true
+			continue
 		}
 		x.stats.replayed.Add(x.stats.exported.Load() - before)
 		ack()

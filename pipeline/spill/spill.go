@@ -50,9 +50,22 @@
 // is deleted as a whole once all its records are acknowledged, or, the
 // oldest first, when the queue needs room.
 //
-// Each Open starts a new segment at its first Put and never appends to a
-// file an earlier process wrote. Open takes an exclusive flock on the lock
-// file: two processes never use one queue at once.
+// Each Open starts a new segment at its first Put and never appends
+// records to a file an earlier process wrote (it only seals one that its
+// writer could not). Open takes an exclusive flock on the lock file: two
+// processes never use one queue at once.
+//
+// # Limits
+//
+// The queue's files stay within Config.MaxBytes (default 128 MiB, a
+// quarter of Lambda's default /tmp), and the queue leaves
+// Config.MinFreeBytes (default 64 MiB) of its file system to the
+// function: when either would be exceeded, it drops its oldest segment
+// (records in it are counted in Stats and logged, one warning per episode)
+// rather than refuse new data or fill /tmp. Memory stays small: records
+// are read one at a time through a 64 KiB buffer, and Open reads the last
+// 44 bytes of each segment, plus the headers of a segment whose writer
+// was killed.
 //
 // # Durability
 //
@@ -66,10 +79,8 @@ package spill
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -134,8 +145,8 @@ func (p FsyncPolicy) String() string {
 
 // Config configures a Queue. The zero value is the defaults.
 type Config struct {
-	// Dir is the queue's directory, created if missing (default
-	// DefaultDir). Nothing else should write there.
+	// Dir is the queue's directory (default DefaultDir), created by the
+	// first Put if missing. Nothing else should write there.
 	Dir string
 	// MaxBytes bounds the size of the queue's segment files (default
 	// DefaultMaxBytes). When a record does not fit, the oldest records
@@ -238,8 +249,8 @@ type Stats struct {
 	Dropped, DroppedItems int64
 	// Corrupt counts the damaged spots replay stepped over (a record whose
 	// checksum failed, a stretch of garbage, an unreadable file) and those
-	// Open removed (a segment file with no valid record), and CorruptBytes
-	// their size.
+	// Open removed (garbage at the end of a segment, or a segment with no
+	// valid record), and CorruptBytes their size.
 	Corrupt, CorruptBytes int64
 	// LostRecords and LostItems count the records (and items) written to
 	// segments that were removed after replay without them being
@@ -247,8 +258,8 @@ type Stats struct {
 	// counts tell.
 	LostRecords, LostItems int64
 	// TornTails counts segments whose last record was cut short (their
-	// writer was killed during a write), which Open cut off, and
-	// TornBytes the bytes removed.
+	// writer was killed during a write), which Open cut off (or removed,
+	// when that was their only record), and TornBytes the bytes removed.
 	TornTails, TornBytes int64
 	// Foreign counts files in the directory that the queue did not write;
 	// they are left alone.
@@ -259,7 +270,8 @@ type Stats struct {
 var (
 	// ErrClosed is returned by Put and Ack after Close.
 	ErrClosed = errors.New("spill: queue is closed")
-	// ErrLocked is returned by Open when another process holds the queue.
+	// ErrLocked is returned by Open when another process holds the queue
+	// (or by the first Put, when Open found no directory).
 	ErrLocked = errors.New("spill: queue is in use by another process")
 	// ErrTooLarge is returned by Put for a record larger than the queue.
 	ErrTooLarge = errors.New("spill: record is too large")
@@ -276,7 +288,7 @@ var (
 type Queue struct {
 	cfg      Config
 	log      *slog.Logger
-	lockFile *os.File
+	lockFile *os.File // nil until the directory exists and is locked
 
 	mu       sync.Mutex
 	closed   bool
@@ -290,6 +302,10 @@ type Queue struct {
 	wbuf     []byte
 	lastExp  string // the last exporter id read, reused to save allocations
 	dropping bool   // dropped data since the queue was last empty
+	readFail struct {
+		at Token // where reading failed
+		n  int   // how many times in a row
+	}
 
 	acks       *os.File // acknowledgement log, opened at the first Ack
 	ackEntries int      // entries in the log
@@ -313,12 +329,13 @@ const (
 	ackTmpName = "acks.tmp"
 )
 
-// Open opens the queue in cfg.Dir, creating the directory if needed. It
-// takes the queue's lock (waiting up to cfg.LockWait for another process),
-// reads the end of each segment file, cuts off torn writes a killed
-// process left, removes segments that were replayed completely and files
-// with nothing valid in them, and logs what it repaired in one line.
-// logger may be nil.
+// Open opens the queue in cfg.Dir. It takes the queue's lock (waiting up
+// to cfg.LockWait for another process), reads the end of each segment
+// file, cuts off torn writes a killed process left, removes segments that
+// were replayed completely and files with nothing valid in them, and logs
+// what it repaired in one line. When the directory does not exist, Open
+// only checks that it can be created; the first Put creates it and takes
+// the lock. logger may be nil.
 func Open(cfg Config, logger *slog.Logger) (*Queue, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -327,19 +344,64 @@ func Open(cfg Config, logger *slog.Logger) (*Queue, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("spill: create the queue's directory: %w", err)
+	q := &Queue{cfg: cfg, log: logger, inflight: make(map[Token]flight)}
+	fi, err := os.Stat(cfg.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Nothing to replay: the directory is created at the first Put,
+		// which saves a start-up that never spills the time it takes.
+		if err := checkCreatable(cfg.Dir); err != nil {
+			return nil, err
+		}
+		return q, nil
+	case err != nil:
+		return nil, fmt.Errorf("spill: the queue's directory: %w", err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("spill: the queue's directory %s is not a directory", cfg.Dir)
 	}
-	lf, err := lockDir(cfg.Dir, cfg.LockWait)
-	if err != nil {
-		return nil, err
-	}
-	q := &Queue{cfg: cfg, log: logger, lockFile: lf, inflight: make(map[Token]flight)}
-	if err := q.load(); err != nil {
-		lf.Close()
+	if err := q.attach(); err != nil {
 		return nil, err
 	}
 	return q, nil
+}
+
+// checkCreatable checks that dir can be created: its nearest existing
+// ancestor is a directory this process may write to.
+func checkCreatable(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if errors.Is(err, fs.ErrNotExist) && d != filepath.Dir(d) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("spill: the queue's directory %s: %w", dir, err)
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("spill: cannot create the queue's directory %s: %s is not a directory", dir, d)
+		}
+		if err := writable(d); err != nil {
+			return fmt.Errorf("spill: cannot create the queue's directory %s: %s: %w", dir, d, err)
+		}
+		return nil
+	}
+}
+
+// attach creates the queue's directory if needed, takes its lock and
+// reads what it holds.
+func (q *Queue) attach() error {
+	if err := os.MkdirAll(q.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("spill: create the queue's directory: %w", err)
+	}
+	lf, err := lockDir(q.cfg.Dir, q.cfg.LockWait)
+	if err != nil {
+		return err
+	}
+	if err := q.load(); err != nil {
+		lf.Close()
+		return err
+	}
+	q.lockFile = lf
+	return nil
 }
 
 // lockDir takes the exclusive lock of the queue in dir.
@@ -372,9 +434,9 @@ func lockDir(dir string, wait time.Duration) (*os.File, error) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	// Name the owner for the error above; the lock does not depend on it.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(strconv.AppendInt(nil, int64(os.Getpid()), 10), 0)
-	}
+	// The width is fixed so that the file need not be truncated: on ext4,
+	// closing a file truncated to zero starts a write-back.
+	_, _ = f.WriteAt(fmt.Appendf(nil, "%10d\n", os.Getpid()), 0)
 	return f, nil
 }
 
@@ -516,18 +578,25 @@ func (q *Queue) loadSegment(s *segment) (keep bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if end < size {
+		// What follows the last complete record is a record cut short
+		// (a header, or part of one) or, if not, garbage.
+		var hb [headerLen]byte
+		n, _ := f.ReadAt(hb[:], end)
+		if _, ok := parseHeader(hb[:n]); size-end < headerLen || ok {
+			q.st.TornTails++
+			q.st.TornBytes += size - end
+		} else {
+			q.st.Corrupt++
+			q.st.CorruptBytes += size - end
+		}
+	}
 	if records == 0 {
-		q.st.Corrupt++
-		q.st.CorruptBytes += size
 		_ = os.Remove(s.path)
 		return false, nil
 	}
 	s.size, s.dataEnd, s.sealed = size, end, true
 	s.records, s.items = records, items
-	if end < size {
-		q.st.TornTails++
-		q.st.TornBytes += size - end
-	}
 	if readOnly {
 		return true, nil
 	}
@@ -546,607 +615,6 @@ func (q *Queue) loadSegment(s *segment) (keep bool, err error) {
 		_ = f.Sync()
 	}
 	return true, nil
-}
-
-// readAcks reads the acknowledgement log: its valid entries by segment,
-// and the highest segment number it names.
-func (q *Queue) readAcks() (map[uint64][]ackEntry, uint64, error) {
-	path := filepath.Join(q.cfg.Dir, ackName)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, nil
-		}
-		return nil, 0, fmt.Errorf("spill: read the acknowledgement log: %w", err)
-	}
-	acks := make(map[uint64][]ackEntry)
-	var maxSeq uint64
-	n := len(b) / ackEntryLen
-	for i := range n {
-		e, ok := parseAckEntry(b[i*ackEntryLen:])
-		if !ok {
-			q.ackDead++ // a damaged entry: at worst one record is sent twice
-			continue
-		}
-		acks[e.seq] = append(acks[e.seq], e)
-		maxSeq = max(maxSeq, e.seq)
-	}
-	q.ackEntries = n
-	if len(b)%ackEntryLen != 0 {
-		// A torn last entry: cut it off so that appends stay aligned.
-		if err := os.Truncate(path, int64(n*ackEntryLen)); err != nil {
-			return nil, 0, fmt.Errorf("spill: repair the acknowledgement log: %w", err)
-		}
-	}
-	return acks, maxSeq, nil
-}
-
-// Put appends r to the queue. When the queue has no room for it, Put drops
-// the oldest records first (a segment at a time), counts them and logs it.
-// It returns ErrTooLarge for a record larger than MaxBytes allows and an
-// error wrapping ErrNoSpace when the file system has no room beyond
-// MinFreeBytes; a write error names the file. r.Data is not retained.
-func (q *Queue) Put(r Record) error {
-	kind, ok := signalKind(r.Signal)
-	switch {
-	case !ok:
-		return fmt.Errorf("spill: put: unknown signal %q", r.Signal)
-	case len(r.Exporter) > maxExporterLen:
-		return fmt.Errorf("spill: put: exporter id of %d bytes is longer than %d", len(r.Exporter), maxExporterLen)
-	case r.Items < 0:
-		return fmt.Errorf("spill: put: negative item count %d", r.Items)
-	case len(r.Data) > maxDataLen:
-		return fmt.Errorf("%w: %d bytes of data; a record holds at most %d", ErrTooLarge, len(r.Data), maxDataLen)
-	}
-	total := int64(headerLen + len(r.Exporter) + len(r.Data))
-	if total+sealLen > q.cfg.MaxBytes {
-		return fmt.Errorf("%w: a record of %d bytes does not fit in a queue of %d bytes", ErrTooLarge, total, q.cfg.MaxBytes)
-	}
-	enq := r.Enqueued
-	if enq.IsZero() {
-		enq = time.Now()
-	}
-	h := header{kind: kind, expLen: len(r.Exporter), dataLen: len(r.Data), items: r.Items,
-		enqueued: enq.UnixNano(), payloadCRC: payloadCRC([]byte(r.Exporter), r.Data)}
-
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return ErrClosed
-	}
-	if s := q.active; s != nil && s.size > 0 && s.size+total > q.cfg.SegmentBytes {
-		q.sealActive()
-	}
-	for q.bytes+total+sealLen > q.cfg.MaxBytes && len(q.segs) > 0 {
-		q.drop("the queue is full")
-	}
-	if q.active == nil {
-		if err := q.startSegment(total + sealLen); err != nil {
-			return err
-		}
-	}
-	s := q.active
-	off := s.size
-	buf := q.wbuf[:0]
-	var hb [headerLen]byte
-	putHeader(hb[:], h)
-	buf = append(append(buf, hb[:]...), r.Exporter...)
-	small := len(r.Data) <= smallWrite
-	if small {
-		buf = append(buf, r.Data...)
-	}
-	_, err := q.wf.WriteAt(buf, off)
-	if err == nil && !small {
-		_, err = q.wf.WriteAt(r.Data, off+int64(len(buf)))
-	}
-	if err == nil && q.cfg.Fsync == FsyncEach {
-		err = q.wf.Sync()
-	}
-	if cap(buf) <= 2*smallWrite {
-		q.wbuf = buf[:0]
-	}
-	if err != nil {
-		_ = q.wf.Truncate(off)
-		return fmt.Errorf("spill: put: write a record of %d bytes: %w", total, err)
-	}
-	s.size += total
-	s.dataEnd = s.size
-	s.records++
-	s.items += r.Items
-	q.bytes += total
-	q.records++
-	q.items += r.Items
-	q.st.Put++
-	q.st.PutItems += r.Items
-	return nil
-}
-
-// smallWrite is the largest data Put copies to write with its header in
-// one call; larger data is written by a second call.
-const smallWrite = 32 << 10
-
-// startSegment creates the segment Put appends to, first dropping the
-// oldest records if the file system has less than MinFreeBytes left
-// beyond the new segment (need bytes at least).
-func (q *Queue) startSegment(need int64) error {
-	if q.cfg.MinFreeBytes > 0 {
-		if avail, ok := freeSpace(q.cfg.Dir); ok {
-			want := q.cfg.MinFreeBytes + max(q.cfg.SegmentBytes, need)
-			for avail < want && len(q.segs) > 0 {
-				avail += q.drop("the file system is low on free space")
-			}
-			if avail < want {
-				return fmt.Errorf("%w: %s has %d bytes free; the queue needs %d and leaves %d to the function",
-					ErrNoSpace, q.cfg.Dir, avail, max(q.cfg.SegmentBytes, need), q.cfg.MinFreeBytes)
-			}
-		}
-	}
-	var s *segment
-	var f *os.File
-	for tries := 0; ; tries++ {
-		s = newSegment(q.cfg.Dir, q.nextSeq)
-		var err error
-		f, err = os.OpenFile(s.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, fs.ErrExist) || tries == 100 {
-			return fmt.Errorf("spill: put: start a segment: %w", err)
-		}
-		q.nextSeq++ // something else has that name
-	}
-	q.nextSeq++
-	if q.cfg.Fsync == FsyncEach {
-		syncDir(q.cfg.Dir)
-	}
-	q.segs = append(q.segs, s)
-	q.active, q.wf = s, f
-	if len(q.segs) == 1 {
-		q.cursor = Token{seq: s.seq}
-	}
-	return nil
-}
-
-// sealActive writes the active segment's seal and closes it. Should the
-// write fail, the next Open scans the segment instead.
-func (q *Queue) sealActive() {
-	s := q.active
-	if _, err := q.wf.WriteAt(appendSeal(nil, s.records, s.items, time.Now().UnixNano()), s.size); err != nil {
-		_ = q.wf.Truncate(s.size)
-		q.log.Warn("spill queue: could not seal a segment; the next start reads it whole", "file", s.path, "error", err)
-	} else {
-		s.size += sealLen
-		q.bytes += sealLen
-		if q.cfg.Fsync == FsyncEach {
-			_ = q.wf.Sync()
-		}
-	}
-	s.sealed = true
-	q.wf.Close()
-	q.active, q.wf = nil, nil
-	if s.done() {
-		q.finish(s)
-	}
-}
-
-// drop removes the oldest segment to make room and returns the bytes it
-// freed. Its records in flight stay in flight: they count as dropped if
-// they are released, as replayed if they are acknowledged.
-func (q *Queue) drop(why string) int64 {
-	s := q.segs[0]
-	records, items := s.remaining()
-	for t, f := range q.inflight {
-		if t.seq == s.seq {
-			f.orphan = true
-			q.inflight[t] = f
-			records--
-			items -= f.items
-		}
-	}
-	q.st.Dropped += records
-	q.st.DroppedItems += items
-	level := slog.LevelDebug
-	if !q.dropping {
-		level = slog.LevelWarn // once until the queue is empty again
-		q.dropping = true
-	}
-	q.log.Log(context.Background(), level, "spill queue: dropped the oldest records: "+why,
-		"records", records, "items", items, "bytes", s.size, "max_bytes", q.cfg.MaxBytes,
-		"dropped_records_total", q.st.Dropped, "dropped_items_total", q.st.DroppedItems)
-	freed := s.size
-	q.remove(s)
-	return freed
-}
-
-// finish removes a sealed segment all of whose records were dealt with;
-// records not acknowledged were lost to corruption.
-func (q *Queue) finish(s *segment) {
-	records, items := s.remaining()
-	q.st.LostRecords += records
-	q.st.LostItems += items
-	q.remove(s)
-}
-
-// remove deletes segment s.
-func (q *Queue) remove(s *segment) {
-	q.reportCorrupt(s)
-	if s == q.active {
-		q.wf.Close()
-		q.active, q.wf = nil, nil
-	}
-	if q.rd.seq == s.seq {
-		q.rd.close()
-	}
-	if err := os.Remove(s.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		q.log.Warn("spill queue: could not delete a segment", "error", err)
-	}
-	records, items := s.remaining()
-	q.bytes -= s.size
-	q.records -= records
-	q.items -= items
-	q.ackDead += s.logEntries
-	if i := slices.Index(q.segs, s); i >= 0 {
-		q.segs = slices.Delete(q.segs, i, i+1)
-	}
-	if q.records == 0 {
-		q.dropping = false
-	}
-	q.tidyAcks()
-}
-
-// reportCorrupt logs the corrupt data replay found in s, once.
-func (q *Queue) reportCorrupt(s *segment) {
-	if s.corruptSpots == 0 {
-		return
-	}
-	q.log.Warn("spill queue: skipped corrupt data", "file", s.path, "spots", s.corruptSpots, "bytes", s.corruptBytes,
-		"corrupt_spots_total", q.st.Corrupt)
-	s.corruptSpots, s.corruptBytes = 0, 0
-}
-
-// Next hands out the oldest record that is neither acknowledged nor in
-// flight, and marks it in flight. ok is false when there is none. Damaged
-// data is skipped (and counted and logged); a read error other than
-// damage ends the call with ok false and is logged. Data is the caller's.
-func (q *Queue) Next() (rec Record, tok Token, ok bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return Record{}, Token{}, false
-	}
-	for {
-		i := q.resolveCursor()
-		if i < 0 {
-			return Record{}, Token{}, false
-		}
-		s := q.segs[i]
-		off := q.cursor.off
-		if off >= s.dataEnd {
-			if s == q.active {
-				return Record{}, Token{}, false
-			}
-			q.reportCorrupt(s)
-			if s.done() {
-				q.finish(s)
-			} else {
-				q.cursor = Token{seq: s.seq + 1}
-			}
-			continue
-		}
-		if next, ok := s.acked(off); ok {
-			q.cursor.off = next
-			continue
-		}
-		t := Token{seq: s.seq, off: off}
-		if f, ok := q.inflight[t]; ok {
-			q.cursor.off = f.next
-			continue
-		}
-		rec, next, corrupt, err := q.read(s, off)
-		if err != nil {
-			q.log.Warn("spill queue: read failed; replay stops for now", "file", s.path, "offset", off, "error", err)
-			return Record{}, Token{}, false
-		}
-		if corrupt {
-			q.skip(s, off, next)
-			q.cursor.off = next
-			continue
-		}
-		q.inflight[t] = flight{next: next, items: rec.Items}
-		q.cursor.off = next
-		return rec, t, true
-	}
-}
-
-// resolveCursor moves the cursor to the first segment at or after it and
-// returns that segment's index, or -1.
-func (q *Queue) resolveCursor() int {
-	for i, s := range q.segs {
-		if s.seq == q.cursor.seq {
-			return i
-		}
-		if s.seq > q.cursor.seq {
-			q.cursor = Token{seq: s.seq}
-			return i
-		}
-	}
-	return -1
-}
-
-// read reads the record at off of s. corrupt means there is no valid
-// record there; next is where to go on. err is a read error.
-func (q *Queue) read(s *segment, off int64) (rec Record, next int64, corrupt bool, err error) {
-	if q.rd.f == nil || q.rd.seq != s.seq {
-		f, err := os.Open(s.path)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) { // deleted behind our back
-				return Record{}, s.dataEnd, true, nil
-			}
-			return Record{}, 0, false, err
-		}
-		q.rd.use(f, s.seq)
-	}
-	end := s.dataEnd
-	h, ok, err := q.rd.header(off, end)
-	if err != nil {
-		return Record{}, 0, false, err
-	}
-	if !ok || h.kind == kindSeal {
-		next, err := q.rd.resync(off+1, end)
-		if err != nil {
-			return Record{}, 0, false, err
-		}
-		return Record{}, next, true, nil
-	}
-	next = off + h.total()
-	plen := h.expLen + h.dataLen
-	var payload, data []byte
-	if plen <= readBufSize {
-		payload, err = q.rd.read(off+headerLen, plen, end)
-	} else {
-		payload, err = q.rd.readLarge(off+headerLen, plen)
-	}
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) { // the file is shorter than it was
-			return Record{}, end, true, nil
-		}
-		return Record{}, 0, false, err
-	}
-	exp := payload[:h.expLen]
-	if payloadCRC(exp, payload[h.expLen:]) != h.payloadCRC {
-		return Record{}, next, true, nil
-	}
-	if plen <= readBufSize {
-		data = make([]byte, h.dataLen)
-		copy(data, payload[h.expLen:])
-	} else {
-		data = payload[h.expLen:plen:plen]
-	}
-	if string(exp) != q.lastExp {
-		q.lastExp = string(exp)
-	}
-	return Record{
-		Signal:   kindSignal(h.kind),
-		Exporter: q.lastExp,
-		Data:     data,
-		Items:    h.items,
-		Enqueued: time.Unix(0, h.enqueued),
-	}, next, false, nil
-}
-
-// skip records that [off, next) of s is damaged: counted, logged when
-// replay leaves the segment, and noted in the acknowledgement log so that
-// a later process steps over it without counting it again.
-func (q *Queue) skip(s *segment, off, next int64) {
-	s.corruptSpots++
-	s.corruptBytes += next - off
-	q.st.Corrupt++
-	q.st.CorruptBytes += next - off
-	if err := q.appendAck(s, ackEntry{seq: s.seq, off: off, next: next}); err != nil {
-		q.log.Debug("spill queue: could not note corrupt data in the acknowledgement log", "error", err)
-	}
-	s.ack(off, next)
-}
-
-// Ack removes a record Next handed out: the backend accepted it, or the
-// caller gave up on it for good. The acknowledgement is written to disk
-// before Ack returns, so a later process does not replay the record; if
-// that write fails the record is removed all the same and the error says
-// that it may be replayed again after a restart.
-func (q *Queue) Ack(t Token) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.closed {
-		return ErrClosed
-	}
-	f, ok := q.inflight[t]
-	if !ok {
-		return ErrUnknownToken
-	}
-	delete(q.inflight, t)
-	q.st.Replayed++
-	q.st.ReplayedItems += f.items
-	if f.orphan {
-		return nil
-	}
-	i := slices.IndexFunc(q.segs, func(s *segment) bool { return s.seq == t.seq })
-	if i < 0 {
-		return nil
-	}
-	s := q.segs[i]
-	err := q.appendAck(s, ackEntry{seq: t.seq, off: t.off, next: f.next, items: f.items, records: 1})
-	s.ack(t.off, f.next)
-	// Count through remaining, which never goes below zero even if the
-	// segment holds more than its (damaged) seal says.
-	r0, i0 := s.remaining()
-	s.ackedRecords++
-	s.ackedItems += f.items
-	r1, i1 := s.remaining()
-	q.records -= r0 - r1
-	q.items -= i0 - i1
-	if q.records == 0 {
-		q.dropping = false
-	}
-	if s.done() {
-		q.finish(s)
-	}
-	if err != nil {
-		return fmt.Errorf("spill: ack: the record may be replayed again after a restart: %w", err)
-	}
-	return nil
-}
-
-// Release puts a record Next handed out back in the queue: Next hands it
-// out again, before anything newer. A record whose segment was dropped
-// while it was in flight is counted as dropped.
-func (q *Queue) Release(t Token) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.release(t)
-}
-
-// Rewind releases every record in flight: the next Next starts again at
-// the oldest record not acknowledged.
-func (q *Queue) Rewind() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	for t := range q.inflight {
-		q.release(t)
-	}
-}
-
-func (q *Queue) release(t Token) {
-	f, ok := q.inflight[t]
-	if !ok {
-		return
-	}
-	delete(q.inflight, t)
-	if f.orphan {
-		q.st.Dropped++
-		q.st.DroppedItems += f.items
-		return
-	}
-	if t.less(q.cursor) {
-		q.cursor = t
-	}
-}
-
-// appendAck appends e to the acknowledgement log.
-func (q *Queue) appendAck(s *segment, e ackEntry) error {
-	if q.acks == nil {
-		f, err := os.OpenFile(filepath.Join(q.cfg.Dir, ackName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
-		}
-		q.acks = f
-	}
-	if _, err := q.acks.Write(appendAckEntry(nil, e)); err != nil {
-		// Keep the entries aligned for the next append.
-		_ = q.acks.Truncate(int64(q.ackEntries) * ackEntryLen)
-		return err
-	}
-	q.ackEntries++
-	s.logEntries++
-	if q.cfg.Fsync == FsyncEach {
-		return q.acks.Sync()
-	}
-	return nil
-}
-
-// compactAt is how many dead entries the acknowledgement log holds at
-// least before it is rewritten (when they are also the majority).
-const compactAt = 1024
-
-// tidyAcks empties the acknowledgement log when the queue is empty, and
-// rewrites it when it is mostly about removed segments.
-func (q *Queue) tidyAcks() {
-	if q.ackEntries == 0 {
-		return
-	}
-	if len(q.segs) == 0 {
-		path := filepath.Join(q.cfg.Dir, ackName)
-		var err error
-		if q.acks != nil {
-			err = q.acks.Truncate(0)
-		} else {
-			err = os.Truncate(path, 0)
-		}
-		if err == nil {
-			q.ackEntries, q.ackDead = 0, 0
-		}
-		return
-	}
-	if q.ackDead >= compactAt && 2*q.ackDead >= q.ackEntries {
-		if err := q.rewriteAcks(); err != nil {
-			q.log.Debug("spill queue: could not rewrite the acknowledgement log", "error", err)
-		}
-	}
-}
-
-// rewriteAcks replaces the acknowledgement log by one that describes the
-// current segments only: per segment, the acknowledged prefix and the
-// ranges above it, the first entry carrying the segment's counts.
-func (q *Queue) rewriteAcks() error {
-	var b []byte
-	n := 0
-	for _, s := range q.segs {
-		s.logEntries = 0
-		emit := func(off, next int64) {
-			e := ackEntry{seq: s.seq, off: off, next: next}
-			if s.logEntries == 0 {
-				e.records, e.items = s.ackedRecords, s.ackedItems
-			}
-			b = appendAckEntry(b, e)
-			s.logEntries++
-			n++
-		}
-		if s.ackedUpTo > 0 {
-			emit(0, s.ackedUpTo)
-		}
-		for off, next := range s.ackedAbove {
-			emit(off, next)
-		}
-	}
-	tmp := filepath.Join(q.cfg.Dir, ackTmpName)
-	if err := writeFile(tmp, b, q.cfg.Fsync == FsyncEach); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, filepath.Join(q.cfg.Dir, ackName)); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if q.cfg.Fsync == FsyncEach {
-		syncDir(q.cfg.Dir)
-	}
-	if q.acks != nil {
-		q.acks.Close()
-		q.acks = nil
-	}
-	q.ackEntries, q.ackDead = n, 0
-	return nil
-}
-
-func writeFile(path string, b []byte, sync bool) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir makes file creations, renames and removals in dir durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 }
 
 // Stats returns the queue's figures.
@@ -1181,7 +649,9 @@ func (q *Queue) Close() error {
 		errs = append(errs, q.acks.Close())
 		q.acks = nil
 	}
-	errs = append(errs, q.lockFile.Close())
+	if q.lockFile != nil {
+		errs = append(errs, q.lockFile.Close())
+	}
 	q.closed = true
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("spill: close: %w", err)

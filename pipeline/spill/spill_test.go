@@ -200,22 +200,23 @@ func TestCorruptData(t *testing.T) {
 	tests := []struct {
 		name        string
 		damage      func(b []byte)
-		lost        int // records not replayed
-		corrupt     int64
+		lost        int   // records not replayed
+		corrupt     int64 // corrupt spots, found by Open or replay
 		tornTails   int64
 		recordsOpen int // records Stats counts after Open
+		replayLog   int // log lines about corrupt data from replay
 	}{
-		{"magic of record 5", func(b []byte) { b[at(5, 0)] ^= 0x01 }, 1, 1, 0, n},
-		{"length of record 5", func(b []byte) { b[at(5, 9)] ^= 0x40 }, 1, 1, 0, n},
-		{"header checksum of record 5", func(b []byte) { b[at(5, 33)] ^= 0x80 }, 1, 1, 0, n},
-		{"exporter id of record 5", func(b []byte) { b[at(5, headerLen)] ^= 0x02 }, 1, 1, 0, n},
-		{"data of record 5", func(b []byte) { b[at(5, headerLen+int64(exp)+100)] ^= 0x10 }, 1, 1, 0, n},
-		{"first record", func(b []byte) { b[at(0, 20)] ^= 0x10 }, 1, 1, 0, n},
-		{"last record", func(b []byte) { b[at(n-1, headerLen+50)] ^= 0x10 }, 1, 1, 0, n},
-		{"records 3 and 8", func(b []byte) { b[at(3, 200)] ^= 1; b[at(8, 2)] ^= 1 }, 2, 2, 0, n},
-		{"zeros over records 4 to 6", func(b []byte) { clear(b[at(4, 10):at(7, 0)]) }, 3, 1, 0, n},
-		{"seal", func(b []byte) { b[at(n, 30)] ^= 0x04 }, 0, 0, 1, n},
-		{"seal and record 2", func(b []byte) { b[at(n, 3)] ^= 0x04; b[at(2, 0)] = 'X' }, 1, 1, 1, n - 1},
+		{"magic of record 5", func(b []byte) { b[at(5, 0)] ^= 0x01 }, 1, 1, 0, n, 1},
+		{"length of record 5", func(b []byte) { b[at(5, 9)] ^= 0x40 }, 1, 1, 0, n, 1},
+		{"header checksum of record 5", func(b []byte) { b[at(5, 33)] ^= 0x80 }, 1, 1, 0, n, 1},
+		{"exporter id of record 5", func(b []byte) { b[at(5, headerLen)] ^= 0x02 }, 1, 1, 0, n, 1},
+		{"data of record 5", func(b []byte) { b[at(5, headerLen+int64(exp)+100)] ^= 0x10 }, 1, 1, 0, n, 1},
+		{"first record", func(b []byte) { b[at(0, 20)] ^= 0x10 }, 1, 1, 0, n, 1},
+		{"last record", func(b []byte) { b[at(n-1, headerLen+50)] ^= 0x10 }, 1, 1, 0, n, 1},
+		{"records 3 and 8", func(b []byte) { b[at(3, 200)] ^= 1; b[at(8, 2)] ^= 1 }, 2, 2, 0, n, 1},
+		{"zeros over records 4 to 6", func(b []byte) { clear(b[at(4, 10):at(7, 0)]) }, 3, 1, 0, n, 1},
+		{"seal", func(b []byte) { b[at(n, 30)] ^= 0x04 }, 0, 1, 0, n, 0},
+		{"seal and record 2", func(b []byte) { b[at(n, 3)] ^= 0x04; b[at(2, 0)] = 'X' }, 1, 2, 0, n - 1, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,8 +255,8 @@ func TestCorruptData(t *testing.T) {
 			if tt.recordsOpen == n && st.LostRecords != int64(tt.lost) {
 				t.Fatalf("%d lost records, want %d", st.LostRecords, tt.lost)
 			}
-			if want := min(tt.corrupt, 1); int64(logs.count("skipped corrupt data")) != want {
-				t.Fatalf("%d log lines about corrupt data, want %d:\n%s", logs.count("skipped corrupt data"), want, logs)
+			if n := logs.count("skipped corrupt data"); n != tt.replayLog {
+				t.Fatalf("%d log lines about corrupt data, want %d:\n%s", n, tt.replayLog, logs)
 			}
 		})
 	}
@@ -649,14 +650,53 @@ func TestUnwritableDir(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root writes to read-only directories; TestWriteFails covers write errors")
 	}
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		t.Fatal(err)
+	readOnly := func(dir string) {
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(dir, 0o700) })
 	}
-	defer os.Chmod(dir, 0o700)
-	_, err := Open(Config{Dir: dir}, nil)
-	if err == nil || !strings.Contains(err.Error(), dir) {
+
+	// An empty read-only directory: Open cannot take the lock.
+	empty := t.TempDir()
+	readOnly(empty)
+	if _, err := Open(Config{Dir: empty}, nil); err == nil || !strings.Contains(err.Error(), empty) {
 		t.Fatalf("Open: %v", err)
+	}
+
+	// A queue to be created under a read-only directory.
+	absent := filepath.Join(empty, "spill")
+	if _, err := Open(Config{Dir: absent}, nil); err == nil || !strings.Contains(err.Error(), absent) {
+		t.Fatalf("Open: %v", err)
+	}
+
+	// A queue whose directory became read-only: its data replays, and Put
+	// says why it cannot start a segment.
+	dir := t.TempDir()
+	q := mustOpen(t, testConfig(dir), nil)
+	putAll(t, q, 0, 3, 100)
+	q.Close()
+	readOnly(dir)
+	q = mustOpen(t, testConfig(dir), nil)
+	defer q.Close()
+	if err := q.Put(rec(3, 100)); err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("Put: %v", err)
+	}
+	// Acknowledgements cannot be written down: Ack says so, and the
+	// records are replayed once all the same.
+	var got []int
+	for {
+		r, tok, ok := q.Next()
+		if !ok {
+			break
+		}
+		got = append(got, id(t, r))
+		if err := q.Ack(tok); err == nil || !strings.Contains(err.Error(), "replayed again") {
+			t.Fatalf("Ack: %v", err)
+		}
+	}
+	if !equalInts(got, seq(0, 3)) {
+		t.Fatalf("replayed %v", got)
 	}
 }
 
@@ -686,5 +726,72 @@ func TestEnqueuedDefaultsToNow(t *testing.T) {
 	r, _, ok := q.Next()
 	if !ok || r.Enqueued.Before(before.Truncate(time.Nanosecond)) || r.Enqueued.After(time.Now()) {
 		t.Fatalf("Enqueued %v", r.Enqueued)
+	}
+}
+
+// TestAbsentDir: Open creates nothing when there is nothing to replay; the
+// first Put creates the directory and takes the lock.
+func TestAbsentDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "spill")
+	q := mustOpen(t, Config{Dir: dir, LockWait: -1}, nil)
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Open created something: %v", err)
+	}
+	if _, _, ok := q.Next(); ok {
+		t.Fatal("Next on an empty queue")
+	}
+	putAll(t, q, 0, 3, 100)
+	if _, err := os.Stat(filepath.Join(dir, lockName)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Config{Dir: dir, LockWait: -1}, nil); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: %v", err)
+	}
+	q.Close()
+	q = mustOpen(t, Config{Dir: dir, LockWait: -1}, nil)
+	defer q.Close()
+	if got := drain(t, q); !equalInts(got, seq(0, 3)) {
+		t.Fatalf("replayed %v", got)
+	}
+
+	q2 := mustOpen(t, Config{Dir: filepath.Join(t.TempDir(), "never")}, nil)
+	if err := q2.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnreadableSegment: a segment that cannot be read stops replay for a
+// couple of calls (the error may pass), then is skipped.
+func TestUnreadableSegment(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	q := mustOpen(t, cfg, nil)
+	putAll(t, q, 0, 30, 1000) // two segments or more
+	q.Close()
+	logs, logger := newLog()
+	q = mustOpen(t, cfg, logger)
+	defer q.Close()
+	first := segFiles(t, dir)[0]
+	// A directory in its place: opening works, reading fails (EISDIR).
+	if err := os.Remove(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(first, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < maxReadFails; i++ {
+		if _, _, ok := q.Next(); ok {
+			t.Fatalf("Next %d returned a record", i)
+		}
+	}
+	got := drain(t, q)
+	if len(got) == 0 || len(got) >= 30 || got[len(got)-1] != 29 {
+		t.Fatalf("replayed %v", got)
+	}
+	if st := q.Stats(); st.Corrupt != 1 || st.LostRecords != int64(30-len(got)) || st.Records != 0 {
+		t.Fatalf("Stats: %+v", st)
+	}
+	if logs.count("read failed;") != maxReadFails-1 || logs.count("read failed again") != 1 {
+		t.Fatalf("log:\n%s", logs)
 	}
 }

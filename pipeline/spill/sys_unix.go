@@ -32,3 +32,8 @@ func freeSpace(dir string) (int64, bool) {
 	}
 	return int64(st.Bavail) * int64(st.Bsize), true
 }
+
+// writable reports whether this process may create files in dir.
+func writable(dir string) error {
+	return syscall.Access(dir, 0x2|0x1) // W_OK|X_OK
+}
