@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib clean
+.PHONY: all build test vet demo bench scoreboard bench-lib layer-nodejs bench-nodejs clean
 
 all: build
 
@@ -36,3 +36,11 @@ scoreboard:
 bench-lib:
 	$(GO) test -run '^$$' -bench . -benchmem -count 10 . | tee bench/lib.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col '/lib@(otellambda lambdaotel aws-lambda-go)' bench/lib.txt
+
+## layer-nodejs: the Node.js layer in dist/layer-nodejs and dist/lambdaotel-nodejs-layer.zip
+layer-nodejs:
+	layers/nodejs/build.sh dist/layer-nodejs dist/lambdaotel-nodejs-layer.zip
+
+## bench-nodejs: what the Node.js layer adds to cold start and invocation time
+bench-nodejs:
+	$(GO) run ./bench/nodejs

@@ -1,0 +1,276 @@
+// Command nodejs measures what the lambdaotel Node.js layer adds to a
+// function in the local Lambda sandbox: init duration (cold start) and
+// invocation duration, with and without the layer, for a CommonJS handler
+// (preloaded with --require) and an ES module handler (with the ES module
+// hook, --import). Both runs have the lambdaotel extension, so the figures
+// are the layer's alone. The function calls a loopback HTTP server once per
+// invocation (one child span). It runs the real runtime interface client
+// (installed by layers/nodejs/test/setup-runtime.sh) and prints a Markdown
+// table of medians, and JSON with -json.
+//
+// An invocation's figure is the runtime's time from the start of the
+// invocation to its response (the report's runtimeMs): what the function's
+// caller waits for, with the layer's flush to the extension in it. The
+// extension's own time after the response (postRuntimeMs, also in the
+// REPORT line's Duration) is the same with and without the layer, and is
+// left out.
+//
+//	go run ./bench/nodejs [-cold 15] [-warm 20] [-json FILE]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/layers/nodejs/nodetest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+	"github.com/lambdaotel/lambdaotel/sink"
+)
+
+// Figure is one measured median.
+type Figure struct {
+	Handler string  `json:"handler"` // "commonjs" or "esm"
+	Name    string  `json:"name"`
+	Without float64 `json:"withoutMs"`
+	With    float64 `json:"withMs"`
+	Added   float64 `json:"addedMs"`
+	Samples int     `json:"samples"`
+}
+
+// Results is what -json writes.
+type Results struct {
+	Machine string   `json:"machine"`
+	Node    string   `json:"node"`
+	Date    string   `json:"date"`
+	Cold    int      `json:"coldStarts"`
+	Warm    int      `json:"warmInvocations"`
+	Figures []Figure `json:"figures"`
+}
+
+func main() {
+	cold := flag.Int("cold", 15, "cold starts per variant (the init figures are their medians)")
+	warm := flag.Int("warm", 20, "warm invocations after each cold start")
+	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	flag.Parse()
+	if err := run(*cold, *warm, *jsonOut); err != nil {
+		fmt.Fprintf(os.Stderr, "bench/nodejs: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// samples are the durations of one variant.
+type samples struct {
+	init, first, warm []float64
+}
+
+func run(cold, warm int, jsonOut string) error {
+	if cold < 1 || warm < 1 {
+		return fmt.Errorf("-cold and -warm must be at least 1")
+	}
+	rt, err := nodetest.LoadRuntime()
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "lambdaotel-bench-nodejs-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	layer := filepath.Join(work, "node-layer")
+	if err := nodetest.BuildLayer(layer); err != nil {
+		return err
+	}
+	extLayer := filepath.Join(work, "extension-layer")
+	ext := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(extLayer, "extensions", "lambdaotel"), "./cmd/lambdaotel-extension")
+	ext.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := ext.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the extension (run from the repository's root): %v\n%s", err, out)
+	}
+	snk, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		return err
+	}
+	defer snk.Close()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer target.Close()
+
+	res := Results{Machine: machine(), Node: rt.Version, Date: time.Now().UTC().Format(time.RFC3339), Cold: cold, Warm: warm}
+	handlers := []struct{ kind, fixture string }{{"commonjs", "commonjs"}, {"esm", "mjs"}}
+	for _, h := range handlers {
+		var without, with samples
+		// Alternate the variants so that a change in the machine's load
+		// touches both alike.
+		for i := range cold {
+			for _, withLayer := range []bool{false, true} {
+				s := &without
+				if withLayer {
+					s = &with
+				}
+				if err := coldStart(rt, work, h.fixture, layer, extLayer, snk, target.URL, withLayer, warm, s); err != nil {
+					return fmt.Errorf("%s handler, cold start %d (layer %v): %w", h.kind, i, withLayer, err)
+				}
+			}
+			fmt.Fprintf(os.Stderr, "\r%s: %d/%d cold starts", h.kind, i+1, cold)
+		}
+		fmt.Fprintln(os.Stderr)
+		add := func(name string, a, b []float64) {
+			wo, wi := median(a), median(b)
+			res.Figures = append(res.Figures, Figure{Handler: h.kind, Name: name, Without: wo, With: wi, Added: wi - wo, Samples: len(b)})
+		}
+		add("init duration (cold start)", without.init, with.init)
+		add("first invocation, start to response", without.first, with.first)
+		add("warm invocation, start to response", without.warm, with.warm)
+	}
+
+	fmt.Printf("\nNode.js layer overhead in the sandbox: medians of %d cold starts and %d warm invocations each (%s, Node.js %s)\n\n", cold, cold*warm, res.Machine, res.Node)
+	fmt.Println("| handler | figure | without layer (ms) | with layer (ms) | added (ms) |")
+	fmt.Println("| --- | --- | ---: | ---: | ---: |")
+	for _, f := range res.Figures {
+		fmt.Printf("| %s | %s | %.1f | %.1f | %+.1f |\n", f.Handler, f.Name, f.Without, f.With, f.Added)
+	}
+	if jsonOut != "" {
+		data, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(jsonOut, append(data, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// coldStart starts an environment, invokes it once cold and warm times
+// warm, and adds the durations to s.
+func coldStart(rt nodetest.Runtime, work, fixture, nodeLayer, extLayer string, snk *sink.Sink, targetURL string, withLayer bool, warm int, s *samples) error {
+	dir, err := os.MkdirTemp(work, "fn-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	task := filepath.Join(dir, "task")
+	if err := os.CopyFS(task, os.DirFS(filepath.Join(nodetest.Dir(), "testdata", "functions", fixture))); err != nil {
+		return err
+	}
+	grpcPort, httpPort, err := freePorts()
+	if err != nil {
+		return err
+	}
+	cfg := fmt.Sprintf(`
+lambdaotel:
+  flush:
+    strategy: end
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+exporters:
+  otlphttp:
+    endpoint: http://%s
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`, grpcPort, httpPort, snk.HTTPAddr())
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return err
+	}
+	env := map[string]string{
+		"LAMBDAOTEL_CONFIG": cfgPath,
+		"TARGET_URL":        targetURL,
+	}
+	layers := []string{extLayer}
+	if withLayer {
+		layers = append(layers, nodeLayer)
+		env["AWS_LAMBDA_EXEC_WRAPPER"] = "/opt/otel-handler"
+		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:" + strconv.Itoa(httpPort)
+	}
+	sb, err := sandbox.Start(sandbox.Config{
+		TaskRoot: task,
+		Command:  rt.Command("index.handler"),
+		Handler:  "index.handler",
+		Runtime:  "nodejs20.x",
+		Layers:   layers,
+		Timeout:  10 * time.Second,
+		Env:      env,
+	})
+	if err != nil {
+		return err
+	}
+	defer sb.Shutdown()
+	for i := range warm + 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		r, err := sb.Invoke(ctx, sandbox.Request{Payload: []byte(`{"action":"http"}`)})
+		cancel()
+		if err != nil {
+			return err
+		}
+		if r.Error != nil {
+			return fmt.Errorf("invocation %d: %v", i, r.Error)
+		}
+		if i == 0 {
+			if r.Init == nil {
+				return fmt.Errorf("the first invocation has no init report")
+			}
+			s.init = append(s.init, r.Init.DurationMs)
+			s.first = append(s.first, r.Report.RuntimeMs)
+		} else {
+			s.warm = append(s.warm, r.Report.RuntimeMs)
+		}
+	}
+	return nil
+}
+
+func freePorts() (int, int, error) {
+	var ports []int
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, 0, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports[0], ports[1], nil
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func machine() string {
+	model := ""
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s/%s, %d CPUs, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), model)
+}

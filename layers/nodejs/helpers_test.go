@@ -1,0 +1,315 @@
+package nodejs_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/layers/nodejs/nodetest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+	"github.com/lambdaotel/lambdaotel/sink"
+)
+
+const extensionCmd = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
+
+// The scope of the invocation spans the layer makes.
+const lambdaScope = "@opentelemetry/instrumentation-aws-lambda"
+
+var (
+	layerOnce sync.Once
+	layerDir  string
+	layerErr  error
+	tempDir   string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	buildtest.Cleanup()
+	if tempDir != "" {
+		os.RemoveAll(tempDir)
+	}
+	os.Exit(code)
+}
+
+// requireNode returns the Node.js runtime and the built layer, or ends the
+// test: skipped when LAMBDAOTEL_SKIP_NODE=1, failed with what is missing
+// otherwise.
+func requireNode(t *testing.T) (nodetest.Runtime, string) {
+	t.Helper()
+	if nodetest.Skipped() {
+		t.Skipf("%s=1: the Node.js layer's tests are skipped", nodetest.SkipEnv)
+	}
+	rt, err := nodetest.LoadRuntime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerOnce.Do(func() {
+		tempDir, layerErr = os.MkdirTemp("", "lambdaotel-nodejs-test-")
+		if layerErr != nil {
+			return
+		}
+		layerDir = filepath.Join(tempDir, "layer")
+		layerErr = nodetest.BuildLayer(layerDir)
+	})
+	if layerErr != nil {
+		t.Fatal(layerErr)
+	}
+	return rt, layerDir
+}
+
+// target is the loopback HTTP server the functions call: it answers 200
+// and remembers the trace headers of each path.
+type target struct {
+	srv *httptest.Server
+	mu  sync.Mutex
+	hdr map[string]http.Header
+}
+
+func startTarget(t *testing.T) *target {
+	tg := &target{hdr: map[string]http.Header{}}
+	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tg.mu.Lock()
+		tg.hdr[r.URL.Path] = r.Header.Clone()
+		tg.mu.Unlock()
+		fmt.Fprintln(w, "ok")
+	}))
+	t.Cleanup(tg.srv.Close)
+	return tg
+}
+
+// header returns the header key of the request for path, and whether
+// there was such a request.
+func (tg *target) header(path, key string) (string, bool) {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	h, ok := tg.hdr[path]
+	return h.Get(key), ok
+}
+
+func (tg *target) traceparent(path string) (string, bool) { return tg.header(path, "traceparent") }
+func (tg *target) xray(path string) (string, bool)        { return tg.header(path, "X-Amzn-Trace-Id") }
+
+// env is a running sandbox with a Node.js function, the layer, the
+// extension and a sink as the backend.
+type env struct {
+	sb     *sandbox.Env
+	sink   *sink.Sink
+	target *target
+	logs   *syncBuffer
+	cfg    sandbox.Config
+}
+
+type envOptions struct {
+	fixture      string            // the directory under testdata/functions
+	handler      string            // the handler setting
+	config       string            // the extension's config (%SINK_HTTP%, %GRPC_PORT%, %HTTP_PORT% replaced); otlpOnlyConfig when empty
+	env          map[string]string // more function environment variables
+	noExtension  bool              // run without the extension's layer
+	nodeLayer    string            // the Node.js layer; the one built from source when empty
+	functionDeps bool              // give the function the test functions' node_modules (the AWS SDK)
+	functionName string
+}
+
+// otlpOnlyConfig receives the SDK's OTLP and exports it to the sink as it
+// is, so that the function's spans arrive as the layer made them. The
+// extension flushes at the end of every invocation (its default, adaptive,
+// flushes periodically while invocations come quickly), so that each
+// invocation's spans are at the sink when Invoke returns.
+const otlpOnlyConfig = `
+lambdaotel:
+  flush:
+    strategy: end
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%GRPC_PORT%
+      http:
+        endpoint: 127.0.0.1:%HTTP_PORT%
+exporters:
+  otlphttp:
+    endpoint: http://%SINK_HTTP%
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`
+
+// platformConfig adds the telemetryapi receiver: the extension's
+// invocation spans, which the function's spans join.
+var platformConfig = strings.Replace(strings.ReplaceAll(otlpOnlyConfig, "receivers: [otlp]", "receivers: [otlp, telemetryapi]"),
+	"receivers:\n  otlp:", "receivers:\n  telemetryapi:\n  otlp:", 1)
+
+func startEnv(t *testing.T, o envOptions) *env {
+	t.Helper()
+	rt, nodeLayer := requireNode(t)
+	if o.nodeLayer != "" {
+		nodeLayer = o.nodeLayer
+	}
+	dir := t.TempDir()
+	task := filepath.Join(dir, "task")
+	copyDir(t, filepath.Join("testdata", "functions", o.fixture), task)
+	if o.functionDeps {
+		if err := os.Symlink(rt.FunctionDeps, filepath.Join(task, "node_modules")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := &env{sink: s, target: startTarget(t), logs: &syncBuffer{}}
+
+	grpcPort, httpPort := freePort(t), freePort(t)
+	if o.config == "" {
+		o.config = otlpOnlyConfig
+	}
+	cfgText := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%GRPC_PORT%", strconv.Itoa(grpcPort),
+		"%HTTP_PORT%", strconv.Itoa(httpPort)).Replace(o.config)
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	layers := []string{nodeLayer}
+	if !o.noExtension {
+		extLayer := filepath.Join(dir, "extension-layer")
+		buildtest.Install(t, buildtest.Binary(t, extensionCmd), filepath.Join(extLayer, "extensions", "lambdaotel"))
+		layers = []string{extLayer, nodeLayer}
+	}
+	e.cfg = sandbox.Config{
+		TaskRoot:     task,
+		Command:      rt.Command(o.handler),
+		Handler:      o.handler,
+		Runtime:      "nodejs20.x",
+		Layers:       layers,
+		FunctionName: o.functionName,
+		Timeout:      10 * time.Second,
+		Logs:         e.logs,
+		Env: map[string]string{
+			"AWS_LAMBDA_EXEC_WRAPPER":     "/opt/otel-handler",
+			"LAMBDAOTEL_CONFIG":           cfgPath,
+			"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+			"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+			"TARGET_URL":                  e.target.srv.URL,
+		},
+	}
+	for k, v := range o.env {
+		e.cfg.Env[k] = v
+	}
+	sb, err := sandbox.Start(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sb = sb
+	t.Cleanup(func() {
+		sb.Shutdown()
+		if t.Failed() {
+			t.Logf("environment logs:\n%s", e.logs.String())
+		}
+	})
+	return e
+}
+
+func (e *env) invoke(t *testing.T, event string) *sandbox.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := e.sb.Invoke(ctx, sandbox.Request{Payload: []byte(event)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// invocationSpans returns the layer's invocation spans of request id.
+func invocationSpans(spans []sink.Span, requestID string) []sink.Span {
+	var out []sink.Span
+	for _, s := range spans {
+		if s.Scope == lambdaScope && s.Attributes["faas.invocation_id"] == requestID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// children returns the spans whose parent is span.
+func children(spans []sink.Span, parent sink.Span) []sink.Span {
+	var out []sink.Span
+	for _, s := range spans {
+		if s.TraceID == parent.TraceID && s.ParentSpanID == parent.SpanID {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// copyDir copies the files of src into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,446 @@
+'use strict';
+// start sets up the OpenTelemetry SDK for a Lambda function: a tracer
+// provider exporting OTLP/HTTP protobuf to the lambdaotel extension on
+// localhost, the propagators of OTEL_PROPAGATORS, optional metrics and logs,
+// and the instrumentations (the Lambda handler, http, fetch/undici, the AWS
+// SDK). The aws-lambda instrumentation ends each invocation's span and,
+// before the invocation returns, flushes every provider through flush
+// below, which waits at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
+// invocation's deadline.
+
+const config = require('./config.cjs');
+const log = require('./log.cjs');
+const { trigger } = require('./trigger.cjs');
+
+const DISTRO_NAME = 'lambdaotel-nodejs';
+const DISTRO_VERSION = require('../package.json').version;
+
+/** The extension's OTLP/HTTP receiver, the default endpoint. */
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:4318';
+
+/** What start set up; null until it ran. */
+let state = null;
+
+/**
+ * start sets up the SDK once; later calls return what the first made.
+ * It throws only on a bug or a broken installation; the caller logs that
+ * and lets the function run without OpenTelemetry.
+ * @param {NodeJS.ProcessEnv} [env]
+ */
+function start(env = process.env) {
+  if (state !== null) {
+    return state;
+  }
+  const cfg = config.read(env);
+  for (const w of cfg.warnings) {
+    log.warn(w);
+  }
+  if (cfg.disabled) {
+    state = { disabled: true, cfg };
+    return state;
+  }
+
+  const api = require('@opentelemetry/api');
+  const core = require('@opentelemetry/core');
+  api.diag.setLogger(diagLogger(), { logLevel: api.DiagLogLevel[cfg.logLevel.toUpperCase()], suppressOverrideMessage: true });
+  core.setGlobalErrorHandler((err) => reportError(err));
+
+  const resource = buildResource(env);
+  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const spanProcessors = [];
+  if (cfg.traces !== 'none') {
+    const { BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace-base');
+    let exporter;
+    if (cfg.traces === 'otlp') {
+      const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
+      exporter = new OTLPTraceExporter(endpoint(env, 'traces'));
+    } else {
+      exporter = new ConsoleSpanExporter();
+    }
+    spanProcessors.push(new BatchSpanProcessor(exporter));
+  }
+  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
+  tracerProvider.register({ propagator: buildPropagator(cfg.propagators, core) });
+
+  let meterProvider = null;
+  if (cfg.metrics !== 'none') {
+    const { MeterProvider, PeriodicExportingMetricReader, ConsoleMetricExporter } = require('@opentelemetry/sdk-metrics');
+    let exporter;
+    if (cfg.metrics === 'otlp') {
+      const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
+      exporter = new OTLPMetricExporter(endpoint(env, 'metrics'));
+    } else {
+      exporter = new ConsoleMetricExporter();
+    }
+    // The interval matters little: every invocation ends with a flush.
+    meterProvider = new MeterProvider({ resource, readers: [new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60000 })] });
+    api.metrics.setGlobalMeterProvider(meterProvider);
+  }
+
+  let loggerProvider = null;
+  if (cfg.logs !== 'none') {
+    const { LoggerProvider, BatchLogRecordProcessor, ConsoleLogRecordExporter } = require('@opentelemetry/sdk-logs');
+    let exporter;
+    if (cfg.logs === 'otlp') {
+      const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-proto');
+      exporter = new OTLPLogExporter(endpoint(env, 'logs'));
+    } else {
+      exporter = new ConsoleLogRecordExporter();
+    }
+    loggerProvider = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor({ exporter })] });
+    require('@opentelemetry/api-logs').logs.setGlobalLoggerProvider(loggerProvider);
+  }
+
+  // The end of each invocation waits for this flush, bounded by the flush
+  // timeout and by the invocation's deadline (set by the request hook).
+  let deadline = 0;
+  const flush = () => {
+    const pending = [tracerProvider.forceFlush()];
+    if (meterProvider) pending.push(meterProvider.forceFlush());
+    if (loggerProvider) pending.push(loggerProvider.forceFlush());
+    const all = Promise.all(pending).then(() => true, (err) => {
+      reportError(err);
+      return true;
+    });
+    let budget = cfg.flushTimeoutMs;
+    if (deadline > 0) {
+      budget = Math.min(budget, deadline - Date.now() - 50);
+    }
+    budget = Math.max(0, budget);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (ok) => {
+        if (!done) {
+          done = true;
+          clearTimeout(timer);
+          extension.waiters.delete(onRefused);
+          resolve(ok);
+        }
+      };
+      const onRefused = () => finish(false);
+      const timer = setTimeout(() => {
+        if (!extension.refused) {
+          log.warn(`the flush at the end of an invocation took more than ${budget} ms; the invocation ended without waiting for it`, 'flush-timeout');
+        }
+        finish(false);
+      }, budget);
+      if (typeof timer.unref === 'function') timer.unref();
+      if (extension.refused) {
+        finish(false); // nothing listens: the exporter retries in the background
+      } else {
+        extension.waiters.add(onRefused);
+      }
+      all.then(finish);
+    });
+  };
+  // What the instrumentations get as providers: the real ones for their
+  // tracers and meters, and the combined flush for the aws-lambda
+  // instrumentation, which calls forceFlush before the invocation returns.
+  const flushingTracerProvider = {
+    getTracer: (name, version, options) => tracerProvider.getTracer(name, version, options),
+    forceFlush: flush,
+  };
+  const meterFacade = meterProvider ? { getMeter: (name, version, options) => meterProvider.getMeter(name, version, options) } : undefined;
+
+  const instrumentations = buildInstrumentations(cfg.instrumentations, env, (ctx) => {
+    deadline = 0;
+    try {
+      const left = ctx && typeof ctx.getRemainingTimeInMillis === 'function' ? ctx.getRemainingTimeInMillis() : NaN;
+      if (Number.isFinite(left) && left > 0) {
+        deadline = Date.now() + left;
+      }
+    } catch {
+      // No deadline: the flush timeout alone bounds the flush.
+    }
+  });
+  const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+  registerInstrumentations({ tracerProvider: flushingTracerProvider, meterProvider: meterFacade, instrumentations });
+
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush };
+  return state;
+}
+
+/**
+ * endpoint returns the exporter options for a signal. Without the
+ * OTEL_EXPORTER_OTLP_*ENDPOINT variables, the URL is the extension's
+ * receiver on 127.0.0.1 (rather than "localhost", which may resolve to ::1
+ * first, where the extension does not listen). When the URL is plain HTTP
+ * on the loopback interface (the extension, wherever its port), the
+ * exporter's connections are watched: a refused connection means that no
+ * extension runs.
+ */
+function endpoint(env, signal) {
+  const specific = (env[`OTEL_EXPORTER_OTLP_${signal.toUpperCase()}_ENDPOINT`] || '').trim();
+  const general = (env.OTEL_EXPORTER_OTLP_ENDPOINT || '').trim();
+  const options = {};
+  let url;
+  if (specific !== '') {
+    url = specific;
+  } else if (general !== '') {
+    url = `${general.replace(/\/+$/, '')}/v1/${signal}`;
+  } else {
+    url = `${DEFAULT_ENDPOINT}/v1/${signal}`;
+    options.url = url;
+  }
+  if (isLoopbackHTTP(url)) {
+    options.httpAgentOptions = watchingAgentFactory(new URL(url).origin);
+  }
+  return options;
+}
+
+/** isLoopbackHTTP reports whether url is http:// on the loopback interface. */
+function isLoopbackHTTP(url) {
+  try {
+    const u = new URL(url);
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    return u.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\./.test(host));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * extension tracks whether the extension's receiver (the default
+ * endpoint) refuses connections: then no extension runs, and the end of an
+ * invocation does not wait for a flush that can only fail (the exporter
+ * would retry for seconds).
+ */
+const extension = { refused: false, waiters: new Set() };
+
+function noteRefused(err, origin) {
+  extension.refused = true;
+  reportError(err, origin);
+  for (const w of extension.waiters) w();
+  extension.waiters.clear();
+}
+
+/**
+ * watchingAgentFactory returns the exporter's HTTP agent factory for a
+ * loopback endpoint: the exporter's default agent (keep-alive), whose
+ * connections tell whether the extension listens at origin.
+ */
+function watchingAgentFactory(origin) {
+  return async () => {
+    const http = require('http');
+    const agent = new http.Agent({ keepAlive: true });
+    const createConnection = agent.createConnection;
+    agent.createConnection = function (...args) {
+      const socket = createConnection.apply(this, args);
+      socket.once('connect', () => {
+        extension.refused = false;
+      });
+      socket.once('error', (err) => {
+        if (err && err.code === 'ECONNREFUSED') {
+          noteRefused(err, origin);
+        }
+      });
+      return socket;
+    };
+    return agent;
+  };
+}
+
+/** buildResource: the SDK's defaults, the Lambda function, then OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
+function buildResource(env) {
+  const { defaultResource, resourceFromAttributes, detectResources, envDetector } = require('@opentelemetry/resources');
+  // Only the Lambda detector: the package's index also loads the EC2, ECS,
+  // EKS and Beanstalk detectors, which a function never needs.
+  const lambdaDetector = require('@opentelemetry/resource-detector-aws/build/src/detectors/AwsLambdaDetector').awsLambdaDetector;
+  const base = { 'telemetry.distro.name': DISTRO_NAME, 'telemetry.distro.version': DISTRO_VERSION };
+  if (env.AWS_LAMBDA_FUNCTION_NAME) {
+    base['service.name'] = env.AWS_LAMBDA_FUNCTION_NAME;
+  }
+  return defaultResource()
+    .merge(resourceFromAttributes(base))
+    .merge(detectResources({ detectors: [lambdaDetector, envDetector] }));
+}
+
+/** buildPropagator returns the composite of the named propagators. */
+function buildPropagator(names, core) {
+  const propagators = names.map((name) => {
+    switch (name) {
+      case 'tracecontext':
+        return new core.W3CTraceContextPropagator();
+      case 'baggage':
+        return new core.W3CBaggagePropagator();
+      case 'xray':
+        return new (require('@opentelemetry/propagator-aws-xray').AWSXRayPropagator)();
+      case 'xray-lambda':
+        return new (require('@opentelemetry/propagator-aws-xray-lambda').AWSXRayLambdaPropagator)();
+      default:
+        throw new Error(`unknown propagator ${name}`); // config.read lets only known names through
+    }
+  });
+  return new core.CompositePropagator({ propagators });
+}
+
+/**
+ * buildInstrumentations makes the named instrumentations. onInvocation is
+ * called with the Lambda context at the start of every invocation.
+ */
+function buildInstrumentations(names, env, onInvocation) {
+  const out = [];
+  const runtimeAPI = (env.AWS_LAMBDA_RUNTIME_API || '').trim();
+  // Requests of a runtime client to the Runtime API are the runtime's
+  // business, not the function's: never trace them.
+  const isRuntimeAPI = (host, port) => runtimeAPI !== '' && `${host}:${port}` === runtimeAPI;
+  for (const name of names) {
+    switch (name) {
+      case 'aws-lambda': {
+        const api = require('@opentelemetry/api');
+        const LambdaInstrumentation = lambdaInstrumentationClass();
+        out.push(new LambdaInstrumentation({
+          requestHook: (span, { event, context }) => {
+            onInvocation(context);
+            span.setAttribute('faas.trigger', trigger(event));
+          },
+          // The parent comes from the event's headers alone. The default
+          // extractor starts from the active context, which for a callback
+          // handler is still the previous invocation's (the runtime asks for
+          // the next event from inside the callback), and would make each
+          // invocation span a child of the one before.
+          eventContextExtractor: (event) => {
+            const headers = event && typeof event === 'object' && event.headers && typeof event.headers === 'object' ? event.headers : {};
+            return api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
+          },
+        }));
+        break;
+      }
+      case 'aws-sdk': {
+        const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
+        // One span per AWS call, not one more for its HTTP request.
+        out.push(new AwsInstrumentation({ suppressInternalInstrumentation: true }));
+        break;
+      }
+      case 'http': {
+        const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
+        out.push(new HttpInstrumentation({
+          ignoreOutgoingRequestHook: (req) => {
+            const host = req.hostname || (req.host || '').replace(/:\d+$/, '');
+            const port = req.port || (/:(\d+)$/.exec(req.host || '') || [])[1] || 80;
+            return isRuntimeAPI(host, port);
+          },
+        }));
+        break;
+      }
+      case 'undici': {
+        const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici');
+        out.push(new UndiciInstrumentation({
+          ignoreRequestHook: (req) => {
+            try {
+              const u = new URL(req.origin);
+              return isRuntimeAPI(u.hostname, u.port || (u.protocol === 'https:' ? 443 : 80));
+            } catch {
+              return false;
+            }
+          },
+        }));
+        break;
+      }
+      default:
+        throw new Error(`unknown instrumentation ${name}`); // config.read lets only known names through
+    }
+  }
+  return out;
+}
+
+/** headerGetter reads an event's headers (a plain object). */
+const headerGetter = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => {
+    const v = carrier[key];
+    if (v !== undefined) return v;
+    // API Gateway keeps the case the client sent.
+    const lower = key.toLowerCase();
+    for (const k of Object.keys(carrier)) {
+      if (k.toLowerCase() === lower) return carrier[k];
+    }
+    return undefined;
+  },
+};
+
+/**
+ * lambdaInstrumentationClass returns the aws-lambda instrumentation with
+ * one fix for callback-style handlers: the pinned release ends the
+ * invocation span when such a handler returns (undefined, before it calls
+ * back), then again when it calls back ("You can only call end() on a span
+ * once"), so the span is too short and flushed too early. A handler that
+ * declares the callback parameter and returns undefined ends its span
+ * through the callback instead.
+ */
+function lambdaInstrumentationClass() {
+  const { AwsLambdaInstrumentation } = require('@opentelemetry/instrumentation-aws-lambda');
+  return class LambdaInstrumentation extends AwsLambdaInstrumentation {
+    _getPatchHandler(original, handlerLoadStartTime) {
+      const patched = super._getPatchHandler(original, handlerLoadStartTime);
+      if (typeof original !== 'function' || original.length < 3) {
+        return patched;
+      }
+      const plugin = this;
+      const wrapper = function (event, context, callback) {
+        const outer = plugin._lambdaotelCallbackStyle;
+        plugin._lambdaotelCallbackStyle = typeof callback === 'function';
+        try {
+          return patched.apply(this, arguments);
+        } finally {
+          plugin._lambdaotelCallbackStyle = outer;
+        }
+      };
+      for (const symbol of Object.getOwnPropertySymbols(patched)) {
+        wrapper[symbol] = patched[symbol];
+      }
+      return wrapper;
+    }
+
+    _handlePromiseResult(span, maybePromise, additionalSpans) {
+      if (this._lambdaotelCallbackStyle && maybePromise === undefined) {
+        return maybePromise; // the wrapped callback ends the span and flushes
+      }
+      return super._handlePromiseResult(span, maybePromise, additionalSpans);
+    }
+  };
+}
+
+/**
+ * reportError logs an SDK or export error once per kind, with a hint when
+ * nothing listens where the SDK sends (origin, when known).
+ */
+function reportError(err, origin) {
+  const code = err && (err.code || (err.cause && err.cause.code));
+  let msg = log.describe(err);
+  if (code === 'ECONNREFUSED') {
+    msg += `: nothing listens at ${origin || 'the OTLP endpoint'}; add the lambdaotel extension layer to the function, or set OTEL_EXPORTER_OTLP_ENDPOINT`;
+  }
+  log.error(`export failed: ${msg}`, `export:${code || msg.slice(0, 80)}`);
+}
+
+/** diagLogger writes the SDK's diagnostics as the layer's log lines. */
+function diagLogger() {
+  const fmt = (args) => args.map((a) => (a instanceof Error ? log.describe(a) : typeof a === 'object' ? safeJSON(a) : String(a))).join(' ');
+  const at = (level, once) => (msg, ...args) => {
+    // The Lambda handler is a file, not a package: the SDK's attempt to read
+    // its package.json version is expected to fail.
+    if (typeof msg === 'string' && msg.startsWith('Failed extracting version')) {
+      return;
+    }
+    const line = args.length > 0 ? `${msg} ${fmt(args)}` : String(msg);
+    log[level](line, once ? undefined : false);
+  };
+  return {
+    error: at('error', true),
+    warn: at('warn', true),
+    info: at('info', true),
+    debug: at('debug', false),
+    verbose: at('debug', false),
+  };
+}
+
+function safeJSON(v) {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+module.exports = { start, DEFAULT_ENDPOINT };

@@ -1,0 +1,226 @@
+'use strict';
+// The built layer in a Node.js process, with a fake runtime and a fake OTLP
+// receiver: the invocation's spans are exported before the invocation ends,
+// for CommonJS (--require init.cjs) and ES module (--import esm.mjs)
+// handlers; nothing listening does not hold invocations; a broken
+// installation leaves the function working.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+
+const layer = process.env.LAMBDAOTEL_NODE_LAYER;
+const skip = layer ? false : 'LAMBDAOTEL_NODE_LAYER is not set: build the layer (layers/nodejs/build.sh DIR) and set it to DIR';
+const lib = layer ? path.join(layer, 'lambdaotel-nodejs') : '';
+const fakeRuntime = path.join(__dirname, 'fake-runtime.cjs');
+
+/** receiver is a fake OTLP/HTTP receiver that records each request as it arrives. */
+async function receiver(t) {
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      requests.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks), at: requests.length });
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' });
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () => new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  });
+  // Closed at the end of the test whatever happens, so that a failure does
+  // not keep the test process alive.
+  t.after(close);
+  return { requests, url: `http://127.0.0.1:${server.address().port}`, close };
+}
+
+/**
+ * invoke runs the fake runtime with the layer's preload and returns each
+ * invocation's line, with the number of OTLP requests the receiver had when
+ * the line arrived.
+ */
+function invoke({ files, handler, events, preload, env = {}, rec, layerLib = lib }) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'layer-test-'));
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), content);
+  }
+  const opt = preload === 'esm' ? `--import "${layerLib}/esm.mjs"` : `--require "${layerLib}/init.cjs"`;
+  const child = spawn(process.execPath, [fakeRuntime], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      NODE_OPTIONS: opt,
+      LAMBDA_TASK_ROOT: root,
+      _HANDLER: handler,
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      AWS_LAMBDA_FUNCTION_NAME: 'unit',
+      AWS_REGION: 'us-east-1',
+      EVENTS: JSON.stringify(events),
+      OTEL_EXPORTER_OTLP_ENDPOINT: rec ? rec.url : 'http://127.0.0.1:9',
+      ...env,
+    },
+  });
+  const lines = [];
+  let stderr = '';
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0 });
+      buf = buf.slice(i + 1);
+    }
+  });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`fake runtime timed out; stderr:\n${stderr}`)); }, 20000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      fs.rmSync(root, { recursive: true });
+      resolve({ code, lines, stderr });
+    });
+  });
+}
+
+const cjsHandler = `
+const http = require('node:http');
+exports.handler = async (event, context) => {
+  if (event.fail) throw new Error('boom ' + context.awsRequestId);
+  return { ok: context.awsRequestId };
+};
+exports.callback = (event, context, callback) => {
+  setTimeout(() => callback(null, { ok: context.awsRequestId }), 20);
+};
+`;
+const esmHandler = `
+export const handler = async (event, context) => {
+  if (event.fail) throw new Error('boom ' + context.awsRequestId);
+  return { ok: context.awsRequestId };
+};
+`;
+
+/** tracesBefore checks that each invocation's spans were received before it ended. */
+function checkExportedBeforeEnd(rec, result, n) {
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, n, result.stderr);
+  result.lines.forEach((line, i) => {
+    assert.ok(line.requestsSeen >= i + 1, `invocation ${i} ended with ${line.requestsSeen} OTLP requests received, want its own among them\n${result.stderr}`);
+    const req = rec.requests[i];
+    assert.equal(req.path, '/v1/traces');
+    assert.equal(req.type, 'application/x-protobuf');
+    // The protobuf holds the strings as they are.
+    assert.ok(req.body.includes(`request-${i}`), `request ${i} does not hold faas.invocation_id request-${i}`);
+    assert.ok(req.body.includes('faas.invocation_id') && req.body.includes('faas.coldstart'), `request ${i} lacks the invocation span's attributes`);
+  });
+  assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
+}
+
+test('CommonJS handler, async and callback: spans exported before each invocation ends', { skip }, async (t) => {
+  for (const handler of ['index.handler', 'index.callback']) {
+    const rec = await receiver(t);
+    const result = await invoke({ files: { 'index.js': cjsHandler }, handler, events: [{}, {}, { fail: true }], preload: 'cjs', rec });
+    checkExportedBeforeEnd(rec, result, 3);
+    if (handler === 'index.handler') {
+      assert.equal(result.lines[2].error, 'boom request-2');
+      assert.ok(rec.requests[2].body.includes('boom request-2'), 'the exception is not in the exported span');
+    } else {
+      assert.ok(result.lines[0].ms >= 15, 'the callback handler ended before calling back');
+    }
+  }
+});
+
+test('ES module handler through esm.mjs: spans exported before each invocation ends', { skip }, async (t) => {
+  const rec = await receiver(t);
+  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}, { fail: true }], preload: 'esm', rec });
+  checkExportedBeforeEnd(rec, result, 2);
+  assert.equal(result.lines[1].error, 'boom request-1');
+});
+
+test('an ES module handler without the hook is not instrumented (why otel-handler chooses)', { skip }, async (t) => {
+  const rec = await receiver(t);
+  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}], preload: 'cjs', rec });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(rec.requests.length, 0, 'spans were exported: the --require path wrapped an ES module');
+});
+
+test('nothing listening: invocations do not wait, the layer says so once', { skip }, async (t) => {
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}], preload: 'cjs' });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 3);
+  for (const line of result.lines) {
+    assert.ok(line.ms < 900, `an invocation took ${line.ms} ms: it waited for the exporter's retries`);
+  }
+  const said = result.stderr.match(/nothing listens at http:\/\/127\.0\.0\.1:9/g) || [];
+  assert.equal(said.length, 1, result.stderr);
+});
+
+test('a broken installation: the function works, the failure is logged once', { skip }, async (t) => {
+  const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'layer-broken-'));
+  fs.cpSync(lib, path.join(broken, 'lambdaotel-nodejs'), { recursive: true });
+  fs.writeFileSync(path.join(broken, 'lambdaotel-nodejs', 'node_modules', 'import-in-the-middle', 'index.js'), "throw new Error('broken on purpose')\n");
+  for (const [preload, files] of [['cjs', { 'index.js': cjsHandler }], ['esm', { 'index.mjs': esmHandler }]]) {
+    const rec = await receiver(t);
+    const result = await invoke({ files, handler: 'index.handler', events: [{}, {}], preload, rec, layerLib: path.join(broken, 'lambdaotel-nodejs') });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(result.lines.map((l) => l.result), [{ ok: 'request-0' }, { ok: 'request-1' }], result.stderr);
+    const errors = result.stderr.match(/lambdaotel-nodejs: ERROR/g) || [];
+    assert.ok(errors.length >= 1 && errors.length <= 2, `${errors.length} error lines (one per preload at most):\n${result.stderr}`);
+  }
+  fs.rmSync(broken, { recursive: true });
+});
+
+test('configuration mistakes are warnings, not failures', { skip }, async (t) => {
+  const rec = await receiver(t);
+  const result = await invoke({
+    files: { 'index.js': cjsHandler },
+    handler: 'index.handler',
+    events: [{}],
+    preload: 'cjs',
+    rec,
+    env: { OTEL_PROPAGATORS: 'b3', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_LOG_LEVEL: 'loud' },
+  });
+  checkExportedBeforeEnd(rec, { ...result, stderr: '' }, 1);
+  assert.match(result.stderr, /unknown propagator "b3"/);
+  assert.match(result.stderr, /OTEL_LOG_LEVEL=loud/);
+  assert.match(result.stderr, /OTEL_TRACES_SAMPLER value "sometimes" invalid/);
+});
+
+test('metrics and logs, when enabled, are flushed before each invocation ends too', { skip }, async (t) => {
+  const rec = await receiver(t);
+  const handler = `
+const http = require('node:http');
+exports.handler = async (event, context) => {
+  // The SDK's logger provider, as @opentelemetry/api-logs finds it.
+  const logs = globalThis[Symbol.for('io.opentelemetry.js.api.logs')];
+  logs(1).getLogger('unit').emit({ body: 'hello from ' + context.awsRequestId });
+  await new Promise((resolve, reject) => http.get(process.env.OTEL_EXPORTER_OTLP_ENDPOINT + '/ping', (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+  return 'ok';
+};
+`;
+  const result = await invoke({
+    files: { 'index.js': handler },
+    handler: 'index.handler',
+    events: [{}, {}],
+    preload: 'cjs',
+    rec,
+    env: { OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 2, result.stderr);
+  for (const [i, line] of result.lines.entries()) {
+    const seen = rec.requests.slice(0, line.requestsSeen);
+    for (const p of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
+      assert.ok(seen.some((r) => r.path === p), `invocation ${i} ended before its ${p} were exported (${seen.map((r) => r.path)})`);
+    }
+    assert.ok(seen.some((r) => r.path === '/v1/logs' && r.body.includes(`hello from request-${i}`)), `invocation ${i}: its log record was not exported before it ended`);
+    assert.ok(seen.some((r) => r.path === '/v1/metrics' && r.body.includes('http.client.request.duration')), `invocation ${i}: no HTTP client metric`);
+  }
+  assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
+});

@@ -1,0 +1,11 @@
+// An ES module handler that calls DynamoDB with the AWS SDK (v3) at
+// DYNAMODB_ENDPOINT, the test's fake. The client is made at init, as
+// functions do.
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+
+const client = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT });
+
+export const handler = async (event, context) => {
+  const out = await client.send(new GetItemCommand({ TableName: 'orders', Key: { id: { S: context.awsRequestId } } }));
+  return { id: out.Item.id.S };
+};
