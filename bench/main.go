@@ -180,6 +180,42 @@ func run(quick bool, out string) error {
 	add(Figure{Name: "spans that reached the backend", Value: 100 * float64(delivered) / float64(invocations*100), Unit: "%", Budget: "100 %"})
 	add(Figure{Name: "end-to-end spans per second (function SDK → extension → sink, with freezes)", Value: float64(delivered) / elapsed.Seconds(), Unit: "span/s"})
 
+	// Post-runtime time per flush strategy and invocation rate. Gaps over
+	// 2 s all behave alike (the adaptive strategy's threshold), so a gap of
+	// 5 s stands for 1 per minute.
+	rates := []struct {
+		name string
+		gap  time.Duration
+		n    int
+	}{{"50/s", 20 * time.Millisecond, 40}, {"1/s", time.Second, 8}, {"1/min (5 s gaps)", 5 * time.Second, 4}}
+	if quick {
+		rates = rates[:2]
+	}
+	for _, strategy := range []string{"end", "periodic", "continuous", "adaptive"} {
+		for _, rate := range rates {
+			e, err := newEnv(work, fn, ext, s, "LAMBDAOTEL_FLUSH_STRATEGY="+strategy)
+			if err != nil {
+				return err
+			}
+			var post []float64
+			for i := range rate.n + 1 {
+				if i > 0 {
+					time.Sleep(rate.gap)
+				}
+				r, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{"spans":99}`)})
+				if err != nil || r.Error != nil {
+					e.Shutdown()
+					return fmt.Errorf("strategy run: %v %v", err, r.Error)
+				}
+				if i > 0 {
+					post = append(post, r.Report.PostRuntimeMs)
+				}
+			}
+			e.Shutdown()
+			add(Figure{Name: fmt.Sprintf("postRuntimeMs, strategy %s, %s, 100 spans, median", strategy, rate.name), Value: percentile(post, 50), Unit: "ms"})
+		}
+	}
+
 	// Receive-and-export throughput: loaders send OTLP/HTTP as fast as the
 	// extension accepts it while the function runs; the extension exports
 	// at the end of each invocation.
@@ -267,12 +303,14 @@ func throughput(work, plain, ext string, s *sink.Sink, rounds int) (int, time.Du
 
 // newEnv starts a sandbox with the function fn and the extension ext,
 // exporting to s.
-func newEnv(work, fn, ext string, s *sink.Sink) (*sandbox.Env, error) {
-	return newEnvPorts(work, fn, ext, s, freePort())
+// The strategy is end unless env says otherwise: these figures are the cost
+// of flushing before every freeze.
+func newEnv(work, fn, ext string, s *sink.Sink, env ...string) (*sandbox.Env, error) {
+	return newEnvPorts(work, fn, ext, s, freePort(), env...)
 }
 
 // newEnvPorts is newEnv with the extension's OTLP/HTTP port.
-func newEnvPorts(work, fn, ext string, s *sink.Sink, httpPort int) (*sandbox.Env, error) {
+func newEnvPorts(work, fn, ext string, s *sink.Sink, httpPort int, env ...string) (*sandbox.Env, error) {
 	dir, err := os.MkdirTemp(work, "env-")
 	if err != nil {
 		return nil, err
@@ -308,6 +346,11 @@ service:
 	vars := map[string]string{
 		"LAMBDAOTEL_CONFIG":           cfgPath,
 		"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
+		"LAMBDAOTEL_FLUSH_STRATEGY":   "end",
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
 	}
 	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second})
 }
