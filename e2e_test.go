@@ -13,12 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,12 +26,12 @@ import (
 
 	"github.com/lambdaotel/lambdaotel"
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
 
 const (
-	extensionCmd   = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
 	apiGatewayCmd  = "github.com/lambdaotel/lambdaotel/examples/apigateway"
 	sqsCmd         = "github.com/lambdaotel/lambdaotel/examples/sqs"
 	testFunctionOn = "LAMBDAOTEL_TEST_FUNCTION"
@@ -133,7 +130,7 @@ var configs = []struct {
 type env struct {
 	sb   *sandbox.Env
 	sink *sink.Sink
-	logs *syncBuffer
+	logs *lambdatest.LogBuffer
 	name string // the function's name
 }
 
@@ -147,22 +144,10 @@ type envOptions struct {
 	sandbox         sandbox.Config
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func startEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
 	task := filepath.Join(dir, "task")
-	layer := filepath.Join(dir, "layer")
-	fnEnv := map[string]string{}
 	bootstrap := ""
 	if o.function == "" {
 		self, err := os.Executable()
@@ -170,76 +155,38 @@ func startEnv(t *testing.T, o envOptions) *env {
 			t.Fatal(err)
 		}
 		bootstrap = self
-		fnEnv[testFunctionOn] = "1"
 	} else {
 		bootstrap = buildtest.Binary(t, o.function)
 	}
-	// Symbolic links, not copies: a copy written while another test forks
-	// can make the exec fail with "text file busy".
-	link(t, bootstrap, filepath.Join(task, "bootstrap"))
-	link(t, buildtest.Binary(t, extensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
-	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	grpcPort, httpPort := freePort(t), freePort(t)
-	cfgText := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%GRPC_PORT%", strconv.Itoa(grpcPort),
-		"%HTTP_PORT%", strconv.Itoa(httpPort), "%SPILL_DIR%", filepath.Join(dir, "spill")).Replace(o.config)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{sink: s, logs: &syncBuffer{}}
+	buildtest.Install(t, bootstrap, filepath.Join(task, "bootstrap"))
+	e := &env{sink: lambdatest.StartSink(t, nil), logs: &lambdatest.LogBuffer{}}
+	x := lambdatest.NewExtension(t, dir, o.config, e.sink)
 	cfg := o.sandbox
-	cfg.TaskRoot, cfg.Layers, cfg.Logs = task, []string{layer}, e.logs
+	cfg.TaskRoot, cfg.Layers = task, []string{x.Layer}
 	if cfg.FunctionName == "" {
 		cfg.FunctionName = "orders"
 	}
 	e.name = cfg.FunctionName
-	cfg.Env = map[string]string{
-		"LAMBDAOTEL_CONFIG":           cfgPath,
-		"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-	}
+	cfg.Env = x.Env(o.protocol)
 	if o.defaultEndpoint {
 		delete(cfg.Env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+		delete(cfg.Env, "OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
-	if o.protocol == "grpc" {
-		cfg.Env["OTEL_EXPORTER_OTLP_ENDPOINT"] = fmt.Sprintf("http://127.0.0.1:%d", grpcPort)
-		cfg.Env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
-	}
-	for k, v := range fnEnv {
-		cfg.Env[k] = v
+	if o.function == "" {
+		cfg.Env[testFunctionOn] = "1"
 	}
 	if v := os.Getenv("LAMBDAOTEL_TEST_LOG_LEVEL"); v != "" {
 		cfg.Env["LAMBDAOTEL_LOG_LEVEL"] = v // the extension's
 	}
-	sb, err := sandbox.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sb = sb
+	e.sb = lambdatest.StartSandbox(t, cfg, e.logs)
 	t.Cleanup(func() {
-		sb.Shutdown()
 		if t.Failed() {
-			t.Logf("environment logs:\n%s", e.logs.String())
 			var b bytes.Buffer
 			sink.PrintTraces(&b, e.sink.Traces())
 			t.Logf("traces at the sink:\n%s", b.String())
 		}
 	})
 	return e
-}
-
-// link makes dst a symbolic link to the executable src.
-func link(t *testing.T, src, dst string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(src, dst); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func (e *env) invoke(t *testing.T, req sandbox.Request) *sandbox.Result {
@@ -363,21 +310,4 @@ func (e *env) metricPoints(name string) int {
 		}
 	}
 	return n
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,19 +1,15 @@
 package extension_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -24,36 +20,20 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-const (
-	otelFunc     = "github.com/lambdaotel/lambdaotel/internal/fixtures/otelfunc"
-	extensionCmd = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
-)
+const otelFunc = "github.com/lambdaotel/lambdaotel/internal/fixtures/otelfunc"
 
-// freePort returns a loopback port that is free now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// env is a running sandbox with otelfunc and the extension, and a sink as
-// the backend.
+// env is a running sandbox with a function and the extension, and a sink
+// as the backend.
 type env struct {
-	sb       *sandbox.Env
-	sink     *sink.Sink
-	logs     *syncBuffer
-	grpcPort int
-	httpPort int
+	sb   *sandbox.Env
+	sink *sink.Sink
+	logs *lambdatest.LogBuffer
 }
 
 type envOptions struct {
 	function  string            // the function's import path; otelfunc when empty
 	protocol  string            // the function's OTLP protocol: "grpc" or "http/protobuf"
-	config    string            // the extension's config; %SINK_HTTP%, %SINK_GRPC%, %GRPC_PORT%, %HTTP_PORT% are replaced
+	config    string            // the extension's config (lambdatest.NewExtension's placeholders)
 	extEnv    map[string]string // more environment variables
 	sinkFault func(sink.Request) sink.Fault
 	sandbox   sandbox.Config
@@ -100,66 +80,30 @@ lambdaotel:
 func startEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	dir := t.TempDir()
-	task := filepath.Join(dir, "task")
-	layer := filepath.Join(dir, "layer")
 	if o.function == "" {
 		o.function = otelFunc
 	}
+	task := filepath.Join(dir, "task")
 	buildtest.Install(t, buildtest.Binary(t, o.function), filepath.Join(task, "bootstrap"))
-	buildtest.Install(t, buildtest.Binary(t, extensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
-	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Respond: o.sinkFault})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := &env{sink: s, logs: &syncBuffer{}, grpcPort: freePort(t), httpPort: freePort(t)}
 	if o.config == "" {
 		o.config = defaultConfig
 	}
-	cfgText := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%SINK_GRPC%", s.GRPCAddr(),
-		"%GRPC_PORT%", strconv.Itoa(e.grpcPort), "%HTTP_PORT%", strconv.Itoa(e.httpPort)).Replace(o.config)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	endpoint := fmt.Sprintf("http://127.0.0.1:%d", e.httpPort)
-	if o.protocol == "grpc" {
-		endpoint = fmt.Sprintf("http://127.0.0.1:%d", e.grpcPort)
-	}
+	e := &env{sink: lambdatest.StartSink(t, o.sinkFault), logs: &lambdatest.LogBuffer{}}
+	x := lambdatest.NewExtension(t, dir, o.config, e.sink)
 	cfg := o.sandbox
-	cfg.TaskRoot, cfg.Layers, cfg.Logs = task, []string{layer}, e.logs
-	cfg.Env = map[string]string{
-		"LAMBDAOTEL_CONFIG":           cfgPath,
-		"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-		"OTEL_EXPORTER_OTLP_INSECURE": "true",
-		"FIXTURE_PROTOCOL":            o.protocol,
-	}
+	cfg.TaskRoot, cfg.Layers = task, []string{x.Layer}
+	cfg.Env = x.Env(o.protocol)
+	cfg.Env["FIXTURE_PROTOCOL"] = o.protocol
 	for k, v := range o.extEnv {
 		cfg.Env[k] = v
 	}
-	sb, err := sandbox.Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sb = sb
-	t.Cleanup(func() {
-		sb.Shutdown()
-		if t.Failed() {
-			t.Logf("environment logs:\n%s", e.logs.String())
-		}
-	})
+	e.sb = lambdatest.StartSandbox(t, cfg, e.logs)
 	return e
 }
 
 func (e *env) invoke(t *testing.T, event string) *sandbox.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := e.sb.Invoke(ctx, sandbox.Request{Payload: []byte(event)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return lambdatest.Invoke(t, e.sb, event)
 }
 
 // TestFlushBeforeFreeze sends spans, metrics and logs from a function using
@@ -285,7 +229,7 @@ func TestBackendDownOrSlow(t *testing.T) {
 		config string
 		fault  func(sink.Request) sink.Fault
 	}{
-		{"down", strings.Replace(defaultConfig, "http://%SINK_HTTP%", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)), 1), nil},
+		{"down", strings.Replace(defaultConfig, "http://%SINK_HTTP%", fmt.Sprintf("http://127.0.0.1:%d", lambdatest.FreePort(t)), 1), nil},
 		{"slow", "", func(sink.Request) sink.Fault { return sink.Fault{Delay: 20 * time.Second} }},
 	}
 	for _, c := range cases {
@@ -332,21 +276,4 @@ func TestWithoutTelemetryAPI(t *testing.T) {
 	if n := strings.Count(e.logs.String(), "Telemetry API unavailable"); n != 1 {
 		t.Errorf("the extension said %d times that the Telemetry API is unavailable, want once", n)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -237,7 +238,7 @@ func run(t *testing.T, sc scenario) {
 	dir := t.TempDir()
 	task, layer, spillDir := filepath.Join(dir, "task"), filepath.Join(dir, "layer"), filepath.Join(dir, "spill")
 	buildtest.Install(t, buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/internal/fixtures/otelfunc"), filepath.Join(task, "bootstrap"))
-	buildtest.Install(t, buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"), filepath.Join(layer, "extensions", "lambdaotel"))
+	buildtest.Install(t, buildtest.Binary(t, lambdatest.ExtensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
 	if sc.corrupt {
 		if err := os.MkdirAll(spillDir, 0o755); err != nil {
 			t.Fatal(err)
@@ -250,7 +251,7 @@ func run(t *testing.T, sc scenario) {
 			_ = os.WriteFile(filepath.Join(spillDir, name), garbage, 0o644)
 		}
 	}
-	httpPort := freePort(t)
+	httpPort := lambdatest.FreePort(t)
 	flush := ""
 	if sc.strategy != "" {
 		flush += "\n    strategy: " + sc.strategy
@@ -284,7 +285,7 @@ lambdaotel:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &lambdatest.LogBuffer{}
 	env, err := sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Logs: logs, Timeout: 2 * time.Second,
 		MaxConcurrency: sc.concurrency,
 		Env: map[string]string{"LAMBDAOTEL_CONFIG": cfgPath, "OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
@@ -400,15 +401,6 @@ func killExtensionSoon(env *sandbox.Env) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // writeScoreboard prints the scoreboard and writes it to
 // $LAMBDAOTEL_SCOREBOARD when set.
 func writeScoreboard() {
@@ -426,21 +418,4 @@ func writeScoreboard() {
 	if path := os.Getenv("LAMBDAOTEL_SCOREBOARD"); path != "" {
 		_ = os.WriteFile(path, []byte(b.String()), 0o644)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

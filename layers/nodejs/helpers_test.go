@@ -1,28 +1,23 @@
 package nodejs_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/layers/nodejs/nodetest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
-
-const extensionCmd = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
 
 // The scope of the invocation spans the layer makes.
 const lambdaScope = "@opentelemetry/instrumentation-aws-lambda"
@@ -107,7 +102,7 @@ type env struct {
 	sb     *sandbox.Env
 	sink   *sink.Sink
 	target *target
-	logs   *syncBuffer
+	logs   *lambdatest.LogBuffer
 	cfg    sandbox.Config
 }
 
@@ -174,28 +169,14 @@ func startEnv(t *testing.T, o envOptions) *env {
 		}
 	}
 
-	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	e := &env{sink: s, target: startTarget(t), logs: &syncBuffer{}}
-
-	grpcPort, httpPort := freePort(t), freePort(t)
+	e := &env{sink: lambdatest.StartSink(t, nil), target: startTarget(t), logs: &lambdatest.LogBuffer{}}
 	if o.config == "" {
 		o.config = otlpOnlyConfig
 	}
-	cfgText := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%GRPC_PORT%", strconv.Itoa(grpcPort),
-		"%HTTP_PORT%", strconv.Itoa(httpPort)).Replace(o.config)
-	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	layers := []string{nodeLayer}
-	if !o.noExtension {
-		extLayer := filepath.Join(dir, "extension-layer")
-		buildtest.Install(t, buildtest.Binary(t, extensionCmd), filepath.Join(extLayer, "extensions", "lambdaotel"))
-		layers = []string{extLayer, nodeLayer}
+	x := lambdatest.NewExtension(t, dir, o.config, e.sink)
+	layers := []string{x.Layer, nodeLayer}
+	if o.noExtension {
+		layers = []string{nodeLayer}
 	}
 	e.cfg = sandbox.Config{
 		TaskRoot:     task,
@@ -205,41 +186,20 @@ func startEnv(t *testing.T, o envOptions) *env {
 		Layers:       layers,
 		FunctionName: o.functionName,
 		Timeout:      10 * time.Second,
-		Logs:         e.logs,
-		Env: map[string]string{
-			"AWS_LAMBDA_EXEC_WRAPPER":     "/opt/otel-handler",
-			"LAMBDAOTEL_CONFIG":           cfgPath,
-			"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
-			"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-			"TARGET_URL":                  e.target.srv.URL,
-		},
+		Env:          x.Env(""),
 	}
+	e.cfg.Env["AWS_LAMBDA_EXEC_WRAPPER"] = "/opt/otel-handler"
+	e.cfg.Env["TARGET_URL"] = e.target.srv.URL
 	for k, v := range o.env {
 		e.cfg.Env[k] = v
 	}
-	sb, err := sandbox.Start(e.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sb = sb
-	t.Cleanup(func() {
-		sb.Shutdown()
-		if t.Failed() {
-			t.Logf("environment logs:\n%s", e.logs.String())
-		}
-	})
+	e.sb = lambdatest.StartSandbox(t, e.cfg, e.logs)
 	return e
 }
 
 func (e *env) invoke(t *testing.T, event string) *sandbox.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	res, err := e.sb.Invoke(ctx, sandbox.Request{Payload: []byte(event)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return lambdatest.Invoke(t, e.sb, event)
 }
 
 // invocationSpans returns the layer's invocation spans of request id.
@@ -264,17 +224,6 @@ func children(spans []sink.Span, parent sink.Span) []sink.Span {
 	return out
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// copyDir copies the files of src into dst.
 func copyDir(t *testing.T, src, dst string) {
 	t.Helper()
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
@@ -295,21 +244,4 @@ func copyDir(t *testing.T, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,0 +1,145 @@
+// Package lambdatest is what end-to-end tests share to run a function with
+// the lambdaotel extension in the local sandbox, with the sink as the
+// backend: the extension's layer and configuration, the sink, the sandbox
+// and a log buffer that shows the environment's output when a test fails.
+package lambdatest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+	"github.com/lambdaotel/lambdaotel/sink"
+)
+
+// ExtensionCmd is the import path of the extension's main package.
+const ExtensionCmd = "github.com/lambdaotel/lambdaotel/cmd/lambdaotel-extension"
+
+// LogBuffer collects an environment's log lines; it is safe for
+// concurrent use.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// FreePort returns a loopback port that is free now.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartSink starts a sink on free loopback ports, closed when the test ends.
+func StartSink(tb testing.TB, respond func(sink.Request) sink.Fault) *sink.Sink {
+	tb.Helper()
+	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Respond: respond})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Extension is the extension's layer and configuration for one environment.
+type Extension struct {
+	// Layer is a layer directory holding extensions/lambdaotel.
+	Layer string
+	// Config is the configuration file.
+	Config string
+	// GRPCPort and HTTPPort are the ports its OTLP receivers use.
+	GRPCPort, HTTPPort int
+}
+
+// NewExtension makes the extension's layer (built from this tree) and
+// configuration file under dir. In config, %SINK_HTTP% and %SINK_GRPC% are
+// replaced by the sink's addresses, %GRPC_PORT% and %HTTP_PORT% by free
+// ports for the receivers, and %SPILL_DIR% by a directory of the test's own.
+func NewExtension(tb testing.TB, dir, config string, s *sink.Sink) *Extension {
+	tb.Helper()
+	x := &Extension{Layer: filepath.Join(dir, "extension-layer"), Config: filepath.Join(dir, "config.yaml"),
+		GRPCPort: FreePort(tb), HTTPPort: FreePort(tb)}
+	buildtest.Install(tb, buildtest.Binary(tb, ExtensionCmd), filepath.Join(x.Layer, "extensions", "lambdaotel"))
+	text := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%SINK_GRPC%", s.GRPCAddr(),
+		"%GRPC_PORT%", strconv.Itoa(x.GRPCPort), "%HTTP_PORT%", strconv.Itoa(x.HTTPPort),
+		"%SPILL_DIR%", filepath.Join(dir, "spill")).Replace(config)
+	if err := os.WriteFile(x.Config, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return x
+}
+
+// Env returns the variables that point the extension at its configuration
+// and the function's OpenTelemetry SDK at the extension, over protocol
+// ("grpc", or OTLP/HTTP protobuf when empty).
+func (x *Extension) Env(protocol string) map[string]string {
+	env := map[string]string{
+		"LAMBDAOTEL_CONFIG":           x.Config,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", x.HTTPPort),
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+	}
+	if protocol == "grpc" {
+		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = fmt.Sprintf("http://127.0.0.1:%d", x.GRPCPort)
+		env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
+		env["OTEL_EXPORTER_OTLP_INSECURE"] = "true"
+	}
+	return env
+}
+
+// StartSandbox starts the environment cfg describes, with its logs in
+// logs; it is shut down when the test ends, and its logs are shown if the
+// test failed.
+func StartSandbox(tb testing.TB, cfg sandbox.Config, logs *LogBuffer) *sandbox.Env {
+	tb.Helper()
+	cfg.Logs = logs
+	env, err := sandbox.Start(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		env.Shutdown()
+		if tb.Failed() {
+			tb.Logf("environment logs:\n%s", logs.String())
+		}
+	})
+	return env
+}
+
+// Invoke invokes env with event, failing the test if the environment
+// cannot run it; a failed invocation is a result, not a test failure.
+func Invoke(tb testing.TB, env *sandbox.Env, event string) *sandbox.Result {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := env.Invoke(ctx, sandbox.Request{Payload: []byte(event)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return res
+}
