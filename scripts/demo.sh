@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The demo: a Go function (aws-lambda-go + the OpenTelemetry Go SDK) with the
-# lambdaotel extension in a layer, run through the Lambda lifecycle in the
-# local sandbox, exporting to the sink; then the traces the sink received.
+# The demo: the example Go functions (aws-lambda-go + the lambdaotel
+# library) with the lambdaotel extension in a layer, run through the Lambda
+# lifecycle in the local sandbox — cold start, warm invocations with
+# freezes, an error, a timeout, an SQS batch — exporting to the sink; then
+# what the sink received.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -12,9 +14,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building the function, the extension layer and the sink"
-mkdir -p "$work/task" "$work/layer/extensions"
-CGO_ENABLED=0 go build -o "$work/task/bootstrap" ./internal/fixtures/otelfunc
+echo "== building the example functions and the extension layer"
+mkdir -p "$work/pets" "$work/orders" "$work/layer/extensions"
+CGO_ENABLED=0 go build -o "$work/pets/bootstrap" ./examples/apigateway
+CGO_ENABLED=0 go build -o "$work/orders/bootstrap" ./examples/sqs
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$work/layer/extensions/lambdaotel" ./cmd/lambdaotel-extension
 ls -l "$work/layer/extensions/lambdaotel" | awk '{printf "extension binary: %.1f MB\n", $5/1e6}'
 
@@ -24,6 +27,9 @@ for _ in $(seq 100); do grep -q 'OTLP/HTTP on' "$work/sink.log" 2>/dev/null && b
 sink_url=$(grep -o 'OTLP/HTTP on [^ ]*' "$work/sink.log" | cut -d' ' -f3)
 echo "sink (the backend): $sink_url"
 
+# The extension's configuration: OTLP from the functions and the Telemetry
+# API's platform telemetry, to the sink. It flushes before every freeze, so
+# that each invocation's data is at the sink when the invocation ends.
 cat > "$work/config.yaml" <<YAML
 receivers:
   telemetryapi:
@@ -31,32 +37,39 @@ receivers:
     protocols:
       http:
         endpoint: 127.0.0.1:4318
-processors:
-  resource:
-    attributes:
-      - {key: deployment.environment.name, value: demo, action: upsert}
 exporters:
   otlphttp:
     endpoint: $sink_url
 service:
   pipelines:
-    traces: {receivers: [otlp, telemetryapi], processors: [resource], exporters: [otlphttp]}
+    traces: {receivers: [otlp, telemetryapi], exporters: [otlphttp]}
     metrics: {receivers: [otlp, telemetryapi], exporters: [otlphttp]}
     logs: {receivers: [otlp, telemetryapi], exporters: [otlphttp]}
+lambdaotel:
+  self_telemetry: false
+  flush:
+    strategy: end
 YAML
 
 run() {
+  local name=$1
+  shift
   set +e
-  ./bin/lambdaotel run --task-root "$work/task" --layer "$work/layer" --function-name demo \
-    --env LAMBDAOTEL_CONFIG="$work/config.yaml" --env OTEL_SERVICE_NAME=demo \
-    --env OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
-    --freeze-min 200ms --report "$work/report.jsonl" "$@" >/dev/null 2>"$work/run.log"; grep -E "^(START|END|REPORT)|lambdaotel: (WARN|ERROR)" "$work/run.log"
+  ./bin/lambdaotel run --layer "$work/layer" --function-name "$name" \
+    --env LAMBDAOTEL_CONFIG="$work/config.yaml" --freeze-min 200ms \
+    --report "$work/report.jsonl" "$@" >/dev/null 2>"$work/run.log"
+  set -e
+  grep -E "^(START|REPORT)|Task timed out|lambdaotel: (WARN|ERROR)" "$work/run.log" | sed 's/^/   /'
 }
+ev=examples/apigateway/events
 echo
-echo "== a cold start and two warm invocations (frozen 200 ms between them), then a failing one"
-echo '{"spans":2,"logs":1}' > "$work/ok.json"
-echo '{"spans":1,"fail":true}' > "$work/fail.json"
-run --event "$work/ok.json" --event "$work/ok.json" --event "$work/ok.json" --event "$work/fail.json"
+echo "== pets (API Gateway): a cold start, warm invocations frozen 200 ms apart, a 404,"
+echo "   a failing dependency (an error), a hanging one (a timeout), and one more after the reset"
+run pets --task-root "$work/pets" --timeout 2s --event $ev/pet7.json --event $ev/pet42.json \
+  --event $ev/pet7.json --event $ev/broken.json --event $ev/slow.json --event $ev/pet7.json
+echo
+echo "== orders (SQS): a batch of three messages, one of which fails"
+run orders --task-root "$work/orders" --event examples/sqs/events/orders.json
 
 kill "$sink_pid"; wait "$sink_pid" 2>/dev/null || true; sink_pid=
 
@@ -67,19 +80,19 @@ echo "== what reached the backend"
 echo
 echo "== what each invocation cost after the function's response (ms)"
 echo "   postRuntimeMs: response -> the extension's event/next (billed); afterRuntimeDoneMs: the extension's own part"
-grep '"type":"invoke"' "$work/report.jsonl" | sed -E 's/.*"requestId":"([^"]*)".*"postRuntimeMs":([0-9.]*)(,"afterRuntimeDoneMs":([0-9.]*))?.*/   \1  postRuntimeMs \2  afterRuntimeDoneMs \4/'
+grep '"type":"invoke"' "$work/report.jsonl" | sed -E 's/.*"requestId":"([^"]*)","status":"([a-z]*)".*"postRuntimeMs":([0-9.]*)(,"afterRuntimeDoneMs":([0-9.]*))?.*/   \1  \2  postRuntimeMs \3  afterRuntimeDoneMs \5/'
 
 cat <<'TEXT'
 
-What happened: the function sent its spans, metrics and logs over OTLP to the
-lambdaotel extension on localhost; the extension also turned the Lambda
-Telemetry API's events into a span per invocation ("demo", with the init span
-of the cold start under the first), FaaS metrics and log records, and made the
-function's root span ("handler") a child of it. After each invocation it waited
-for the Telemetry API's runtimeDone, exported everything to the backend, and
-only then let Lambda freeze the environment — so every trace above was at the
-backend before the next invocation started, including the failing one. Most
-of postRuntimeMs is the Telemetry API's own delivery delay (it buffers events
-for up to 25 ms); the extension's work after runtimeDone is a fraction of a
-millisecond.
+What happened: each function ran as it would in Lambda — started, frozen
+between invocations, reset after the timeout — with the lambdaotel extension
+beside it. The functions' own spans, metrics and logs (from the lambdaotel Go
+library) went over OTLP to the extension on localhost; the extension added
+what the Lambda Telemetry API saw (a span per invocation named after the
+function, the init span of each cold start, FaaS metrics, every log line) and
+joined the functions' spans under it, so each invocation is one tree. It
+exported all of it after each invocation and before Lambda could freeze the
+environment, so every tree above was at the backend before the next
+invocation began — including the failing one and the one that timed out, whose
+span carries the error the function never got to report.
 TEXT

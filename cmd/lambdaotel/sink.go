@@ -126,7 +126,15 @@ func sinkPrint(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "%s in %s%s\n", count(points, "metric data point"), count(len(metrics), "request"), metricNames(metrics))
+	if err := sink.PrintMetrics(stdout, metrics); err != nil {
+		fmt.Fprintf(stderr, "lambdaotel sink print: %v\n", err)
+		return 1
+	}
 	fmt.Fprintf(stdout, "%s in %s\n", count(records, "log record"), count(len(logs), "request"))
+	if err := sink.PrintLogs(stdout, logs); err != nil {
+		fmt.Fprintf(stderr, "lambdaotel sink print: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

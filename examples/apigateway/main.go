@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"go.opentelemetry.io/otel"
@@ -36,7 +37,17 @@ var pets = map[int]Pet{
 	7: {7, "Tom", "cat"},
 }
 
-var errNotFound = errors.New("no such pet")
+var (
+	errNotFound    = errors.New("no such pet")
+	errUnavailable = errors.New("the pet store is unavailable")
+)
+
+// Pet 0 stands for a broken dependency (the handler fails) and pet 99 for
+// a slow one (the function runs out of time): the demo shows both.
+const (
+	brokenPet = 0
+	slowPet   = 99
+)
 
 var (
 	// The global providers are set by lambdaotel.Start; tracers, meters
@@ -72,6 +83,13 @@ func handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIG
 func loadPet(ctx context.Context, id int) (Pet, error) {
 	ctx, span := tracer.Start(ctx, "load pet", trace.WithAttributes(attribute.Int("pet.id", id)))
 	defer span.End()
+	switch id {
+	case brokenPet:
+		span.SetStatus(codes.Error, errUnavailable.Error())
+		return Pet{}, errUnavailable
+	case slowPet:
+		time.Sleep(time.Hour) // a dependency that never answers, and ignores ctx
+	}
 	pet, ok := pets[id]
 	result := "found"
 	if !ok {
