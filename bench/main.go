@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -230,11 +231,99 @@ func run(quick bool, out string) error {
 	add(Figure{Name: "receive-and-export throughput (2 loaders, OTLP/HTTP, 500-span requests)", Value: float64(spans) / took.Seconds(), Unit: "span/s",
 		Note: fmt.Sprintf("%d spans delivered in %s", spans, took.Round(time.Millisecond))})
 
+	// The Go library's cost per invocation, next to otellambda and to
+	// aws-lambda-go alone (the root package's benchmarks).
+	if err := libraryOverhead(quick, add); err != nil {
+		return err
+	}
+	// What the Node.js layer adds (bench/nodejs, with the real runtime
+	// interface client; layers/nodejs/test/setup-runtime.sh installs it).
+	if !quick {
+		nodeOverhead(work, add)
+	}
+
 	if err := write(out, res); err != nil {
 		return err
 	}
 	fmt.Printf("\nwrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "results.md"))
 	return nil
+}
+
+// benchLine is a line of go test -bench output.
+var benchLine = regexp.MustCompile(`^Benchmark(\w+)/lib=([\w-]+)-\d+\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) B/op\s+([\d.]+) allocs/op`)
+
+// libraryOverhead runs the Go library's benchmarks and adds the median
+// time and allocations per invocation of each library and event.
+func libraryOverhead(quick bool, add func(Figure)) error {
+	count := "5"
+	if quick {
+		count = "1"
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^Benchmark(APIGateway|SQSBatch10)$", "-benchmem", "-count", count, ".")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go library benchmarks: %v\n%s", err, b)
+	}
+	type key struct{ bench, lib string }
+	ns, allocs := map[key][]float64{}, map[key][]float64{}
+	var order []key
+	for _, line := range strings.Split(string(b), "\n") {
+		m := benchLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		k := key{m[1], m[2]}
+		if ns[k] == nil {
+			order = append(order, k)
+		}
+		v, _ := strconv.ParseFloat(m[3], 64)
+		a, _ := strconv.ParseFloat(m[5], 64)
+		ns[k] = append(ns[k], v)
+		allocs[k] = append(allocs[k], a)
+	}
+	for _, k := range order {
+		add(Figure{Name: fmt.Sprintf("Go library, %s invocation, %s", k.bench, k.lib), Value: percentile(ns[k], 50) / 1e3, Unit: "µs",
+			Note: fmt.Sprintf("%.0f allocs/op; median of %s runs; aws-lambda-go alone records nothing, otellambda one span", percentile(allocs[k], 50), count)})
+	}
+	return nil
+}
+
+// nodeOverhead runs bench/nodejs and adds its figures, or a row saying
+// why they could not be measured.
+func nodeOverhead(work string, add func(Figure)) {
+	out := filepath.Join(work, "nodejs.json")
+	cmd := exec.Command("go", "run", "./bench/nodejs", "-cold", "9", "-warm", "30", "-json", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		add(Figure{Name: "Node.js layer overhead", Note: fmt.Sprintf("not measured: %v: %s", err, lastLine(b))})
+		return
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		add(Figure{Name: "Node.js layer overhead", Note: "not measured: " + err.Error()})
+		return
+	}
+	var r struct {
+		Figures []struct {
+			Handler string  `json:"handler"`
+			Name    string  `json:"name"`
+			Without float64 `json:"withoutMs"`
+			With    float64 `json:"withMs"`
+			Added   float64 `json:"addedMs"`
+		} `json:"figures"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		add(Figure{Name: "Node.js layer overhead", Note: "not measured: " + err.Error()})
+		return
+	}
+	for _, f := range r.Figures {
+		add(Figure{Name: fmt.Sprintf("Node.js layer adds, %s handler, %s", f.Handler, f.Name), Value: f.Added, Unit: "ms",
+			Note: fmt.Sprintf("%.1f ms without the layer, %.1f ms with it (medians)", f.Without, f.With)})
+	}
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 // throughput runs rounds invocations of 200 ms while two loaders send
