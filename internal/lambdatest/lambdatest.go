@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,15 +46,36 @@ func (l *LogBuffer) String() string {
 	return l.b.String()
 }
 
-// FreePort returns a loopback port that is free now.
+// FreePort returns a loopback port that is free now, for a program the
+// test starts to listen on. It is chosen at random below the kernel's
+// ephemeral range, so that no listener on port 0 and no outgoing
+// connection (in this or a parallel test process) can take it meanwhile.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
+	low := ephemeralLow()
+	for range 100 {
+		port := 10000 + rand.IntN(low-10000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	tb.Fatal("lambdatest: no free port found below the ephemeral range")
+	return 0
+}
+
+// ephemeralLow is the lowest port the kernel hands out for port 0.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // StartSink starts a sink on free loopback ports, closed when the test ends.
