@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib layer-nodejs bench-nodejs clean
+.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs clean
 
 all: build
 
@@ -44,3 +44,7 @@ layer-nodejs:
 ## bench-nodejs: what the Node.js layer adds to cold start and invocation time
 bench-nodejs:
 	$(GO) run ./bench/nodejs
+
+## layers: the extension's layer zips for x86_64 and arm64 in dist/ (reproducible; lambdaotel layer -h)
+layers: build
+	$(BIN)/lambdaotel layer build --arch x86_64,arm64 --out dist/

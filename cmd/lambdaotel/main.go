@@ -1,6 +1,7 @@
 // Command lambdaotel is the lambdaotel command-line tool: it runs functions
 // in a local Lambda execution environment (run), receives OTLP as a test
-// backend (sink) and validates extension configurations (config check).
+// backend (sink), validates extension configurations (config check) and
+// builds the extension's layer zips (layer build).
 package main
 
 import (
@@ -14,6 +15,7 @@ commands:
   run     run a function and its layers in a local Lambda execution environment
   sink    receive OTLP (gRPC and HTTP) and store it as JSON lines; "sink print FILE" prints trace trees
   config  "config check FILE" validates an extension configuration
+  layer   "layer build" builds the extension's layer zips (x86_64, arm64) into dist/
 
 Run "lambdaotel <command> -h" for the flags of a command.
 `
@@ -31,6 +33,8 @@ func main() {
 		code = sinkMain(os.Args[2:])
 	case "config":
 		code = configMain(os.Args[2:])
+	case "layer":
+		code = layerMain(os.Args[2:])
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)
 	default:
