@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -85,37 +84,10 @@ func testFunction(ctx context.Context, e testEvent) (map[string]string, error) {
 // extension flushes at the end of every invocation (its adaptive strategy
 // would flush periodically when invocations come as fast as the tests
 // make them), and spills to a directory of the test's own.
-const otlpConfig = `
-lambdaotel:
-  flush:
-    strategy: end
-  spill:
-    dir: %SPILL_DIR%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-exporters:
-  otlphttp:
-    endpoint: http://%SINK_HTTP%
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlphttp]
-    metrics:
-      receivers: [otlp]
-      exporters: [otlphttp]
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`
-
-var platformConfig = strings.Replace(strings.ReplaceAll(otlpConfig, "receivers: [otlp]", "receivers: [otlp, telemetryapi]"),
-	"receivers:\n  otlp:", "receivers:\n  telemetryapi:\n  otlp:", 1)
+var (
+	otlpConfig     = lambdatest.OTLPConfig
+	platformConfig = lambdatest.WithTelemetryAPI(otlpConfig)
+)
 
 // configs are the two ways the tests run.
 var configs = []struct {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -17,8 +18,7 @@ const plainFunc = "github.com/lambdaotel/lambdaotel/internal/fixtures/plainfunc"
 
 // platformConfig is defaultConfig with the telemetryapi receiver in every
 // pipeline.
-var platformConfig = strings.Replace(strings.ReplaceAll(defaultConfig, "receivers: [otlp]", "receivers: [otlp, telemetryapi]"),
-	"receivers:\n  otlp:", "receivers:\n  telemetryapi:\n  otlp:", 1)
+var platformConfig = lambdatest.WithTelemetryAPI(defaultConfig)
 
 // logRecord is a received log record in plain values.
 type logRecord struct {

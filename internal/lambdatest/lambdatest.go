@@ -165,3 +165,45 @@ func Invoke(tb testing.TB, env *sandbox.Env, event string) *sandbox.Result {
 	}
 	return res
 }
+
+// OTLPConfig is an extension configuration for NewExtension: OTLP
+// receivers on the test's ports, exported as they are to the sink over
+// OTLP/HTTP, flushed at the end of every invocation (the default, adaptive,
+// flushes periodically when invocations come as fast as tests make them),
+// spilling to a directory of the test's own.
+const OTLPConfig = `
+lambdaotel:
+  flush:
+    strategy: end
+  spill:
+    dir: %SPILL_DIR%
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%GRPC_PORT%
+      http:
+        endpoint: 127.0.0.1:%HTTP_PORT%
+exporters:
+  otlphttp:
+    endpoint: http://%SINK_HTTP%
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    metrics:
+      receivers: [otlp]
+      exporters: [otlphttp]
+    logs:
+      receivers: [otlp]
+      exporters: [otlphttp]
+`
+
+// WithTelemetryAPI adds the telemetryapi receiver to every pipeline of a
+// configuration written like OTLPConfig: the extension then also makes the
+// platform's telemetry, and joins the function's spans to it.
+func WithTelemetryAPI(config string) string {
+	return strings.Replace(strings.ReplaceAll(config, "receivers: [otlp]", "receivers: [otlp, telemetryapi]"),
+		"receivers:\n  otlp:", "receivers:\n  telemetryapi:\n  otlp:", 1)
+}

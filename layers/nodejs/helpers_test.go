@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -122,37 +121,12 @@ type envOptions struct {
 // extension flushes at the end of every invocation (its default, adaptive,
 // flushes periodically while invocations come quickly), so that each
 // invocation's spans are at the sink when Invoke returns.
-const otlpOnlyConfig = `
-lambdaotel:
-  flush:
-    strategy: end
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-exporters:
-  otlphttp:
-    endpoint: http://%SINK_HTTP%
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlphttp]
-    metrics:
-      receivers: [otlp]
-      exporters: [otlphttp]
-    logs:
-      receivers: [otlp]
-      exporters: [otlphttp]
-`
-
-// platformConfig adds the telemetryapi receiver: the extension's
-// invocation spans, which the function's spans join.
-var platformConfig = strings.Replace(strings.ReplaceAll(otlpOnlyConfig, "receivers: [otlp]", "receivers: [otlp, telemetryapi]"),
-	"receivers:\n  otlp:", "receivers:\n  telemetryapi:\n  otlp:", 1)
+var (
+	otlpOnlyConfig = lambdatest.OTLPConfig
+	// platformConfig adds the telemetryapi receiver: the extension's
+	// invocation spans, which the function's spans join.
+	platformConfig = lambdatest.WithTelemetryAPI(otlpOnlyConfig)
+)
 
 func startEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
