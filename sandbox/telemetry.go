@@ -319,8 +319,9 @@ func (t *telemetry) pause() {
 	subs := append([]*subscription(nil), t.subs...)
 	t.mu.Unlock()
 	for _, s := range subs {
+		//lint:ignore SA2001 locking and unlocking waits for a delivery in progress
 		s.deliverMu.Lock()
-		s.deliverMu.Unlock() //nolint:staticcheck // waits for a delivery in progress
+		s.deliverMu.Unlock()
 	}
 }
 
