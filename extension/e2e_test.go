@@ -277,3 +277,34 @@ func TestWithoutTelemetryAPI(t *testing.T) {
 		t.Errorf("the extension said %d times that the Telemetry API is unavailable, want once", n)
 	}
 }
+
+// TestConfigInLayer ships the configuration in the extension's layer, as
+// lambdaotel/config.yaml (/opt/lambdaotel/config.yaml in Lambda), with no
+// variable naming it: the extension finds it.
+func TestConfigInLayer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	task := filepath.Join(dir, "task")
+	buildtest.Install(t, buildtest.Binary(t, otelFunc), filepath.Join(task, "bootstrap"))
+	s := lambdatest.StartSink(t, nil)
+	x := lambdatest.NewExtension(t, dir, defaultConfig, s)
+	data, err := os.ReadFile(x.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(x.Layer, "lambdaotel"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(x.Layer, "lambdaotel", "config.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := x.Env("")
+	delete(env, "LAMBDAOTEL_CONFIG")
+	sb := lambdatest.StartSandbox(t, sandbox.Config{TaskRoot: task, Layers: []string{x.Layer}, Env: env}, &lambdatest.LogBuffer{})
+	if res := lambdatest.Invoke(t, sb, `{"spans":1}`); res.Error != nil {
+		t.Fatal(res.Error)
+	}
+	if n := s.SpanCount(); n != 2 {
+		t.Errorf("%d spans at the backend, want 2: the layer's configuration was not used", n)
+	}
+}

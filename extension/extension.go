@@ -10,6 +10,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +51,10 @@ type Options struct {
 	Getenv func(string) string
 	// Stderr receives the extension's log lines.
 	Stderr io.Writer
+	// Executable is the path the extension was started as (os.Args[0]):
+	// a configuration shipped in its layer, lambdaotel/config.yaml next to
+	// extensions/, is found from it.
+	Executable string
 }
 
 // Extension is one running extension.
@@ -168,7 +174,7 @@ func (x *Extension) start(ctx context.Context) error {
 // prepare reads the configuration, builds the pipelines and starts the
 // receivers. On failure it returns the error type to report.
 func (x *Extension) prepare() (string, error) {
-	cfg, err := config.Load(x.opts.Getenv)
+	cfg, err := config.Load(x.layerConfig())
 	if err != nil {
 		return ErrorConfigInvalid, err
 	}
@@ -188,6 +194,31 @@ func (x *Extension) prepare() (string, error) {
 	}
 	x.openQueue()
 	return "", nil
+}
+
+// layerConfig returns the environment's getenv, naming the configuration
+// shipped in the extension's own layer (<layer>/lambdaotel/config.yaml,
+// i.e. /opt/lambdaotel/config.yaml in Lambda) when no variable names one.
+func (x *Extension) layerConfig() func(string) string {
+	getenv := x.opts.Getenv
+	if x.opts.Executable == "" {
+		return getenv
+	}
+	for _, v := range []string{config.EnvConfig, config.EnvCollectorURI, config.EnvCollectorFile} {
+		if getenv(v) != "" {
+			return getenv
+		}
+	}
+	path := filepath.Join(filepath.Dir(filepath.Dir(x.opts.Executable)), "lambdaotel", "config.yaml")
+	if _, err := os.Stat(path); err != nil {
+		return getenv
+	}
+	return func(k string) string {
+		if k == config.EnvConfig {
+			return path
+		}
+		return getenv(k)
+	}
 }
 
 // subscribe subscribes to the Telemetry API for platform events (to know

@@ -14,8 +14,9 @@ import (
 
 func main() {
 	os.Exit(extension.Run(context.Background(), extension.Options{
-		Name:   filepath.Base(os.Args[0]),
-		Getenv: os.Getenv,
-		Stderr: os.Stderr,
+		Name:       filepath.Base(os.Args[0]),
+		Getenv:     os.Getenv,
+		Stderr:     os.Stderr,
+		Executable: os.Args[0],
 	}))
 }
