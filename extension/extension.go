@@ -39,8 +39,9 @@ const (
 	shutdownMargin = 200 * time.Millisecond
 	// deadlineMargin is kept free before an invocation's deadline.
 	deadlineMargin = 50 * time.Millisecond
-	// minFlush is the least time a flush gets, even past a deadline.
-	minFlush = 10 * time.Millisecond
+	// minFlush is the least time left for a flush during an invocation to
+	// start.
+	minFlush = 50 * time.Millisecond
 )
 
 // Options configure Run.
@@ -325,7 +326,7 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 		// While the function runs: what earlier invocations left, once
 		// the interval has passed. The invocation itself waits for none of it.
 		if x.flusher.due(time.Now()) {
-			x.flushWithin(ctx, x.flushEnd(ev))
+			x.flushDuring(ctx, ev)
 		}
 	case config.StrategyContinuous:
 		x.flusher.kick()
@@ -339,7 +340,7 @@ func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	if !x.telemetryOK {
 		// Without runtimeDone there is no end to wait for: flush what the
 		// previous invocations left, and let this one run.
-		x.flushWithin(ctx, x.flushEnd(ev))
+		x.flushDuring(ctx, ev)
 		return
 	}
 	ch := x.runtimeDoneFor(ev.RequestID, false)
@@ -361,22 +362,26 @@ func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 		x.log.Debug("no platform.runtimeDone before the invocation's deadline; flushing at the next event", "requestId", ev.RequestID)
 		return
 	}
-	x.flushWithin(ctx, x.flushEnd(ev))
+	x.flushDuring(ctx, ev)
 }
 
-// flushEnd is when a flush during the invocation ev must end: after the
-// budget, and before the invocation's deadline — the extensions' time
-// after the response counts towards the function's timeout.
-func (x *Extension) flushEnd(ev *extensionsapi.Event) time.Time {
+// flushDuring flushes during the invocation ev: within the budget, and
+// before the invocation's deadline — the extensions' time after the
+// response counts towards the function's timeout. With too little time left
+// it does not start: a request cut short may still reach the backend and
+// be sent again later, so the data waits for the next flush instead (after
+// a timeout, the SHUTDOWN that follows).
+func (x *Extension) flushDuring(ctx context.Context, ev *extensionsapi.Event) {
 	now := time.Now()
 	end := now.Add(x.budget)
 	if d := ev.Deadline().Add(-deadlineMargin); d.Before(end) {
 		end = d
 	}
-	if least := now.Add(minFlush); end.Before(least) {
-		end = least
+	if end.Sub(now) < minFlush {
+		x.log.Debug("too close to the invocation's deadline to flush; flushing at the next event", "requestId", ev.RequestID)
+		return
 	}
-	return end
+	x.flushWithin(ctx, end)
 }
 
 // flushWithin waits for in-flight OTLP requests, then flushes, all before
