@@ -39,6 +39,9 @@ const (
 	shutdownMargin = 200 * time.Millisecond
 	// deadlineMargin is kept free before an invocation's deadline.
 	deadlineMargin = 50 * time.Millisecond
+	// maxRuntimeDone bounds the runtimeDone events kept for a waiter that
+	// has not come yet.
+	maxRuntimeDone = 64
 	// minFlush is the least time left for a flush during an invocation to
 	// start.
 	minFlush = 50 * time.Millisecond
@@ -276,6 +279,17 @@ func (x *Extension) runtimeDoneFor(requestID string, done bool) chan struct{} {
 	defer x.mu.Unlock()
 	ch := x.runtimeDone[requestID]
 	if ch == nil {
+		if done && len(x.runtimeDone) >= maxRuntimeDone {
+			// Nobody waits for runtimeDone when the strategy does not flush
+			// at the end: forget the ones that arrived, keep the waited-for.
+			for id, c := range x.runtimeDone {
+				select {
+				case <-c:
+					delete(x.runtimeDone, id)
+				default:
+				}
+			}
+		}
 		ch = make(chan struct{})
 		x.runtimeDone[requestID] = ch
 	}

@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -44,5 +45,23 @@ func TestAdaptiveStrategy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRuntimeDoneBounded: runtimeDone events nobody waits for (periodic and
+// continuous strategies) do not pile up, and one arriving before its waiter
+// is still seen.
+func TestRuntimeDoneBounded(t *testing.T) {
+	x := &Extension{runtimeDone: map[string]chan struct{}{}}
+	for i := range 10 * maxRuntimeDone {
+		x.runtimeDoneFor(fmt.Sprint("req-", i), true)
+	}
+	if n := len(x.runtimeDone); n > maxRuntimeDone {
+		t.Errorf("%d runtimeDone entries kept, want at most %d", n, maxRuntimeDone)
+	}
+	select {
+	case <-x.runtimeDoneFor(fmt.Sprint("req-", 10*maxRuntimeDone-1), false):
+	default:
+		t.Errorf("the latest runtimeDone was forgotten before its waiter came")
 	}
 }
