@@ -21,6 +21,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/telemetryapireceiver"
 )
 
@@ -93,6 +94,7 @@ type Extension struct {
 
 // Run runs the extension until SHUTDOWN and returns its exit status.
 func Run(ctx context.Context, opts Options) int {
+	otlpexporter.Version = Version // the exporters' User-Agent: one version, stamped at build time
 	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}, started: time.Now(),
 		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
 		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
