@@ -72,6 +72,7 @@ func (r *Receiver) collect(ft ptrace.Traces, drain bool) (ptrace.Traces, pmetric
 
 	ready := r.takeReady(now, drain)
 	phases := r.takePhases(now, drain)
+	r.learnInstance(ft)
 	r.resolve(ready, phases, ft)
 	if r.cfg.Spans && len(ready)+len(phases) > 0 {
 		rs := td.ResourceSpans().AppendEmpty()
@@ -136,9 +137,40 @@ func (r *Receiver) takePhases(now time.Time, drain bool) []*phase {
 	return out
 }
 
-// resolve gives each invocation to emit its trace id and parent (from the
-// function's root span, else from the X-Ray header), and joins the
-// function's root spans to the invocation spans.
+// learnInstance takes faas.instance from the resource of the function's
+// own telemetry, so that the platform's resource and the function SDK's
+// agree. On AWS Lambda, faas.instance is the log stream name
+// (AWS_LAMBDA_LOG_STREAM_NAME, what the OpenTelemetry Lambda resource
+// detectors and this project's Go library set), a variable Lambda gives
+// the runtime but not extensions. Resources of another function are
+// ignored.
+func (r *Receiver) learnInstance(ft ptrace.Traces) {
+	if ft == (ptrace.Traces{}) || r.cfg.Resource.Instance != "" {
+		return
+	}
+	name := r.cfg.Resource.functionName(&r.learned)
+	rss := ft.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		attrs := rss.At(i).Resource().Attributes()
+		v, ok := attrs.Get(attrFaaSInstance)
+		if !ok || v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
+			continue
+		}
+		if n, ok := attrs.Get(attrFaaSName); ok && name != "" && n.AsString() != name {
+			continue
+		}
+		r.learned.instanceID = v.Str()
+		return
+	}
+}
+
+// resolve gives each invocation to emit its trace id and parent, and joins
+// the function's root spans to the invocation spans. An invocation whose
+// function sent a root span takes that span's trace, upstream parent and
+// faas.trigger; one without takes the X-Ray header's trace and parent
+// only with Config.AdoptXRayParent, and otherwise starts a sampled trace
+// of its own that links to the X-Ray context. Each invocation's metrics
+// are recorded here, with its trigger.
 func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Traces) {
 	var roots map[*invocation][]ptrace.Span
 	if len(ready)+len(r.recent) > 0 && ft != (ptrace.Traces{}) && ft.SpanCount() > 0 {
@@ -162,22 +194,28 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	}
 	for _, inv := range ready {
 		inv.emitted = true
+		xTrace, xParent, xSampled, xOK := parseXRay(inv.xray)
 		if rs := roots[inv]; len(rs) > 0 {
 			first := rs[0]
 			inv.traceID, inv.parentID = first.TraceID(), first.ParentSpanID()
-			inv.flags, inv.traceState = first.Flags(), first.TraceState().AsRaw()
+			// An SDK exports only sampled spans; older ones leave the
+			// flags at zero ("unknown").
+			inv.flags, inv.traceState = first.Flags()|flagSampled, first.TraceState().AsRaw()
+			if v, ok := first.Attributes().Get(attrFaaSTrigger); ok && v.Type() == pcommon.ValueTypeStr && v.Str() != "" {
+				inv.trigger = v.Str()
+			}
 			inv.logSpanID = first.SpanID()
 			if r.cfg.Spans {
 				reparent(rs, inv)
 				inv.logSpanID = inv.spanID
 			}
 		} else {
-			if tid, parent, sampled, ok := parseXRay(inv.xray); ok {
-				inv.traceID, inv.parentID = tid, parent
-				if sampled {
+			if r.cfg.AdoptXRayParent && xOK {
+				inv.traceID, inv.parentID = xTrace, xParent
+				if xSampled {
 					inv.flags = flagSampled
 				}
-				if !parent.IsEmpty() {
+				if !xParent.IsEmpty() {
 					inv.flags |= flagsRemoteParent
 				}
 			} else {
@@ -187,12 +225,18 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 				inv.logSpanID = inv.spanID
 			}
 		}
+		if xOK && !xParent.IsEmpty() && (inv.traceID != xTrace || inv.parentID != xParent) {
+			inv.link = &xrayLink{traceID: xTrace, spanID: xParent, sampled: xSampled}
+		}
+		r.recordInvocation(inv)
 		if p := inv.init; p != nil {
 			p.emitted, p.traceID, p.flags = true, inv.traceID, inv.flags&flagsTrace
+			r.recordInit(p)
 		}
 	}
 	for _, p := range phases {
 		p.emitted, p.traceID, p.flags = true, newTraceID(), flagSampled
+		r.recordInit(p)
 	}
 }
 
@@ -311,6 +355,9 @@ func (r *Receiver) spanName(inv *invocation) string {
 // span events: they have a start and a duration, which a span shows on the
 // trace's timeline and an event (a point in time) would not.
 func (r *Receiver) appendInvocation(spans ptrace.SpanSlice, inv *invocation, now time.Time) {
+	if inv.flags&flagSampled == 0 && !r.cfg.ExportUnsampled {
+		return // the trace is not sampled (Config.ExportUnsampled)
+	}
 	sp := spans.AppendEmpty()
 	sp.SetTraceID(inv.traceID)
 	sp.SetSpanID(inv.spanID)
@@ -336,13 +383,28 @@ func (r *Receiver) appendInvocation(spans ptrace.SpanSlice, inv *invocation, now
 	sp.SetStartTimestamp(ts(inv.start))
 	sp.SetEndTimestamp(ts(end))
 
+	if l := inv.link; l != nil {
+		sl := sp.Links().AppendEmpty()
+		sl.SetTraceID(l.traceID)
+		sl.SetSpanID(l.spanID)
+		if l.sampled {
+			sl.SetFlags(flagSampled)
+		}
+	}
+
 	// https://opentelemetry.io/docs/specs/semconv/faas/aws-lambda/ (all
 	// triggers) and https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/.
-	// faas.trigger is left out: the Telemetry API does not say what
-	// triggered the invocation.
+	// faas.trigger is Required: the Telemetry API does not say what
+	// triggered the invocation, the function's own span does; without
+	// it, "other".
 	a := sp.Attributes()
-	a.EnsureCapacity(10)
+	a.EnsureCapacity(11)
 	a.PutStr(attrFaaSInvocationID, inv.id)
+	trigger := inv.trigger
+	if trigger == "" {
+		trigger = triggerOther
+	}
+	a.PutStr(attrFaaSTrigger, trigger)
 	a.PutBool(attrFaaSColdstart, inv.coldstart)
 	if inv.invoked != "" {
 		a.PutStr(attrAWSLambdaInvokedARN, inv.invoked)
@@ -361,19 +423,22 @@ func (r *Receiver) appendInvocation(spans ptrace.SpanSlice, inv *invocation, now
 	switch {
 	case d == nil:
 		sp.Status().SetCode(ptrace.StatusCodeError)
-		sp.Status().SetMessage("no runtimeDone")
+		sp.Status().SetMessage("no platform.runtimeDone received")
 		a.PutStr(attrErrorType, errorTypeOther)
 	default:
 		a.PutStr(attrRuntimeStatus, d.Status)
 		if d.Metrics != nil {
-			a.PutDouble(attrRuntimeDurationMs, d.Metrics.DurationMs)
-			a.PutInt(attrRuntimeProducedBytes, int64(d.Metrics.ProducedBytes))
+			a.PutDouble(attrRuntimeDuration, d.Metrics.DurationMs/1e3)
+			if d.Metrics.ProducedBytes != nil {
+				a.PutInt(attrRuntimeProducedBytes, int64(*d.Metrics.ProducedBytes))
+			}
 		}
 		// Recording errors: status ERROR and error.type; success leaves the
-		// status unset. https://opentelemetry.io/docs/specs/semconv/general/recording-errors/
+		// status unset. The description is left empty: Lambda says nothing
+		// more than the status and error type, which it must not repeat.
+		// https://opentelemetry.io/docs/specs/semconv/general/recording-errors/
 		if d.Status != statusSuccess {
 			sp.Status().SetCode(ptrace.StatusCodeError)
-			sp.Status().SetMessage(d.Status)
 			a.PutStr(attrErrorType, errorType(d.Status, d.ErrorType))
 		}
 	}
@@ -420,8 +485,14 @@ func appendPhase(spans ptrace.SpanSlice, p *phase, parent pcommon.SpanID, now ti
 	sp.SetFlags(p.flags)
 	sp.SetName(p.name)
 	sp.SetKind(ptrace.SpanKindInternal)
+	// One source of truth for the init's duration: initReport's
+	// durationMs (which faas.init_duration records) when it came, else
+	// initRuntimeDone's time.
 	end := p.end
-	if !p.doneSeen {
+	switch {
+	case p.durationMs > 0:
+		end = p.start.Add(msDuration(p.durationMs))
+	case !p.doneSeen:
 		end = now
 	}
 	if end.Before(p.start) {
@@ -440,16 +511,15 @@ func appendPhase(spans ptrace.SpanSlice, p *phase, parent pcommon.SpanID, now ti
 		a.PutStr(attrInitRuntimeVersion, p.runtimeVersion)
 	}
 	if p.durationMs > 0 {
-		a.PutDouble(attrInitDurationMs, p.durationMs)
+		a.PutDouble(attrInitDuration, p.durationMs/1e3)
 	}
 	switch {
 	case !p.doneSeen:
 		sp.Status().SetCode(ptrace.StatusCodeError)
-		sp.Status().SetMessage("no " + p.name + "RuntimeDone")
+		sp.Status().SetMessage("no platform." + p.name + "RuntimeDone received")
 		a.PutStr(attrErrorType, errorTypeOther)
 	case p.status != "" && p.status != statusSuccess:
 		sp.Status().SetCode(ptrace.StatusCodeError)
-		sp.Status().SetMessage(p.status)
 		a.PutStr(attrErrorType, errorType(p.status, p.errorType))
 	}
 	for _, s := range p.spans {

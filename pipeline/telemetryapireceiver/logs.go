@@ -26,9 +26,11 @@ func (r *Receiver) decodeLog(ev *telemetryapi.Event, e event) (event, bool) {
 	}
 	raw := bytes.TrimSpace(ev.Record)
 	lr := plog.NewLogRecord()
-	ts := pcommon.NewTimestampFromTime(e.time)
-	lr.SetObservedTimestamp(ts)
-	lr.SetTimestamp(ts)
+	// Timestamp is when the line was written (the event's time, or the
+	// JSON format's own timestamp); ObservedTimestamp is when the
+	// extension received it.
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(e.time))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(e.observed))
 	switch {
 	case len(raw) > 0 && raw[0] == '"':
 		var line string
@@ -46,6 +48,9 @@ func (r *Receiver) decodeLog(ev *telemetryapi.Event, e event) (event, bool) {
 			lr.SetSeverityText(t.sevText)
 		}
 		e.logReq = t.requestID
+		if t.sev >= plog.SeverityNumberError {
+			invokeError(lr, line)
+		}
 	case len(raw) > 0 && raw[0] == '{':
 		var fields map[string]any
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -134,7 +139,72 @@ func structuredLog(lr plog.LogRecord, fields map[string]any, raw []byte) (reques
 	if !hasMessage {
 		lr.Body().SetStr(string(raw))
 	}
+	markException(lr)
 	return requestID
+}
+
+// markException names a record that carries an exception
+// (exception.type or exception.message) as the semantic conventions'
+// faas.invocation.exception event: the runtime logged the error that
+// ended an invocation (Lambda's JSON log format has errorType,
+// errorMessage and stackTrace only there). Its severity is ERROR unless
+// the line said otherwise.
+// https://opentelemetry.io/docs/specs/semconv/faas/faas-exceptions/
+func markException(lr plog.LogRecord) {
+	a := lr.Attributes()
+	_, hasType := a.Get(attrExceptionType)
+	_, hasMessage := a.Get(attrExceptionMessage)
+	if !hasType && !hasMessage {
+		return
+	}
+	lr.SetEventName(eventInvocationException)
+	if lr.SeverityNumber() == plog.SeverityNumberUnspecified {
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		lr.SetSeverityText("ERROR")
+	}
+}
+
+// invokeErrorMark is what the Node.js runtime writes, in the text log
+// format, before the JSON of the error that ended an invocation:
+//
+//	2024-01-01T00:00:00.000Z	<requestId>	ERROR	Invoke Error 	{"errorType":"Error","errorMessage":"boom","stack":["Error: boom","    at ..."]}
+const invokeErrorMark = "Invoke Error"
+
+// invokeError gives the exception attributes and event name to an ERROR
+// text line that reports an invocation's error in that form.
+func invokeError(lr plog.LogRecord, line string) {
+	i := strings.Index(line, invokeErrorMark)
+	if i < 0 {
+		return
+	}
+	rest := strings.TrimSpace(line[i+len(invokeErrorMark):])
+	if !strings.HasPrefix(rest, "{") {
+		return
+	}
+	var e struct {
+		ErrorType    string `json:"errorType"`
+		ErrorMessage string `json:"errorMessage"`
+		Stack        any    `json:"stack"`
+		StackTrace   any    `json:"stackTrace"`
+	}
+	if json.Unmarshal([]byte(rest), &e) != nil || (e.ErrorType == "" && e.ErrorMessage == "") {
+		return
+	}
+	a := lr.Attributes()
+	if e.ErrorType != "" {
+		a.PutStr(attrExceptionType, e.ErrorType)
+	}
+	if e.ErrorMessage != "" {
+		a.PutStr(attrExceptionMessage, e.ErrorMessage)
+	}
+	st := stackTrace(e.Stack)
+	if st == "" {
+		st = stackTrace(e.StackTrace)
+	}
+	if st != "" {
+		a.PutStr(attrExceptionStack, st)
+	}
+	markException(lr)
 }
 
 // stackTrace joins a runtime's stackTrace field (a list of lines, or one
@@ -183,8 +253,10 @@ func normalize(v any) any {
 
 // severityOf maps a level word to the log data model's severity number.
 // https://opentelemetry.io/docs/specs/otel/logs/data-model/#field-severitynumber
-// and the mappings of its appendix B (Python's WARNING and CRITICAL,
-// syslog's NOTICE, Go's PANIC).
+// and the mappings of its appendix B: syslog's Notice is INFO2, Alert
+// ERROR3 and Emergency FATAL; zap's DPanic is ERROR2, Panic ERROR3 and
+// Fatal FATAL. CRITICAL is Python's highest level, which OpenTelemetry
+// Python maps to FATAL (syslog's Critical would be ERROR2).
 func severityOf(level string) (plog.SeverityNumber, bool) {
 	switch strings.ToUpper(level) {
 	case "TRACE":
@@ -199,9 +271,11 @@ func severityOf(level string) (plog.SeverityNumber, bool) {
 		return plog.SeverityNumberWarn, true
 	case "ERROR", "ERR":
 		return plog.SeverityNumberError, true
-	case "CRITICAL", "ALERT", "EMERGENCY":
-		return plog.SeverityNumberFatal, true
-	case "FATAL", "PANIC":
+	case "DPANIC":
+		return plog.SeverityNumberError2, true
+	case "ALERT", "PANIC":
+		return plog.SeverityNumberError3, true
+	case "CRITICAL", "EMERGENCY", "FATAL":
 		return plog.SeverityNumberFatal, true
 	}
 	return plog.SeverityNumberUnspecified, false
@@ -359,11 +433,10 @@ func looksLikeTime(s string) bool {
 
 // platformLog makes a log record for a platform event (START, END,
 // REPORT, logs dropped).
-func platformLog(at time.Time, eventName, body string, sev plog.SeverityNumber) plog.LogRecord {
+func platformLog(e *event, eventName, body string, sev plog.SeverityNumber) plog.LogRecord {
 	lr := plog.NewLogRecord()
-	ts := pcommon.NewTimestampFromTime(at)
-	lr.SetTimestamp(ts)
-	lr.SetObservedTimestamp(ts)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(e.time))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(e.observed))
 	lr.SetSeverityNumber(sev)
 	lr.SetSeverityText(sev.String())
 	lr.SetEventName(eventName)

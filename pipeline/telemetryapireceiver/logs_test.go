@@ -57,37 +57,40 @@ func TestJSONLogFormat(t *testing.T) {
 		body         string
 		sev          plog.SeverityNumber
 		time         float64 // ms after t0, of the record's timestamp
+		event        string  // the event name
 		attrs        map[string]any
 	}{
 		{
 			name:   "python",
 			record: `{"timestamp":"2024-05-01T10:00:00.120Z","level":"INFO","message":"hi","logger":"root","requestId":"` + req1 + `"}`,
 			body:   "hi", sev: plog.SeverityNumberInfo, time: 120,
-			attrs: map[string]any{"aws.lambda.log.type": "function", "faas.invocation_id": req1, "logger": "root"},
+			attrs: map[string]any{"lambdaotel.log.type": "function", "faas.invocation_id": req1, "logger": "root"},
 		},
 		{
 			name: "node error",
 			record: `{"timestamp":"2024-05-01T10:00:00.130Z","level":"ERROR","requestId":"` + req1 + `","message":"Invoke Error",` +
 				`"errorType":"TypeError","errorMessage":"x is undefined","stackTrace":["TypeError: x is undefined","    at handler (/var/task/index.js:3:9)"]}`,
 			body: "Invoke Error", sev: plog.SeverityNumberError, time: 130,
-			attrs: map[string]any{"aws.lambda.log.type": "function", "faas.invocation_id": req1, "exception.type": "TypeError",
+			event: "faas.invocation.exception",
+			attrs: map[string]any{"lambdaotel.log.type": "function", "faas.invocation_id": req1, "exception.type": "TypeError",
 				"exception.message": "x is undefined", "exception.stacktrace": "TypeError: x is undefined\n    at handler (/var/task/index.js:3:9)"},
 		},
 		{
 			name:   "structured message",
 			record: `{"timestamp":"2024-05-01T10:00:00.140Z","level":"DEBUG","requestId":"` + req1 + `","message":{"order":42,"total":9.5}}`,
 			body:   `{"order":42,"total":9.5}`, sev: plog.SeverityNumberDebug, time: 140,
-			attrs: map[string]any{"aws.lambda.log.type": "function", "faas.invocation_id": req1},
+			attrs: map[string]any{"lambdaotel.log.type": "function", "faas.invocation_id": req1},
 		},
 		{
 			name:   "no message",
 			record: `{"timestamp":"2024-05-01T10:00:00.150Z","level":"TRACE","requestId":"` + req1 + `","x":true}`,
 			body:   `{"timestamp":"2024-05-01T10:00:00.150Z","level":"TRACE","requestId":"` + req1 + `","x":true}`, sev: plog.SeverityNumberTrace, time: 150,
-			attrs: map[string]any{"aws.lambda.log.type": "function", "faas.invocation_id": req1, "x": true},
+			attrs: map[string]any{"lambdaotel.log.type": "function", "faas.invocation_id": req1, "x": true},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, clock := newTestReceiver(nil)
+			*clock = at(250) // when the extension receives the events
 			r.Consume([]telemetryapi.Event{
 				ev(t, 100, evStart, startRec(req1, "")),
 				ev(t, 200, evFunction, tc.record),
@@ -96,8 +99,11 @@ func TestJSONLogFormat(t *testing.T) {
 			*clock = at(301)
 			td, _, ld := r.Collect(ptrace.NewTraces())
 			lr := logWithBody(t, ld, tc.body)
-			if lr.SeverityNumber() != tc.sev || lr.Timestamp() != ts(at(tc.time)) || lr.ObservedTimestamp() != ts(at(200)) {
+			if lr.SeverityNumber() != tc.sev || lr.Timestamp() != ts(at(tc.time)) || lr.ObservedTimestamp() != ts(at(250)) {
 				t.Errorf("severity %v time %v observed %v", lr.SeverityNumber(), lr.Timestamp().AsTime(), lr.ObservedTimestamp().AsTime())
+			}
+			if lr.EventName() != tc.event {
+				t.Errorf("event name %q, want %q", lr.EventName(), tc.event)
 			}
 			if got := attrs(lr.Attributes()); fmt.Sprint(got) != fmt.Sprint(tc.attrs) {
 				t.Errorf("attributes\n got %v\nwant %v", got, tc.attrs)

@@ -8,24 +8,24 @@ import (
 )
 
 // Metric names, units and descriptions from
-// https://opentelemetry.io/docs/specs/semconv/faas/faas-metrics/ (the faas.*
-// ones) and our own for what the conventions have no name for (aws.lambda.*,
-// named like their faas.* siblings).
+// https://opentelemetry.io/docs/specs/semconv/faas/faas-metrics/ (v1.44;
+// the faas.* ones) and our own for what the conventions have no name for
+// (lambdaotel.*, see names.go).
 const (
 	metricInvocations    = "faas.invocations"     // {invocation}: successful invocations
 	metricErrors         = "faas.errors"          // {error}: error, failure and timeout, by error.type
 	metricTimeouts       = "faas.timeouts"        // {timeout}
 	metricColdstarts     = "faas.coldstarts"      // {coldstart}
-	metricInvokeDuration = "faas.invoke_duration" // s: platform.runtimeDone metrics.durationMs
+	metricInvokeDuration = "faas.invoke_duration" // s: platform.runtimeDone metrics.durationMs, error.type on failures
 	metricInitDuration   = "faas.init_duration"   // s: platform.initReport metrics.durationMs (or report's initDurationMs)
 	metricMemUsage       = "faas.mem_usage"       // By: platform.report maxMemoryUsedMB
 	// metricBilledDuration is platform.report's billedDurationMs: what the
 	// invocation costs (the REPORT line's "Billed Duration").
-	metricBilledDuration = "aws.lambda.billed_duration" // s
+	metricBilledDuration = "lambdaotel.billed_duration" // s
 	// metricPostRuntime is the extensions' time after the runtime's
 	// response: platform.report durationMs − platform.runtimeDone
 	// durationMs, what CloudWatch calls PostRuntimeExtensionsDuration.
-	metricPostRuntime = "aws.lambda.post_runtime_extensions_duration" // s
+	metricPostRuntime = "lambdaotel.post_runtime.duration" // s
 )
 
 // Explicit bucket boundaries. semconv advises durationBounds for
@@ -38,93 +38,151 @@ var (
 	memoryBounds = []float64{32 << 20, 64 << 20, 128 << 20, 256 << 20, 512 << 20, 1 << 30, 2 << 30, 3 << 30, 4 << 30, 6 << 30, 8 << 30, 10 << 30}
 )
 
-// maxErrorTypes bounds the error.type values of faas.errors; further types
-// are counted as _OTHER.
+// maxErrorTypes bounds the attribute sets of a metric; further error
+// types are counted as _OTHER.
 const maxErrorTypes = 32
+
+// point is the attributes of a data point: error.type (failures only, as
+// the recording-errors page asks) and faas.trigger (when known: the
+// function's own span said it). Empty means absent.
+type point struct {
+	errorType, trigger string
+}
+
+func (p point) putTo(m pcommon.Map) {
+	if p.errorType != "" {
+		m.PutStr(attrErrorType, p.errorType)
+	}
+	if p.trigger != "" {
+		m.PutStr(attrFaaSTrigger, p.trigger)
+	}
+}
+
+func (p point) less(q point) bool {
+	if p.errorType != q.errorType {
+		return p.errorType < q.errorType
+	}
+	return p.trigger < q.trigger
+}
+
+// bound returns p, or p with error.type _OTHER when a metric with n
+// attribute sets already has too many.
+func bound(p point, n int, has bool) point {
+	if !has && n >= maxErrorTypes {
+		p.errorType = errorTypeOther
+	}
+	return p
+}
 
 type histogram struct {
 	name, unit, desc string
 	bounds           []float64
-	counts           []uint64
-	count            uint64
-	sum, min, max    float64
+	points           map[point]*histPoint
+}
+
+type histPoint struct {
+	counts        []uint64
+	count         uint64
+	sum, min, max float64
 }
 
 func newHistogram(name, unit, desc string, bounds []float64) histogram {
 	return histogram{name: name, unit: unit, desc: desc, bounds: bounds}
 }
 
-func (h *histogram) record(v float64) {
-	if h.counts == nil {
-		h.counts = make([]uint64, len(h.bounds)+1)
+func (h *histogram) record(p point, v float64) {
+	if h.points == nil {
+		h.points = map[point]*histPoint{}
+	}
+	hp, has := h.points[p]
+	if !has {
+		p = bound(p, len(h.points), has)
+		if hp = h.points[p]; hp == nil {
+			hp = &histPoint{}
+			h.points[p] = hp
+		}
+	}
+	if hp.counts == nil {
+		hp.counts = make([]uint64, len(h.bounds)+1)
 	}
 	// Buckets are (bounds[i-1], bounds[i]]: the first bound >= v.
-	h.counts[sort.SearchFloat64s(h.bounds, v)]++
-	if h.count == 0 || v < h.min {
-		h.min = v
+	hp.counts[sort.SearchFloat64s(h.bounds, v)]++
+	if hp.count == 0 || v < hp.min {
+		hp.min = v
 	}
-	if h.count == 0 || v > h.max {
-		h.max = v
+	if hp.count == 0 || v > hp.max {
+		hp.max = v
 	}
-	h.count++
-	h.sum += v
+	hp.count++
+	hp.sum += v
 }
 
 func (h *histogram) reset() {
-	clear(h.counts)
-	h.count, h.sum, h.min, h.max = 0, 0, 0, 0
+	for _, hp := range h.points {
+		clear(hp.counts)
+		hp.count, hp.sum, hp.min, hp.max = 0, 0, 0, 0
+	}
 }
 
 func (h *histogram) appendTo(ms pmetric.MetricSlice, temporality pmetric.AggregationTemporality, start, now pcommon.Timestamp) {
-	if h.count == 0 {
+	keys := make([]point, 0, len(h.points))
+	for k, hp := range h.points {
+		if hp.count > 0 {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
 		return
 	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	m := ms.AppendEmpty()
 	m.SetName(h.name)
 	m.SetUnit(h.unit)
 	m.SetDescription(h.desc)
 	hist := m.SetEmptyHistogram()
 	hist.SetAggregationTemporality(temporality)
-	dp := hist.DataPoints().AppendEmpty()
-	dp.SetStartTimestamp(start)
-	dp.SetTimestamp(now)
-	dp.SetCount(h.count)
-	dp.SetSum(h.sum)
-	dp.SetMin(h.min)
-	dp.SetMax(h.max)
-	dp.BucketCounts().FromRaw(h.counts)
-	dp.ExplicitBounds().FromRaw(h.bounds)
+	for _, k := range keys {
+		hp := h.points[k]
+		dp := hist.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(start)
+		dp.SetTimestamp(now)
+		dp.SetCount(hp.count)
+		dp.SetSum(hp.sum)
+		dp.SetMin(hp.min)
+		dp.SetMax(hp.max)
+		dp.BucketCounts().FromRaw(hp.counts)
+		dp.ExplicitBounds().FromRaw(h.bounds)
+		k.putTo(dp.Attributes())
+	}
 }
 
 type counter struct {
 	name, unit, desc string
-	// byType counts per error.type value; the empty key is "no attribute".
-	byType map[string]int64
+	// byPoint counts per attribute set.
+	byPoint map[point]int64
 }
 
 func newCounter(name, unit, desc string) counter {
 	return counter{name: name, unit: unit, desc: desc}
 }
 
-func (c *counter) add(errorType string) {
-	if c.byType == nil {
-		c.byType = map[string]int64{}
+func (c *counter) add(p point) {
+	if c.byPoint == nil {
+		c.byPoint = map[point]int64{}
 	}
-	if _, ok := c.byType[errorType]; !ok && len(c.byType) >= maxErrorTypes {
-		errorType = errorTypeOther
-	}
-	c.byType[errorType]++
+	_, has := c.byPoint[p]
+	c.byPoint[bound(p, len(c.byPoint), has)]++
 }
 
 func (c *counter) reset() {
-	for k := range c.byType {
-		c.byType[k] = 0
+	for k := range c.byPoint {
+		c.byPoint[k] = 0
 	}
 }
 
 func (c *counter) appendTo(ms pmetric.MetricSlice, temporality pmetric.AggregationTemporality, start, now pcommon.Timestamp) {
-	keys := make([]string, 0, len(c.byType))
-	for k, n := range c.byType {
+	keys := make([]point, 0, len(c.byPoint))
+	for k, n := range c.byPoint {
 		if n > 0 {
 			keys = append(keys, k)
 		}
@@ -132,7 +190,7 @@ func (c *counter) appendTo(ms pmetric.MetricSlice, temporality pmetric.Aggregati
 	if len(keys) == 0 {
 		return
 	}
-	sort.Strings(keys)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].less(keys[j]) })
 	m := ms.AppendEmpty()
 	m.SetName(c.name)
 	m.SetUnit(c.unit)
@@ -144,10 +202,8 @@ func (c *counter) appendTo(ms pmetric.MetricSlice, temporality pmetric.Aggregati
 		dp := sum.DataPoints().AppendEmpty()
 		dp.SetStartTimestamp(start)
 		dp.SetTimestamp(now)
-		dp.SetIntValue(c.byType[k])
-		if k != "" {
-			dp.Attributes().PutStr(attrErrorType, k)
-		}
+		dp.SetIntValue(c.byPoint[k])
+		k.putTo(dp.Attributes())
 	}
 }
 

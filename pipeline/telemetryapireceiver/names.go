@@ -1,9 +1,10 @@
 package telemetryapireceiver
 
-// Names from the OpenTelemetry semantic conventions (checked against
-// semconv 1.43, the newest the module cache holds with Go constants):
+// Names from the OpenTelemetry semantic conventions, checked against
+// v1.44.0 (the version of the conformance table in the README):
 //
 //	https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/
+//	https://opentelemetry.io/docs/specs/semconv/faas/faas-exceptions/
 //	https://opentelemetry.io/docs/specs/semconv/faas/aws-lambda/
 //	https://opentelemetry.io/docs/specs/semconv/faas/faas-metrics/
 //	https://opentelemetry.io/docs/specs/semconv/resource/faas/
@@ -31,6 +32,7 @@ const (
 	// older SDK instrumentations still set it.
 	attrFaaSExecution       = "faas.execution"
 	attrFaaSColdstart       = "faas.coldstart"
+	attrFaaSTrigger         = "faas.trigger"
 	attrAWSLambdaInvokedARN = "aws.lambda.invoked_arn"
 	attrErrorType           = "error.type"
 	attrExceptionType       = "exception.type"
@@ -39,29 +41,44 @@ const (
 
 	// errorTypeOther is error.type's value when the error has no type.
 	errorTypeOther = "_OTHER"
+	// triggerOther is faas.trigger's value when the trigger is not known:
+	// the attribute is Required on the invocation span, and "other" is
+	// the well-known value for "none of the others apply".
+	triggerOther = "other"
+	// eventInvocationException is the event name of a log record of an
+	// exception that ended an invocation (the FaaS exceptions page).
+	eventInvocationException = "faas.invocation.exception"
 )
 
 // Names of our own, for Lambda facts the conventions have no name for.
-// They live under aws.lambda.*, the namespace semconv gives AWS Lambda
-// (aws.lambda.invoked_arn), and reuse the Telemetry API's own terms so that
-// they can be looked up in the AWS documentation.
+// The conventions own the aws.lambda.* namespace (aws.lambda.invoked_arn,
+// aws.lambda.resource_mapping.id) and advise against reusing one of their
+// namespaces for names of an application's own (general/naming.md,
+// "Recommendations for application developers"): ours are prefixed with
+// the project's name, lambdaotel.*, and durations are in seconds (the
+// unit is in the data, not the name). They reuse the Telemetry API's own
+// terms so that they can be looked up in the AWS documentation.
 const (
 	// On the invocation span: platform.runtimeDone's status and metrics.
-	attrRuntimeStatus        = "aws.lambda.runtime.status"         // success, error, failure, timeout
-	attrRuntimeDurationMs    = "aws.lambda.runtime.duration_ms"    // metrics.durationMs
-	attrRuntimeProducedBytes = "aws.lambda.runtime.produced_bytes" // metrics.producedBytes
+	attrRuntimeStatus        = "lambdaotel.runtime.status"         // success, error, failure, timeout
+	attrRuntimeDuration      = "lambdaotel.runtime.duration"       // s: metrics.durationMs / 1000
+	attrRuntimeProducedBytes = "lambdaotel.runtime.produced_bytes" // metrics.producedBytes, when Lambda sent it
 
 	// On the init span: platform.initStart / initRuntimeDone / initReport.
-	attrInitType           = "aws.lambda.init.type"  // initializationType: on-demand, provisioned-concurrency, snap-start, lambda-managed-instances
-	attrInitPhase          = "aws.lambda.init.phase" // init, or invoke for a suppressed init
-	attrInitRuntimeVersion = "aws.lambda.init.runtime_version"
-	attrInitDurationMs     = "aws.lambda.init.duration_ms" // initReport metrics.durationMs
+	attrInitType           = "lambdaotel.init.type"  // initializationType: on-demand, provisioned-concurrency, snap-start, lambda-managed-instances
+	attrInitPhase          = "lambdaotel.init.phase" // init, or invoke for a suppressed init
+	attrInitRuntimeVersion = "lambdaotel.init.runtime_version"
+	attrInitDuration       = "lambdaotel.init.duration" // s: initReport metrics.durationMs / 1000
 
 	// On log records: which stream of the Telemetry API the record came
 	// from: function, extension or platform. The log semantic conventions
 	// have no attribute for the writer of a line (log.iostream is
 	// stdout/stderr, which Lambda merges), so this one says it.
-	attrLogType = "aws.lambda.log.type"
+	attrLogType = "lambdaotel.log.type"
+
+	// On the platform.logsDropped record: what Lambda dropped.
+	attrLogsDroppedRecords = "lambdaotel.logs_dropped.records"
+	attrLogsDroppedBytes   = "lambdaotel.logs_dropped.bytes"
 )
 
 // Span names.

@@ -51,15 +51,19 @@ type startRecord struct {
 }
 
 type runtimeDoneRecord struct {
-	RequestID string `json:"requestId"`
-	Status    string `json:"status"`
-	ErrorType string `json:"errorType"`
-	Metrics   *struct {
-		DurationMs    float64 `json:"durationMs"`
-		ProducedBytes float64 `json:"producedBytes"`
-	} `json:"metrics"`
+	RequestID string          `json:"requestId"`
+	Status    string          `json:"status"`
+	ErrorType string          `json:"errorType"`
+	Metrics   *runtimeMetrics `json:"metrics"`
 	Spans   []spanRecord  `json:"spans"`
 	Tracing *traceContext `json:"tracing"`
+}
+
+// runtimeMetrics is platform.runtimeDone's metrics; producedBytes is
+// optional (absent when the runtime sent no response, e.g. on a timeout).
+type runtimeMetrics struct {
+	DurationMs    float64  `json:"durationMs"`
+	ProducedBytes *float64 `json:"producedBytes"`
 }
 
 type reportRecord struct {
@@ -117,6 +121,9 @@ func msDuration(ms float64) time.Duration {
 type event struct {
 	typ  string
 	time time.Time
+	// observed is when the extension received the event: a log record's
+	// ObservedTimestamp.
+	observed time.Time
 
 	initStart *initStartRecord
 	phaseDone *phaseDoneRecord // init/restore RuntimeDone and Report
@@ -135,9 +142,9 @@ type event struct {
 // decode decodes ev; ok is false for events the receiver does not use or
 // cannot read.
 func (r *Receiver) decode(ev *telemetryapi.Event) (e event, ok bool) {
-	e.typ, e.time = ev.Type, ev.Time
+	e.typ, e.time, e.observed = ev.Type, ev.Time, r.now()
 	if e.time.IsZero() {
-		e.time = r.now()
+		e.time = e.observed
 	}
 	var err error
 	switch ev.Type {

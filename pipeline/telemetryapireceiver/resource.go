@@ -22,6 +22,12 @@ type ResourceInfo struct {
 	Region          string
 	AccountID       string
 	MemoryMB        int
+	// Instance is faas.instance: the log stream name
+	// (AWS_LAMBDA_LOG_STREAM_NAME). Lambda gives that variable to the
+	// runtime, not to extensions; without it the receiver learns the name
+	// from the function's own telemetry (its resource's faas.instance) or
+	// from platform.initStart's instanceId (Lambda Managed Instances).
+	Instance string
 	// Attributes are the user's OTEL_RESOURCE_ATTRIBUTES, decoded. They
 	// override the detected Lambda attributes (but not service.name, see
 	// ResourceFromEnv).
@@ -36,7 +42,8 @@ type ResourceInfo struct {
 //     OTEL_RESOURCE_ATTRIBUTES, else the function name (the SDK
 //     environment variable rule: OTEL_SERVICE_NAME wins);
 //   - AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_FUNCTION_VERSION,
-//     AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_REGION (else AWS_DEFAULT_REGION);
+//     AWS_LAMBDA_FUNCTION_MEMORY_SIZE, AWS_REGION (else AWS_DEFAULT_REGION),
+//     AWS_LAMBDA_LOG_STREAM_NAME (faas.instance, when set);
 //   - OTEL_RESOURCE_ATTRIBUTES: "k=v,k2=v2", keys and values
 //     percent-decoded.
 //
@@ -50,6 +57,7 @@ func ResourceFromEnv(getenv func(string) string, accountID string) (ResourceInfo
 		FunctionVersion: strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_VERSION")),
 		Region:          strings.TrimSpace(getenv("AWS_REGION")),
 		AccountID:       accountID,
+		Instance:        strings.TrimSpace(getenv("AWS_LAMBDA_LOG_STREAM_NAME")),
 	}
 	if ri.Region == "" {
 		ri.Region = strings.TrimSpace(getenv("AWS_DEFAULT_REGION"))
@@ -97,7 +105,7 @@ func parseResourceAttributes(s string) (map[string]string, error) {
 
 // learned is what the receiver learns about the environment from events.
 type learned struct {
-	instanceID   string // platform.initStart instanceId
+	instanceID   string // the function's resource's faas.instance, else platform.initStart instanceId
 	functionName string // platform.initStart functionName
 	version      string // platform.initStart functionVersion
 	accountID    string // from the invoked ARN
@@ -146,9 +154,12 @@ func (ri *ResourceInfo) fill(m pcommon.Map, l *learned) {
 	if v := ri.version(l); v != "" {
 		m.PutStr(attrFaaSVersion, v)
 	}
-	// faas.instance: for AWS Lambda, "the (full) log stream name", which is
-	// what platform.initStart's instanceId holds.
-	if l.instanceID != "" {
+	// faas.instance: for AWS Lambda, "the (full) log stream name"
+	// (resource/faas.md), as the function's SDK reads it from
+	// AWS_LAMBDA_LOG_STREAM_NAME.
+	if ri.Instance != "" {
+		m.PutStr(attrFaaSInstance, ri.Instance)
+	} else if l.instanceID != "" {
 		m.PutStr(attrFaaSInstance, l.instanceID)
 	}
 	if ri.MemoryMB > 0 {

@@ -2,17 +2,19 @@
 // OpenTelemetry data, with no code in the function:
 //
 //   - traces: one SERVER span per invocation, from platform.start to
-//     platform.runtimeDone, named after the function, with its status and
-//     error.type; child spans for the runtime's responseLatency and
+//     platform.runtimeDone, named after the function, with faas.trigger,
+//     its status and error.type; child spans for the runtime's responseLatency and
 //     responseDuration and for the extensions' post-runtime time; on a cold
 //     start, an init (or SnapStart restore) span in the first invocation's
 //     trace. The function's own root span, when its SDK sent one, becomes a
-//     child of the invocation span, which takes over its trace id and
-//     upstream parent: one connected trace per invocation.
+//     child of the invocation span, which takes over its trace id,
+//     upstream parent and faas.trigger: one connected trace per
+//     invocation. Without it, the invocation span starts a trace of its
+//     own and links to Lambda's X-Ray context (Config.AdoptXRayParent).
 //   - metrics: faas.invocations, faas.errors, faas.timeouts,
 //     faas.coldstarts, faas.invoke_duration, faas.init_duration,
-//     faas.mem_usage, aws.lambda.billed_duration and
-//     aws.lambda.post_runtime_extensions_duration; delta by default.
+//     faas.mem_usage, lambdaotel.billed_duration and
+//     lambdaotel.post_runtime.duration; delta by default.
 //   - logs: every function and extension line, with its severity, the
 //     invocation it belongs to and that invocation's trace and span ids;
 //     optionally the START, END and REPORT lines.
@@ -25,6 +27,7 @@ package telemetryapireceiver
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -67,6 +70,23 @@ type Config struct {
 	// Version is the instrumentation scope's version: the extension's
 	// version. Empty means "dev".
 	Version string
+	// AdoptXRayParent makes an invocation span whose function sent no
+	// root span of its own a child of the span in Lambda's X-Ray trace
+	// header (platform.start's tracing), in the header's trace, with its
+	// sampled flag. Set it only when traces go to AWS X-Ray, which
+	// receives that parent: the semantic conventions' AWS Lambda page says
+	// that when reporting to another system the X-Ray Lambda context
+	// SHOULD NOT be used, or traces break (Lambda's span is never sent to
+	// an OTLP backend, and under passive tracing, Lambda's default, the
+	// header says Sampled=0). Default false: the invocation span is the
+	// root of a new, sampled trace and links to the X-Ray context.
+	AdoptXRayParent bool
+	// ExportUnsampled exports invocation spans (and their children) whose
+	// trace is not sampled — with AdoptXRayParent, a header with
+	// Sampled=0 — with the sampled flag clear. Default false: they are
+	// not exported, as an SDK with a parent-based sampler would not
+	// export them; their metrics and log records are.
+	ExportUnsampled bool
 	// MaxPending bounds how long an invocation without
 	// platform.runtimeDone is kept before it is emitted as it is, with
 	// status ERROR "no runtimeDone". Zero means DefaultMaxPending.
@@ -135,6 +155,9 @@ type invocation struct {
 	invoked   string // invoked ARN from INVOKE
 	coldstart bool
 	init      *phase // the cold start placed in this invocation's trace
+	// trigger is faas.trigger from the function's root span, once it is
+	// joined; empty when not known.
+	trigger string
 
 	done   *runtimeDoneRecord
 	doneAt time.Time
@@ -147,6 +170,16 @@ type invocation struct {
 	flags      uint32
 	traceState string
 	logSpanID  pcommon.SpanID // the span the invocation's log records point at
+	// link is the X-Ray context the span links to when it does not take
+	// it as its parent.
+	link *xrayLink
+}
+
+// xrayLink is a span link to Lambda's X-Ray context.
+type xrayLink struct {
+	traceID pcommon.TraceID
+	spanID  pcommon.SpanID
+	sampled bool
 }
 
 // phase is an init (platform.initStart…initReport) or a SnapStart restore.
@@ -264,9 +297,9 @@ func (r *Receiver) apply(e *event) {
 		r.report(e)
 	case evLogsDropped:
 		d := e.dropped
-		lr := platformLog(e.time, evLogsDropped, d.Reason, plog.SeverityNumberWarn)
-		lr.Attributes().PutInt("aws.lambda.logs_dropped.records", int64(d.DroppedRecords))
-		lr.Attributes().PutInt("aws.lambda.logs_dropped.bytes", int64(d.DroppedBytes))
+		lr := platformLog(e, evLogsDropped, d.Reason, plog.SeverityNumberWarn)
+		lr.Attributes().PutInt(attrLogsDroppedRecords, int64(d.DroppedRecords))
+		lr.Attributes().PutInt(attrLogsDroppedBytes, int64(d.DroppedBytes))
 		r.hold(lr, nil, nil)
 	case evFunction, evExtension:
 		r.line(e)
@@ -275,7 +308,7 @@ func (r *Receiver) apply(e *event) {
 
 func (r *Receiver) phaseStart(name string, e *event) {
 	rec := e.initStart
-	if rec.InstanceID != "" {
+	if rec.InstanceID != "" && r.learned.instanceID == "" {
 		r.learned.instanceID = rec.InstanceID
 	}
 	if rec.FunctionName != "" {
@@ -303,10 +336,7 @@ func (r *Receiver) phaseStart(name string, e *event) {
 		if r.cur.init == nil {
 			r.cur.init = p
 		}
-		if !r.cur.coldstart {
-			r.cur.coldstart = true
-			r.met.coldstarts.add("")
-		}
+		r.cur.coldstart = true
 	case p.ahead:
 		p.standalone = true
 		r.phases = append(r.phases, p)
@@ -341,16 +371,40 @@ func (r *Receiver) phaseReport(e *event) {
 		return
 	}
 	if rec.Metrics.DurationMs > 0 {
+		// The one duration of the init: the span ends there, and
+		// faas.init_duration records it (when the span is emitted, with
+		// the trigger of its first invocation).
 		p.durationMs = rec.Metrics.DurationMs
-		if !p.recorded {
-			p.recorded = true
-			r.met.initDuration.record(rec.Metrics.DurationMs / 1e3)
+		if p.emitted {
+			r.recordInit(p)
 		}
 	}
-	if !p.doneSeen && rec.Status != "" {
+	switch {
+	case !p.doneSeen && rec.Status != "":
 		// The report of an init that never reached initRuntimeDone.
 		r.phaseDone(e)
+	case p.doneSeen:
+		// The report may carry spans initRuntimeDone did not.
+		for _, s := range rec.Spans {
+			if !slices.Contains(p.spans, s) {
+				p.spans = append(p.spans, s)
+			}
+		}
 	}
+}
+
+// recordInit records faas.init_duration for p once, with the trigger of
+// the invocation it belongs to when known.
+func (r *Receiver) recordInit(p *phase) {
+	if p.recorded || p.durationMs <= 0 {
+		return
+	}
+	p.recorded = true
+	var pt point
+	if p.inv != nil {
+		pt.trigger = p.inv.trigger
+	}
+	r.met.initDuration.record(pt, p.durationMs/1e3)
 }
 
 func (r *Receiver) invocation(id string) *invocation {
@@ -387,7 +441,6 @@ func (r *Receiver) invocationStart(e *event) {
 		// The first invocation after an init (or the first this receiver
 		// sees: the extension starts with the environment).
 		inv.coldstart = true
-		r.met.coldstarts.add("")
 	}
 	r.needColdstart, r.sawStart = false, true
 	if p := r.waiting; p != nil {
@@ -396,7 +449,7 @@ func (r *Receiver) invocationStart(e *event) {
 	}
 	r.cur, r.curPhase = inv, nil
 	if r.cfg.LogReportLines {
-		r.hold(platformLog(e.time, evStart, startLine(inv.id, rec.Version), plog.SeverityNumberInfo), inv, nil)
+		r.hold(platformLog(e, evStart, startLine(inv.id, rec.Version), plog.SeverityNumberInfo), inv, nil)
 	}
 }
 
@@ -418,20 +471,50 @@ func (r *Receiver) runtimeDone(e *event) {
 	if inv.xray == "" && rec.Tracing != nil {
 		inv.xray = rec.Tracing.Value
 	}
-	switch rec.Status {
-	case statusSuccess:
-		r.met.invocations.add("")
-	case statusTimeout:
-		r.met.timeouts.add("")
-		r.met.errors.add(errorType(rec.Status, rec.ErrorType))
-	default:
-		r.met.errors.add(errorType(rec.Status, rec.ErrorType))
-	}
-	if rec.Metrics != nil {
-		r.met.invokeDuration.record(rec.Metrics.DurationMs / 1e3)
+	// The invocation's metrics are recorded when it is emitted, when its
+	// trigger is known (recordInvocation); a late runtimeDone, now.
+	if inv.emitted {
+		r.recordDone(inv)
 	}
 	if r.cfg.LogReportLines {
-		r.hold(platformLog(e.time, evRuntimeDone, endLine(inv.id), plog.SeverityNumberInfo), inv, nil)
+		r.hold(platformLog(e, evRuntimeDone, endLine(inv.id), plog.SeverityNumberInfo), inv, nil)
+	}
+}
+
+// recordInvocation records the metrics of an invocation being emitted:
+// faas.coldstarts, and with its runtimeDone faas.invocations,
+// faas.errors, faas.timeouts and faas.invoke_duration (with error.type
+// when it failed, so that failures and timeouts do not mix into the
+// latency of successes).
+func (r *Receiver) recordInvocation(inv *invocation) {
+	if inv.coldstart {
+		r.met.coldstarts.add(point{trigger: inv.trigger})
+	}
+	r.recordDone(inv)
+}
+
+// recordDone records the metrics of an invocation's runtimeDone.
+func (r *Receiver) recordDone(inv *invocation) {
+	d := inv.done
+	if d == nil {
+		return
+	}
+	pt := point{trigger: inv.trigger}
+	failed := pt
+	if d.Status != statusSuccess {
+		failed.errorType = errorType(d.Status, d.ErrorType)
+	}
+	switch d.Status {
+	case statusSuccess:
+		r.met.invocations.add(pt)
+	case statusTimeout:
+		r.met.timeouts.add(pt)
+		r.met.errors.add(failed)
+	default:
+		r.met.errors.add(failed)
+	}
+	if d.Metrics != nil {
+		r.met.invokeDuration.record(failed, d.Metrics.DurationMs/1e3)
 	}
 }
 
@@ -455,22 +538,23 @@ func (r *Receiver) report(e *event) {
 		done := &runtimeDoneRecord{RequestID: rec.RequestID, Status: rec.Status, ErrorType: rec.ErrorType,
 			Spans: rec.Spans, Tracing: rec.Tracing}
 		if rec.Metrics.DurationMs > 0 {
-			done.Metrics = &struct {
-				DurationMs    float64 `json:"durationMs"`
-				ProducedBytes float64 `json:"producedBytes"`
-			}{DurationMs: rec.Metrics.DurationMs}
+			done.Metrics = &runtimeMetrics{DurationMs: rec.Metrics.DurationMs}
 		}
-		r.runtimeDone(&event{time: e.time, done: done})
+		r.runtimeDone(&event{time: e.time, observed: e.observed, done: done})
 	}
 	m := &rec.Metrics
+	var pt point
+	if inv != nil {
+		pt.trigger = inv.trigger
+	}
 	if m.BilledDurationMs > 0 {
-		r.met.billed.record(m.BilledDurationMs / 1e3)
+		r.met.billed.record(pt, m.BilledDurationMs/1e3)
 	}
 	if m.MaxMemoryUsedMB > 0 {
-		r.met.memUsage.record(m.MaxMemoryUsedMB * (1 << 20))
+		r.met.memUsage.record(pt, m.MaxMemoryUsedMB*(1<<20))
 	}
 	if inv != nil && inv.done != nil && inv.done.Metrics != nil && m.DurationMs > 0 {
-		r.met.postRun.record(max(0, m.DurationMs-inv.done.Metrics.DurationMs) / 1e3)
+		r.met.postRun.record(pt, max(0, m.DurationMs-inv.done.Metrics.DurationMs)/1e3)
 	}
 	for _, d := range []float64{m.InitDurationMs, m.RestoreDurationMs} {
 		if d <= 0 {
@@ -482,15 +566,19 @@ func (r *Receiver) report(e *event) {
 		}
 		switch {
 		case p != nil && !p.recorded:
-			p.recorded = true
-			r.met.initDuration.record(d / 1e3)
+			if p.durationMs <= 0 {
+				p.durationMs = d
+			}
+			if p.emitted {
+				r.recordInit(p)
+			}
 		case p == nil && !r.reportInit:
 			r.reportInit = true
-			r.met.initDuration.record(d / 1e3)
+			r.met.initDuration.record(pt, d/1e3)
 		}
 	}
 	if r.cfg.LogReportLines {
-		r.hold(platformLog(e.time, evReport, reportLine(rec), plog.SeverityNumberInfo), inv, nil)
+		r.hold(platformLog(e, evReport, reportLine(rec), plog.SeverityNumberInfo), inv, nil)
 	}
 	if r.cur != nil && r.cur == inv {
 		r.cur = nil
