@@ -55,8 +55,8 @@ type runtimeDoneRecord struct {
 	Status    string          `json:"status"`
 	ErrorType string          `json:"errorType"`
 	Metrics   *runtimeMetrics `json:"metrics"`
-	Spans   []spanRecord  `json:"spans"`
-	Tracing *traceContext `json:"tracing"`
+	Spans     []spanRecord    `json:"spans"`
+	Tracing   *traceContext   `json:"tracing"`
 }
 
 // runtimeMetrics is platform.runtimeDone's metrics; producedBytes is
