@@ -123,6 +123,8 @@ func mergeTelemetryAPI(a, b *config.TelemetryAPIReceiver) *config.TelemetryAPIRe
 	}
 	a.LogReportLines = a.LogReportLines || b.LogReportLines
 	a.Cumulative = a.Cumulative || b.Cumulative
+	a.AdoptXRayParent = a.AdoptXRayParent || b.AdoptXRayParent
+	a.ExportUnsampled = a.ExportUnsampled || b.ExportUnsampled
 	return a
 }
 

@@ -167,6 +167,7 @@ func (x *Extension) start(ctx context.Context) error {
 			Spans: x.comp.produces(pipeline.Traces), Metrics: x.comp.produces(pipeline.Metrics),
 			Logs:           x.comp.produces(pipeline.Logs) && (pc.Has(config.TelemetryFunction) || pc.Has(config.TelemetryExtension)),
 			LogReportLines: pc.LogReportLines, Cumulative: pc.Cumulative,
+			AdoptXRayParent: pc.AdoptXRayParent, ExportUnsampled: pc.ExportUnsampled,
 			Resource: res, SelfLogPrefix: selfLogPrefix, Version: Version,
 		})
 	}

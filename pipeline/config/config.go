@@ -170,6 +170,14 @@ type TelemetryAPIReceiver struct {
 	// Cumulative makes the platform metrics cumulative (temporality:
 	// cumulative); the default is delta, since environments come and go.
 	Cumulative bool
+	// AdoptXRayParent makes the invocation span a child of Lambda's X-Ray
+	// trace header (adopt_xray_parent; default false: the span starts its
+	// own trace and links to the X-Ray context). For backends that
+	// receive X-Ray's own spans, i.e. AWS X-Ray.
+	AdoptXRayParent bool
+	// ExportUnsampled exports invocation spans of traces that are not
+	// sampled (export_unsampled; default false).
+	ExportUnsampled bool
 }
 
 // Has reports whether t is among the receiver's types.

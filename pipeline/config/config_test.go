@@ -881,6 +881,8 @@ func TestTelemetryAPIReceiverOptions(t *testing.T) {
 	}{
 		{"defaults", "telemetryapi:\n", TelemetryAPIReceiver{Types: []string{"platform", "function", "extension"}}, ""},
 		{"options", "telemetryapi:\n  types: [platform]\n  log_report_lines: true\n  temporality: cumulative\n", TelemetryAPIReceiver{Types: []string{"platform"}, LogReportLines: true, Cumulative: true}, ""},
+		{"x-ray", "telemetryapi:\n  adopt_xray_parent: true\n  export_unsampled: true\n", TelemetryAPIReceiver{Types: []string{"platform", "function", "extension"}, AdoptXRayParent: true, ExportUnsampled: true}, ""},
+		{"bad adopt_xray_parent", "telemetryapi:\n  adopt_xray_parent: sometimes\n", TelemetryAPIReceiver{}, `receivers.telemetryapi.adopt_xray_parent`},
 		{"bad temporality", "telemetryapi:\n  temporality: sometimes\n", TelemetryAPIReceiver{}, `receivers.telemetryapi.temporality: unsupported value "sometimes"; supported: delta, cumulative`},
 	}
 	for _, c := range cases {

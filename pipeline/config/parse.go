@@ -542,7 +542,7 @@ func (p *parser) receiver(e entry, typ string) *Receiver {
 
 // telemetryAPI decodes a telemetryapi receiver's settings.
 func (p *parser) telemetryAPI(n *yaml.Node, path string) *TelemetryAPIReceiver {
-	f := p.fields(n, path, []string{"types", "port", "log_report_lines", "temporality"}, nil)
+	f := p.fields(n, path, []string{"types", "port", "log_report_lines", "temporality", "adopt_xray_parent", "export_unsampled"}, nil)
 	t := &TelemetryAPIReceiver{Types: []string{TelemetryPlatform, TelemetryFunction, TelemetryExtension}}
 	if e, ok := f["types"]; ok {
 		vals, nodes := p.list(e.val, path+".types")
@@ -561,6 +561,8 @@ func (p *parser) telemetryAPI(n *yaml.Node, path string) *TelemetryAPIReceiver {
 	t.Port = int(p.integer(f["port"].val, path+".port", 0, 65535))
 	t.LogReportLines = p.boolean(f["log_report_lines"].val, path+".log_report_lines")
 	t.Cumulative = p.oneOf(f["temporality"].val, path+".temporality", "delta", "cumulative") == "cumulative"
+	t.AdoptXRayParent = p.boolean(f["adopt_xray_parent"].val, path+".adopt_xray_parent")
+	t.ExportUnsampled = p.boolean(f["export_unsampled"].val, path+".export_unsampled")
 	return t
 }
 
