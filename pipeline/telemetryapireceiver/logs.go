@@ -48,9 +48,7 @@ func (r *Receiver) decodeLog(ev *telemetryapi.Event, e event) (event, bool) {
 			lr.SetSeverityText(t.sevText)
 		}
 		e.logReq = t.requestID
-		if t.sev >= plog.SeverityNumberError {
-			invokeError(lr, line)
-		}
+		runtimeError(lr, line, t.sev)
 	case len(raw) > 0 && raw[0] == '{':
 		var fields map[string]any
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -170,15 +168,20 @@ func markException(lr plog.LogRecord) {
 //	2024-01-01T00:00:00.000Z	<requestId>	ERROR	Invoke Error 	{"errorType":"Error","errorMessage":"boom","stack":["Error: boom","    at ..."]}
 const invokeErrorMark = "Invoke Error"
 
-// invokeError gives the exception attributes and event name to an ERROR
-// text line that reports an invocation's error in that form.
-func invokeError(lr plog.LogRecord, line string) {
-	i := strings.Index(line, invokeErrorMark)
+// runtimeError gives the exception attributes and event name to a text
+// line in which a runtime reports the error that ended an invocation:
+// the Node.js runtime's ERROR "Invoke Error" line, or aws-lambda-go's
+// (log.Printf of the error document: a date, a time and the JSON).
+func runtimeError(lr plog.LogRecord, line string, sev plog.SeverityNumber) {
+	i := strings.IndexByte(line, '{')
 	if i < 0 {
 		return
 	}
-	rest := strings.TrimSpace(line[i+len(invokeErrorMark):])
-	if !strings.HasPrefix(rest, "{") {
+	prefix, rest := line[:i], line[i:]
+	switch {
+	case sev >= plog.SeverityNumberError && strings.HasSuffix(strings.TrimSpace(prefix), invokeErrorMark):
+	case sev == plog.SeverityNumberUnspecified && onlyTime(prefix):
+	default:
 		return
 	}
 	var e struct {
@@ -187,7 +190,8 @@ func invokeError(lr plog.LogRecord, line string) {
 		Stack        any    `json:"stack"`
 		StackTrace   any    `json:"stackTrace"`
 	}
-	if json.Unmarshal([]byte(rest), &e) != nil || (e.ErrorType == "" && e.ErrorMessage == "") {
+	dec := json.NewDecoder(strings.NewReader(rest))
+	if dec.Decode(&e) != nil || dec.More() || (e.ErrorType == "" && e.ErrorMessage == "") {
 		return
 	}
 	a := lr.Attributes()
@@ -207,8 +211,9 @@ func invokeError(lr plog.LogRecord, line string) {
 	markException(lr)
 }
 
-// stackTrace joins a runtime's stackTrace field (a list of lines, or one
-// string).
+// stackTrace joins a runtime's stackTrace field: a list of lines, one
+// string, or aws-lambda-go's frames ({"path","line","label"}), written as
+// Go writes a stack (the function, then a tab and file:line).
 func stackTrace(v any) string {
 	switch st := v.(type) {
 	case string:
@@ -216,15 +221,31 @@ func stackTrace(v any) string {
 	case []any:
 		lines := make([]string, 0, len(st))
 		for _, l := range st {
-			s, ok := l.(string)
-			if !ok {
+			switch f := l.(type) {
+			case string:
+				lines = append(lines, f)
+			case map[string]any:
+				lines = append(lines, fmt.Sprintf("%v\n\t%v:%v", f["label"], f["path"], f["line"]))
+			default:
 				return ""
 			}
-			lines = append(lines, s)
 		}
 		return strings.Join(lines, "\n")
 	}
 	return ""
+}
+
+// onlyTime reports whether s holds one or more tokens, all of them a
+// date or time.
+func onlyTime(s string) bool {
+	n := 0
+	for tok := range strings.FieldsSeq(s) {
+		if !looksLikeTime(tok) {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // normalize turns decoded JSON into values pcommon accepts: json.Number

@@ -379,11 +379,12 @@ func TestObservedTimestampIsReceiveTime(t *testing.T) {
 
 // TestInvocationExceptionEvent (item 5): the error a runtime logs for a
 // failed invocation is the faas.invocation.exception event, with the
-// exception attributes and severity ERROR: in Lambda's JSON log format and
-// in the Node.js runtime's text format.
+// exception attributes and severity ERROR: in Lambda's JSON log format, in
+// the Node.js runtime's text format and as aws-lambda-go logs it.
 func TestInvocationExceptionEvent(t *testing.T) {
 	for _, tc := range []struct{ name, record string }{
 		{"json", `{"timestamp":"2024-05-01T10:00:00.050Z","level":"ERROR","requestId":"` + req1 + `","message":"Invoke Error","errorType":"TypeError","errorMessage":"x is undefined","stackTrace":["TypeError: x is undefined","    at handler (/var/task/index.js:3:9)"]}`},
+		{"aws-lambda-go", `"2024/05/01 10:00:00 {\"errorMessage\":\"x is undefined\",\"errorType\":\"TypeError\",\"stackTrace\":[{\"path\":\"/var/task/main.go\",\"line\":3,\"label\":\"at handler\"}]}"`},
 		{"node text", `"2024-05-01T10:00:00.050Z\t` + req1 + `\tERROR\tInvoke Error \t{\"errorType\":\"TypeError\",\"errorMessage\":\"x is undefined\",\"stack\":[\"TypeError: x is undefined\",\"    at handler (/var/task/index.js:3:9)\"]}"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
