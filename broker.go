@@ -1,0 +1,333 @@
+package lambdaotel
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Kafka (Amazon MSK and self-managed) and Amazon MQ (ActiveMQ and
+// RabbitMQ) event source mappings invoke the function with a batch of
+// messages, as SQS does. The invocation is a CONSUMER span
+// "process <destination>" (the messaging conventions' name; "process" when
+// the batch has messages of several destinations) with faas.trigger
+// pubsub, the messaging.system of the broker
+// (https://opentelemetry.io/docs/specs/semconv/messaging/), the batch's
+// size, and one link per message that carries a W3C context (Kafka record
+// headers, ActiveMQ message properties, RabbitMQ message headers).
+
+// kafkaBatch is what a Kafka event says about its records.
+type kafkaBatch struct {
+	servers string // bootstrapServers
+	records []kafkaRecord
+}
+
+type kafkaRecord struct {
+	topic     string
+	partition string
+	offset    string
+	headers   propagation.MapCarrier // nil without headers
+}
+
+// kafkaFromEvent reads an events.KafkaEvent, its partitions in order.
+func kafkaFromEvent(e *events.KafkaEvent) *kafkaBatch {
+	b := &kafkaBatch{servers: e.BootstrapServers}
+	for _, k := range sortedKeys(e.Records) {
+		for i := range e.Records[k] {
+			r := &e.Records[k][i]
+			rec := kafkaRecord{topic: r.Topic, partition: strconv.FormatInt(r.Partition, 10), offset: strconv.FormatInt(r.Offset, 10)}
+			for _, h := range r.Headers {
+				for name, v := range h {
+					if rec.headers == nil {
+						rec.headers = propagation.MapCarrier{}
+					}
+					rec.headers[strings.ToLower(name)] = string(v)
+				}
+			}
+			b.records = append(b.records, rec)
+		}
+	}
+	return b
+}
+
+// kafkaPayload is a Kafka event as decoded from a payload: leniently,
+// since self-managed Kafka's events may spell partitions as strings and
+// header values as base64 strings.
+type kafkaPayload struct {
+	BootstrapServers string `json:"bootstrapServers"`
+	Records          map[string][]struct {
+		Topic     string                       `json:"topic"`
+		Partition json.Number                  `json:"partition"`
+		Offset    json.Number                  `json:"offset"`
+		Headers   []map[string]json.RawMessage `json:"headers"`
+	} `json:"records"`
+}
+
+func (p *kafkaPayload) batch() *kafkaBatch {
+	b := &kafkaBatch{servers: p.BootstrapServers}
+	for _, k := range sortedKeys(p.Records) {
+		for _, r := range p.Records[k] {
+			rec := kafkaRecord{topic: r.Topic, partition: r.Partition.String(), offset: r.Offset.String()}
+			for _, h := range r.Headers {
+				for name, v := range h {
+					if rec.headers == nil {
+						rec.headers = propagation.MapCarrier{}
+					}
+					rec.headers[strings.ToLower(name)] = headerBytes(v)
+				}
+			}
+			b.records = append(b.records, rec)
+		}
+	}
+	return b
+}
+
+// headerBytes decodes a Kafka header value of an event: an array of
+// (signed) bytes, or a base64 string.
+func headerBytes(raw json.RawMessage) string {
+	var ints []int
+	if json.Unmarshal(raw, &ints) == nil {
+		b := make([]byte, len(ints))
+		for i, n := range ints {
+			b[i] = byte(n)
+		}
+		return string(b)
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+			return string(b)
+		}
+		return s
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// kafka: the batch span of a Kafka event.
+func (c *core) kafka(t *trigger, b *kafkaBatch) {
+	t.kind = trace.SpanKindConsumer
+	t.add(semconv.FaaSTriggerPubSub, semconv.MessagingSystemKafka,
+		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+		semconv.MessagingBatchMessageCount(len(b.records)))
+	topic, partition := "", ""
+	for i, r := range b.records {
+		if i == 0 {
+			topic, partition = r.topic, r.partition
+			continue
+		}
+		if r.topic != topic {
+			topic, partition = "", ""
+			break
+		}
+		if r.partition != partition {
+			partition = ""
+		}
+	}
+	t.name = processName(topic)
+	if topic != "" {
+		t.add(semconv.MessagingDestinationName(topic))
+		if partition != "" {
+			t.add(semconv.MessagingDestinationPartitionID(partition))
+		}
+	}
+	if len(b.records) == 1 {
+		if off, err := strconv.Atoi(b.records[0].offset); err == nil {
+			t.add(semconv.MessagingKafkaOffset(off))
+		}
+	}
+	if server, _, _ := strings.Cut(b.servers, ","); server != "" {
+		if host, port, err := net.SplitHostPort(server); err == nil {
+			t.add(semconv.ServerAddress(host))
+			if p, err := strconv.Atoi(port); err == nil {
+				t.add(semconv.ServerPort(p))
+			}
+		} else {
+			t.add(semconv.ServerAddress(server))
+		}
+	}
+	prop := c.propagator()
+	for _, r := range b.records {
+		if r.headers != nil {
+			t.link(prop, r.headers, attribute.KeyValue{})
+		}
+	}
+}
+
+// link adds a link to the context carrier carries, if it has one.
+func (t *trigger) link(prop propagation.TextMapPropagator, carrier propagation.TextMapCarrier, id attribute.KeyValue) {
+	sc := trace.SpanContextFromContext(prop.Extract(messageContext, carrier))
+	if !sc.IsValid() || !sc.IsRemote() {
+		return
+	}
+	l := trace.Link{SpanContext: sc}
+	if id.Valid() {
+		l.Attributes = []attribute.KeyValue{id}
+	}
+	t.links = append(t.links, l)
+}
+
+// activeMQ: the batch span of an Amazon MQ for ActiveMQ event.
+func (c *core) activeMQ(t *trigger, e *events.ActiveMQEvent) {
+	t.kind = trace.SpanKindConsumer
+	t.add(semconv.FaaSTriggerPubSub, semconv.MessagingSystemActiveMQ,
+		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+		semconv.MessagingBatchMessageCount(len(e.Messages)))
+	queue := ""
+	for i := range e.Messages {
+		q := e.Messages[i].Destination.PhysicalName
+		if i == 0 {
+			queue = q
+		} else if q != queue {
+			queue = ""
+			break
+		}
+	}
+	t.name = processName(queue)
+	if queue != "" {
+		t.add(semconv.MessagingDestinationName(queue))
+	}
+	if len(e.Messages) == 1 {
+		m := &e.Messages[0]
+		if m.MessageID != "" {
+			t.add(semconv.MessagingMessageID(m.MessageID))
+		}
+		if m.CorrelationID != "" {
+			t.add(semconv.MessagingMessageConversationID(m.CorrelationID))
+		}
+	}
+	prop := c.propagator()
+	for i := range e.Messages {
+		m := &e.Messages[i]
+		if len(m.Properties) > 0 {
+			t.link(prop, propagation.MapCarrier(m.Properties), semconv.MessagingMessageID(m.MessageID))
+		}
+	}
+}
+
+// rabbitMQ: the batch span of an Amazon MQ for RabbitMQ event, whose
+// messages are grouped by "<queue>::<virtual host>".
+func (c *core) rabbitMQ(t *trigger, e *events.RabbitMQEvent) {
+	t.kind = trace.SpanKindConsumer
+	n := 0
+	queue, multiple := "", false
+	keys := sortedKeys(e.MessagesByQueue)
+	for i, k := range keys {
+		n += len(e.MessagesByQueue[k])
+		q, _, _ := strings.Cut(k, "::")
+		if i == 0 {
+			queue = q
+		} else if q != queue {
+			multiple = true
+		}
+	}
+	if multiple {
+		queue = ""
+	}
+	t.add(semconv.FaaSTriggerPubSub, semconv.MessagingSystemRabbitMQ,
+		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+		semconv.MessagingBatchMessageCount(n))
+	t.name = processName(queue)
+	if queue != "" {
+		t.add(semconv.MessagingDestinationName(queue))
+	}
+	prop := c.propagator()
+	for _, k := range keys {
+		for i := range e.MessagesByQueue[k] {
+			p := &e.MessagesByQueue[k][i].BasicProperties
+			if n == 1 {
+				if p.MessageID != nil && *p.MessageID != "" {
+					t.add(semconv.MessagingMessageID(*p.MessageID))
+				}
+				if p.CorrelationID != nil && *p.CorrelationID != "" {
+					t.add(semconv.MessagingMessageConversationID(*p.CorrelationID))
+				}
+			}
+			if len(p.Headers) > 0 {
+				var id attribute.KeyValue
+				if p.MessageID != nil {
+					id = semconv.MessagingMessageID(*p.MessageID)
+				}
+				t.link(prop, rabbitCarrier(p.Headers), id)
+			}
+		}
+	}
+}
+
+// rabbitCarrier reads propagation fields from RabbitMQ message headers as
+// Lambda delivers them: strings, or {"bytes": [...]}.
+type rabbitCarrier map[string]any
+
+func (c rabbitCarrier) Get(key string) string {
+	v, ok := lookupFold(c, key, "")
+	if !ok {
+		return ""
+	}
+	switch v := v.(type) {
+	case string:
+		return v
+	case map[string]any:
+		ints, _ := v["bytes"].([]any)
+		b := make([]byte, 0, len(ints))
+		for _, n := range ints {
+			f, _ := n.(float64)
+			b = append(b, byte(int(f)))
+		}
+		return string(b)
+	}
+	return ""
+}
+func (rabbitCarrier) Set(string, string) {}
+func (c rabbitCarrier) Keys() []string   { return sortedKeys(c) }
+
+// tryBroker: the Kafka and Amazon MQ events, told apart by their
+// eventSource and the field that holds their messages.
+func (c *core) tryBroker(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
+	switch src := topString(top, "eventSource"); src {
+	case "aws:kafka", "SelfManagedKafka", "aws:SelfManagedKafka":
+		if _, ok := top["records"]; !ok {
+			return false
+		}
+		var e kafkaPayload
+		if json.Unmarshal(payload, &e) == nil {
+			c.kafka(t, e.batch())
+			return true
+		}
+	case "aws:mq", "aws:amq":
+		if _, ok := top["messages"]; !ok {
+			return false
+		}
+		var e events.ActiveMQEvent
+		if json.Unmarshal(payload, &e) == nil {
+			c.activeMQ(t, &e)
+			return true
+		}
+	case "aws:rmq":
+		if _, ok := top["rmqMessagesByQueue"]; !ok {
+			return false
+		}
+		var e events.RabbitMQEvent
+		if json.Unmarshal(payload, &e) == nil {
+			c.rabbitMQ(t, &e)
+			return true
+		}
+	}
+	return false
+}
