@@ -184,18 +184,63 @@ func (t *trigger) link(prop propagation.TextMapPropagator, carrier propagation.T
 	t.links = append(t.links, l)
 }
 
+// activeMQMessage is what an ActiveMQ message says about its span.
+type activeMQMessage struct {
+	id, correlation, queue string
+	properties             propagation.MapCarrier
+}
+
+// activeMQFromEvent reads an events.ActiveMQEvent.
+func activeMQFromEvent(e *events.ActiveMQEvent) []activeMQMessage {
+	ms := make([]activeMQMessage, len(e.Messages))
+	for i := range e.Messages {
+		m := &e.Messages[i]
+		ms[i] = activeMQMessage{id: m.MessageID, correlation: m.CorrelationID, queue: m.Destination.PhysicalName, properties: m.Properties}
+	}
+	return ms
+}
+
+// activeMQPayload is an ActiveMQ event as decoded from a payload:
+// leniently, since Lambda's events may have strings and nulls where
+// events.ActiveMQMessage has numbers (expiration, type, replyTo).
+type activeMQPayload struct {
+	Messages []struct {
+		MessageID     string `json:"messageID"`
+		CorrelationID string `json:"correlationID"`
+		Destination   struct {
+			PhysicalName string `json:"physicalName"`
+		} `json:"destination"`
+		Properties map[string]any `json:"properties"`
+	} `json:"messages"`
+}
+
+func (p *activeMQPayload) messages() []activeMQMessage {
+	ms := make([]activeMQMessage, len(p.Messages))
+	for i, m := range p.Messages {
+		ms[i] = activeMQMessage{id: m.MessageID, correlation: m.CorrelationID, queue: m.Destination.PhysicalName}
+		for k, v := range m.Properties {
+			if s, ok := v.(string); ok {
+				if ms[i].properties == nil {
+					ms[i].properties = propagation.MapCarrier{}
+				}
+				ms[i].properties[k] = s
+			}
+		}
+	}
+	return ms
+}
+
 // activeMQ: the batch span of an Amazon MQ for ActiveMQ event.
-func (c *core) activeMQ(t *trigger, e *events.ActiveMQEvent) {
+func (c *core) activeMQ(t *trigger, ms []activeMQMessage) {
 	t.kind = trace.SpanKindConsumer
 	t.add(semconv.FaaSTriggerPubSub, semconv.MessagingSystemActiveMQ,
 		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
-		semconv.MessagingBatchMessageCount(len(e.Messages)))
+		semconv.MessagingBatchMessageCount(len(ms)))
 	queue := ""
-	for i := range e.Messages {
-		q := e.Messages[i].Destination.PhysicalName
+	for i := range ms {
 		if i == 0 {
-			queue = q
-		} else if q != queue {
+			queue = ms[i].queue
+		} else if ms[i].queue != queue {
 			queue = ""
 			break
 		}
@@ -204,20 +249,18 @@ func (c *core) activeMQ(t *trigger, e *events.ActiveMQEvent) {
 	if queue != "" {
 		t.add(semconv.MessagingDestinationName(queue))
 	}
-	if len(e.Messages) == 1 {
-		m := &e.Messages[0]
-		if m.MessageID != "" {
-			t.add(semconv.MessagingMessageID(m.MessageID))
+	if len(ms) == 1 {
+		if ms[0].id != "" {
+			t.add(semconv.MessagingMessageID(ms[0].id))
 		}
-		if m.CorrelationID != "" {
-			t.add(semconv.MessagingMessageConversationID(m.CorrelationID))
+		if ms[0].correlation != "" {
+			t.add(semconv.MessagingMessageConversationID(ms[0].correlation))
 		}
 	}
 	prop := c.propagator()
-	for i := range e.Messages {
-		m := &e.Messages[i]
-		if len(m.Properties) > 0 {
-			t.link(prop, propagation.MapCarrier(m.Properties), semconv.MessagingMessageID(m.MessageID))
+	for i := range ms {
+		if len(ms[i].properties) > 0 {
+			t.link(prop, ms[i].properties, semconv.MessagingMessageID(ms[i].id))
 		}
 	}
 }
@@ -314,9 +357,9 @@ func (c *core) tryBroker(t *trigger, top map[string]json.RawMessage, payload []b
 		if _, ok := top["messages"]; !ok {
 			return false
 		}
-		var e events.ActiveMQEvent
+		var e activeMQPayload
 		if json.Unmarshal(payload, &e) == nil {
-			c.activeMQ(t, &e)
+			c.activeMQ(t, e.messages())
 			return true
 		}
 	case "aws:rmq":

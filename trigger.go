@@ -206,7 +206,7 @@ func (c *core) classify(t *trigger, k kind, p any, payload []byte) {
 		}
 	case kindActiveMQ:
 		if e := eventOf[events.ActiveMQEvent](p); e != nil {
-			c.activeMQ(t, e)
+			c.activeMQ(t, activeMQFromEvent(e))
 			ok = true
 		}
 	case kindRabbitMQ:
@@ -571,7 +571,8 @@ func (t *trigger) kinesis(e *events.KinesisEvent) {
 }
 
 // dynamoDB: faas.trigger datasource, the table as faas.document.collection
-// and, when every record has the same, faas.document.operation.
+// and faas.document.operation, which the conventions require: the
+// records' operation, or "multiple" when they have different ones.
 func (t *trigger) dynamoDB(e *events.DynamoDBEvent) {
 	t.add(semconv.FaaSTriggerDatasource)
 	if len(e.Records) == 0 {
@@ -580,14 +581,14 @@ func (t *trigger) dynamoDB(e *events.DynamoDBEvent) {
 	if table := dynamoDBTable(e.Records[0].EventSourceArn); table != "" {
 		t.add(semconv.FaaSDocumentCollection(table))
 	}
-	op := e.Records[0].EventName
+	op := dynamoDBOperation(e.Records[0].EventName)
 	for i := range e.Records {
-		if e.Records[i].EventName != op {
-			op = ""
+		if e.Records[i].EventName != e.Records[0].EventName {
+			op = "multiple"
 			break
 		}
 	}
-	if op := dynamoDBOperation(op); op != "" {
+	if op != "" {
 		t.add(semconv.FaaSDocumentOperationKey.String(op))
 	}
 }
