@@ -285,7 +285,7 @@ func conformanceHandlers(c conformanceCase) []conformanceHandler {
 	return hs
 }
 
-func (c conformanceCase) payload(t *testing.T) []byte {
+func (c conformanceCase) payload(t testing.TB) []byte {
 	if c.own {
 		b, err := os.ReadFile(filepath.Join("testdata", "events", c.file))
 		if err != nil {

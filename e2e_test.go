@@ -41,6 +41,10 @@ func TestMain(m *testing.M) {
 		lambdaotel.Start(testFunction)
 		return
 	}
+	if os.Getenv(testStreamingOn) != "" {
+		lambdaotel.Start(streamingFunction)
+		return
+	}
 	code := m.Run()
 	buildtest.Cleanup()
 	os.Exit(code)
