@@ -77,14 +77,12 @@ func (t *trigger) authHTTPAPIv2(e *events.APIGatewayV2CustomAuthorizerV2Request)
 
 // tryAuthorizer: the authorizer events, whose top level has a type (TOKEN
 // or REQUEST) and a methodArn or routeArn, which no other event has.
-func (c *core) tryAuthorizer(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
-	typ := topString(top, "type")
+func (c *core) tryAuthorizer(t *trigger, top *payloadShape, payload []byte) bool {
+	typ := top.Type
 	if typ != "TOKEN" && typ != "REQUEST" {
 		return false
 	}
-	_, method := top["methodArn"]
-	_, route := top["routeArn"]
-	version := topString(top, "version")
+	method, route, version := bool(top.MethodArn), bool(top.RouteArn), top.Version
 	switch {
 	case route && version == "2.0":
 		var e events.APIGatewayV2CustomAuthorizerV2Request

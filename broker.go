@@ -342,10 +342,10 @@ func (c rabbitCarrier) Keys() []string   { return sortedKeys(c) }
 
 // tryBroker: the Kafka and Amazon MQ events, told apart by their
 // eventSource and the field that holds their messages.
-func (c *core) tryBroker(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
-	switch src := topString(top, "eventSource"); src {
+func (c *core) tryBroker(t *trigger, top *payloadShape, payload []byte) bool {
+	switch top.EventSource {
 	case "aws:kafka", "SelfManagedKafka", "aws:SelfManagedKafka":
-		if _, ok := top["records"]; !ok {
+		if !top.KafkaRecords {
 			return false
 		}
 		var e kafkaPayload
@@ -354,7 +354,7 @@ func (c *core) tryBroker(t *trigger, top map[string]json.RawMessage, payload []b
 			return true
 		}
 	case "aws:mq", "aws:amq":
-		if _, ok := top["messages"]; !ok {
+		if !top.Messages {
 			return false
 		}
 		var e activeMQPayload
@@ -363,7 +363,7 @@ func (c *core) tryBroker(t *trigger, top map[string]json.RawMessage, payload []b
 			return true
 		}
 	case "aws:rmq":
-		if _, ok := top["rmqMessagesByQueue"]; !ok {
+		if !top.RabbitMQ {
 			return false
 		}
 		var e events.RabbitMQEvent

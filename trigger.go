@@ -2,6 +2,7 @@ package lambdaotel
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -250,23 +251,63 @@ func (c *core) classify(t *trigger, k kind, p any, payload []byte) {
 // are there is tried in turn; the first whose event decodes and checks
 // out wins.
 func (c *core) classifyPayload(t *trigger, payload []byte) {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(payload, &top) != nil || len(top) == 0 {
-		t.other()
-		return
+	var top payloadShape
+	if err := json.Unmarshal(payload, &top); err != nil {
+		// A field of another type than the shape's is skipped, and the
+		// others are read: only a payload that is not a JSON object is
+		// no candidate's.
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			t.other()
+			return
+		}
 	}
 	for _, try := range payloadCandidates {
-		if try(c, t, top, payload) {
+		if try(c, t, &top, payload) {
 			return
 		}
 	}
 	t.other()
 }
 
+// payloadShape is the top level of a payload: the fields that tell the
+// event types apart, and no more (the rest is skipped, not copied).
+type payloadShape struct {
+	Records []struct {
+		Lower string `json:"eventSource"`
+		Upper string `json:"EventSource"` // SNS
+	} `json:"Records"`
+	RequestContext *struct {
+		ELB        present `json:"elb"`
+		HTTP       present `json:"http"`
+		DomainName string  `json:"domainName"`
+	} `json:"requestContext"`
+	HTTPMethod   string  `json:"httpMethod"`
+	Version      string  `json:"version"`
+	Type         string  `json:"type"`
+	MethodArn    present `json:"methodArn"`
+	RouteArn     present `json:"routeArn"`
+	DetailType   string  `json:"detail-type"`
+	Source       string  `json:"source"`
+	EventSource  string  `json:"eventSource"`
+	KafkaRecords present `json:"records"`
+	Messages     present `json:"messages"`
+	RabbitMQ     present `json:"rmqMessagesByQueue"`
+}
+
+// present records that a field is there, without copying its value.
+type present bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = present(string(b) != "null")
+	return nil
+}
+
 // payloadCandidates are the triggers classifyPayload tries, in order.
 // Each returns false, without changing t, when the payload is not its
 // event.
-var payloadCandidates = []func(c *core, t *trigger, top map[string]json.RawMessage, payload []byte) bool{
+var payloadCandidates = []func(c *core, t *trigger, top *payloadShape, payload []byte) bool{
 	(*core).tryRecords,
 	(*core).tryAuthorizer,
 	(*core).tryBroker,
@@ -274,34 +315,13 @@ var payloadCandidates = []func(c *core, t *trigger, top map[string]json.RawMessa
 	(*core).tryEventBridge,
 }
 
-// topString is the string value of a top-level field, or "".
-func topString(top map[string]json.RawMessage, key string) string {
-	raw, ok := top[key]
-	if !ok || len(raw) == 0 || raw[0] != '"' {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return ""
-	}
-	return s
-}
-
 // tryRecords: the events whose top level is a Records array, told apart by
 // the eventSource of their records (EventSource for SNS).
-func (c *core) tryRecords(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
-	raw, ok := top["Records"]
-	if !ok {
+func (c *core) tryRecords(t *trigger, top *payloadShape, payload []byte) bool {
+	if len(top.Records) == 0 {
 		return false
 	}
-	var recs []struct {
-		Lower string `json:"eventSource"`
-		Upper string `json:"EventSource"`
-	}
-	if json.Unmarshal(raw, &recs) != nil || len(recs) == 0 {
-		return false
-	}
-	switch first(recs[0].Lower, recs[0].Upper) {
+	switch first(top.Records[0].Lower, top.Records[0].Upper) {
 	case "aws:sqs":
 		var e events.SQSEvent
 		if json.Unmarshal(payload, &e) == nil {
@@ -339,33 +359,29 @@ func (c *core) tryRecords(t *trigger, top map[string]json.RawMessage, payload []
 // tryHTTP: API Gateway REST APIs (and HTTP APIs with payload format 1.0),
 // ALB, HTTP APIs and function URLs (payload format 2.0), all with a
 // requestContext object.
-func (c *core) tryHTTP(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
-	raw, ok := top["requestContext"]
-	if !ok {
+func (c *core) tryHTTP(t *trigger, top *payloadShape, payload []byte) bool {
+	rc := top.RequestContext
+	if rc == nil {
 		return false
 	}
-	var rc map[string]json.RawMessage
-	if json.Unmarshal(raw, &rc) != nil {
-		return false
-	}
-	if _, ok := rc["elb"]; ok && topString(top, "httpMethod") != "" {
+	if rc.ELB && top.HTTPMethod != "" {
 		var e events.ALBTargetGroupRequest
 		if json.Unmarshal(payload, &e) == nil && e.RequestContext.ELB.TargetGroupArn != "" {
 			t.alb(&e)
 			return true
 		}
 	}
-	if topString(top, "httpMethod") != "" {
+	if top.HTTPMethod != "" {
 		var e events.APIGatewayProxyRequest
 		if json.Unmarshal(payload, &e) == nil {
 			t.apiGateway(&e)
 			return true
 		}
 	}
-	if _, ok := rc["http"]; ok && topString(top, "version") == "2.0" {
+	if rc.HTTP && top.Version == "2.0" {
 		// A function URL's domain is <url-id>.lambda-url.<region>.on.aws;
 		// an HTTP API's is execute-api's or a custom domain.
-		if strings.Contains(topString(rc, "domainName"), ".lambda-url.") {
+		if strings.Contains(rc.DomainName, ".lambda-url.") {
 			var e events.LambdaFunctionURLRequest
 			if json.Unmarshal(payload, &e) == nil && e.RequestContext.HTTP.Method != "" {
 				t.functionURL(&e)
@@ -382,8 +398,8 @@ func (c *core) tryHTTP(t *trigger, top map[string]json.RawMessage, payload []byt
 }
 
 // tryEventBridge: an EventBridge event (detail-type, source and detail).
-func (c *core) tryEventBridge(t *trigger, top map[string]json.RawMessage, payload []byte) bool {
-	if topString(top, "detail-type") == "" || topString(top, "source") == "" {
+func (c *core) tryEventBridge(t *trigger, top *payloadShape, payload []byte) bool {
+	if top.DetailType == "" || top.Source == "" {
 		return false
 	}
 	var e events.EventBridgeEvent

@@ -350,3 +350,18 @@ func TestFunctionURLStreaming(t *testing.T) {
 	}
 	checkAttrs(t, "0", r.one(t, "POST").Attributes, map[string]any{"http.response.status_code": 200})
 }
+
+// BenchmarkClassifyPayload measures the classification of raw payloads
+// (the handler's event type is not an events type).
+func BenchmarkClassifyPayload(b *testing.B) {
+	c := newCore(newConfig(nil))
+	for _, f := range []string{"apigw-request.json", "apigw-v2-request-no-authorizer.json", "sqs-event.json", "dynamodb-event.json", "cognito-event.json"} {
+		payload := sample(b, f)
+		b.Run(strings.TrimSuffix(f, ".json"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c.classifyPayload(newTrigger(), payload)
+			}
+		})
+	}
+}
