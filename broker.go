@@ -1,6 +1,7 @@
 package lambdaotel
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -373,4 +374,123 @@ func (c *core) tryBroker(t *trigger, top *payloadShape, payload []byte) bool {
 		}
 	}
 	return false
+}
+
+// ProcessKafka calls process for each record of event, in order
+// (partitions in the order of their names), each in a CONSUMER span
+// "process <topic>" of its own: a child of the span in ctx (the
+// invocation's), linked to the context the record's headers carry, with
+// the record's topic, partition and offset. A Kafka event source mapping
+// retries the whole batch when the function fails, so processing stops at
+// the first error, which ProcessKafka returns (return it from the handler
+// to have the batch retried); it also stops, with ctx's error, when ctx
+// ends. A panic in process is recorded on the record's span and goes on.
+func ProcessKafka(ctx context.Context, event events.KafkaEvent, process func(context.Context, events.KafkaRecord) error) error {
+	rp := newRecordProcessor(ctx)
+	for _, k := range sortedKeys(event.Records) {
+		for i := range event.Records[k] {
+			r := &event.Records[k][i]
+			if rp.stop() {
+				return ctx.Err()
+			}
+			attrs := []attribute.KeyValue{
+				semconv.FaaSTriggerPubSub, semconv.MessagingSystemKafka,
+				semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+				semconv.MessagingDestinationName(r.Topic),
+				semconv.MessagingDestinationPartitionID(strconv.FormatInt(r.Partition, 10)),
+				semconv.MessagingKafkaOffset(int(r.Offset)),
+			}
+			var link trace.SpanContext
+			if len(r.Headers) > 0 {
+				c := propagation.MapCarrier{}
+				for _, h := range r.Headers {
+					for name, v := range h {
+						c[strings.ToLower(name)] = string(v)
+					}
+				}
+				link = messageLink(rp.prop, c)
+			}
+			if err := rp.run(ctx, processName(r.Topic), attrs, link, func(ctx context.Context) error { return process(ctx, *r) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ProcessActiveMQ calls process for each message of an Amazon MQ for
+// ActiveMQ event, in order, each in a CONSUMER span "process <queue>" of
+// its own, a child of the span in ctx, linked to the context the message's
+// properties carry. As for Kafka, processing stops at the first error (or
+// when ctx ends), which it returns: Lambda redelivers the batch when the
+// function fails.
+func ProcessActiveMQ(ctx context.Context, event events.ActiveMQEvent, process func(context.Context, events.ActiveMQMessage) error) error {
+	rp := newRecordProcessor(ctx)
+	for i := range event.Messages {
+		m := &event.Messages[i]
+		if rp.stop() {
+			return ctx.Err()
+		}
+		attrs := []attribute.KeyValue{
+			semconv.FaaSTriggerPubSub, semconv.MessagingSystemActiveMQ,
+			semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+			semconv.MessagingDestinationName(m.Destination.PhysicalName), semconv.MessagingMessageID(m.MessageID),
+		}
+		if m.CorrelationID != "" {
+			attrs = append(attrs, semconv.MessagingMessageConversationID(m.CorrelationID))
+		}
+		var link trace.SpanContext
+		if len(m.Properties) > 0 {
+			link = messageLink(rp.prop, propagation.MapCarrier(m.Properties))
+		}
+		if err := rp.run(ctx, processName(m.Destination.PhysicalName), attrs, link, func(ctx context.Context) error { return process(ctx, *m) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProcessRabbitMQ calls process for each message of an Amazon MQ for
+// RabbitMQ event, queue by queue in the order of their names, each in a
+// CONSUMER span "process <queue>" of its own, a child of the span in ctx,
+// linked to the context the message's headers carry. As for Kafka,
+// processing stops at the first error (or when ctx ends), which it
+// returns.
+func ProcessRabbitMQ(ctx context.Context, event events.RabbitMQEvent, process func(context.Context, events.RabbitMQMessage) error) error {
+	rp := newRecordProcessor(ctx)
+	for _, k := range sortedKeys(event.MessagesByQueue) {
+		queue, _, _ := strings.Cut(k, "::")
+		for i := range event.MessagesByQueue[k] {
+			m := &event.MessagesByQueue[k][i]
+			if rp.stop() {
+				return ctx.Err()
+			}
+			attrs := []attribute.KeyValue{
+				semconv.FaaSTriggerPubSub, semconv.MessagingSystemRabbitMQ,
+				semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"),
+				semconv.MessagingDestinationName(queue),
+			}
+			if id := m.BasicProperties.MessageID; id != nil && *id != "" {
+				attrs = append(attrs, semconv.MessagingMessageID(*id))
+			}
+			var link trace.SpanContext
+			if len(m.BasicProperties.Headers) > 0 {
+				link = messageLink(rp.prop, rabbitCarrier(m.BasicProperties.Headers))
+			}
+			if err := rp.run(ctx, processName(queue), attrs, link, func(ctx context.Context) error { return process(ctx, *m) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// messageLink is the context a message's carrier carries, or an invalid
+// one.
+func messageLink(prop propagation.TextMapPropagator, carrier propagation.TextMapCarrier) trace.SpanContext {
+	sc := trace.SpanContextFromContext(prop.Extract(messageContext, carrier))
+	if !sc.IsRemote() {
+		return trace.SpanContext{}
+	}
+	return sc
 }

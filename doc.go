@@ -50,7 +50,9 @@
 //   - Kinesis, Kafka (Amazon MSK and self-managed), Amazon MQ (ActiveMQ and
 //     RabbitMQ): a CONSUMER span "process <destination>" with faas.trigger
 //     pubsub, the broker's messaging.system, the batch's size and a link
-//     per message that carries a context.
+//     per message that carries a context. [ProcessKafka],
+//     [ProcessActiveMQ] and [ProcessRabbitMQ] run a function per message in
+//     a span of its own.
 //   - DynamoDB streams and S3 (also S3 events through EventBridge): a
 //     SERVER span with faas.trigger datasource and the faas.document.*
 //     attributes; [ProcessKinesis] and [ProcessDynamoDB] run a function per

@@ -365,3 +365,108 @@ func BenchmarkClassifyPayload(b *testing.B) {
 		})
 	}
 }
+
+// TestProcessBrokers: ProcessKafka, ProcessActiveMQ and ProcessRabbitMQ run
+// a function per message in a CONSUMER span "process <destination>" under
+// the batch span, linked to the message's context, and stop at the first
+// error, which they return.
+func TestProcessBrokers(t *testing.T) {
+	t.Parallel()
+	const linked = "b7ad6b7169203331"
+	tp := "00-0af7651916cd43dd8448eb211c80319c-" + linked + "-01"
+	check := func(t *testing.T, r *recorder, span string, processed, want int) {
+		t.Helper()
+		if processed != want {
+			t.Errorf("processed %d, want %d", processed, want)
+		}
+		spans := r.named(span)
+		var batch trace.SpanID
+		for _, s := range spans {
+			if !s.Parent.IsValid() {
+				batch = s.SpanContext.SpanID()
+			}
+		}
+		links := 0
+		n := 0
+		for _, s := range spans {
+			if !s.Parent.IsValid() {
+				continue
+			}
+			n++
+			if s.Parent.SpanID() != batch || s.SpanKind != trace.SpanKindConsumer {
+				t.Errorf("message span parent %v kind %v, want the batch span, CONSUMER", s.Parent.SpanID(), s.SpanKind)
+			}
+			for _, l := range s.Links {
+				if l.SpanContext.SpanID().String() == linked {
+					links++
+				}
+			}
+		}
+		if n != want || links != 1 {
+			t.Errorf("%d message spans with %d links, want %d with 1 link", n, links, want)
+		}
+	}
+	t.Run("Kafka", func(t *testing.T) {
+		t.Parallel()
+		r := newRecorder(t)
+		e := sampleAs[events.KafkaEvent](t, "kafka-event.json")
+		rec := e.Records["AWSKafkaTopic-0"][0]
+		rec.Headers = []map[string]events.JSONNumberBytes{{"traceparent": []byte(tp)}}
+		second := rec
+		second.Headers, second.Offset = nil, 1
+		third := second
+		third.Offset = 2
+		e.Records["AWSKafkaTopic-0"] = []events.KafkaRecord{rec, second, third}
+		processed := 0
+		h := Wrap(func(ctx context.Context, e events.KafkaEvent) (any, error) {
+			return nil, ProcessKafka(ctx, e, func(ctx context.Context, r events.KafkaRecord) error {
+				if processed++; r.Offset == 1 {
+					return errors.New("bad record")
+				}
+				return nil
+			})
+		}, r.opts()...)
+		if _, err := invoke(t, h, "req-1", mustJSON(t, e)); err == nil || err.Error() != "bad record" {
+			t.Fatalf("error %v, want the record's", err)
+		}
+		check(t, r, "process AWSKafkaTopic", processed, 2)
+	})
+	t.Run("ActiveMQ", func(t *testing.T) {
+		t.Parallel()
+		r := newRecorder(t)
+		e := sampleAs[events.ActiveMQEvent](t, "activemq-event.json")
+		m := e.Messages[0]
+		m.Properties = map[string]string{"traceparent": tp}
+		other := m
+		other.Properties, other.MessageID = nil, "ID:2"
+		e.Messages = []events.ActiveMQMessage{m, other}
+		processed := 0
+		h := Wrap(func(ctx context.Context, e events.ActiveMQEvent) (any, error) {
+			return nil, ProcessActiveMQ(ctx, e, func(ctx context.Context, m events.ActiveMQMessage) error { processed++; return nil })
+		}, r.opts()...)
+		if _, err := invoke(t, h, "req-1", mustJSON(t, e)); err != nil {
+			t.Fatal(err)
+		}
+		check(t, r, "process testQueue", processed, 2)
+	})
+	t.Run("RabbitMQ", func(t *testing.T) {
+		t.Parallel()
+		r := newRecorder(t)
+		var e events.RabbitMQEvent
+		if err := json.Unmarshal(docSample(t, "rabbitmq-traceparent.json"), &e); err != nil {
+			t.Fatal(err)
+		}
+		m := e.MessagesByQueue["pizzaQueue::/"][0]
+		other := m
+		other.BasicProperties.Headers = nil
+		e.MessagesByQueue["pizzaQueue::/"] = append(e.MessagesByQueue["pizzaQueue::/"], other)
+		processed := 0
+		h := Wrap(func(ctx context.Context, e events.RabbitMQEvent) (any, error) {
+			return nil, ProcessRabbitMQ(ctx, e, func(ctx context.Context, m events.RabbitMQMessage) error { processed++; return nil })
+		}, r.opts()...)
+		if _, err := invoke(t, h, "req-1", mustJSON(t, e)); err != nil {
+			t.Fatal(err)
+		}
+		check(t, r, "process pizzaQueue", processed, 2)
+	})
+}
