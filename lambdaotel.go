@@ -189,6 +189,7 @@ func Wrap[TIn, TOut any](handler func(context.Context, TIn) (TOut, error), opts 
 	return h
 }
 
+// newTyped returns the typed handler of handler.
 func newTyped[TIn, TOut any](handler func(context.Context, TIn) (TOut, error), opts []Option) *typedHandler[TIn, TOut] {
 	return &typedHandler[TIn, TOut]{
 		c:      newCore(newConfig(opts)),
@@ -242,8 +243,10 @@ func (h *typedHandler[TIn, TOut]) invokeReader(ctx context.Context, payload json
 // is (it cannot be encoded again) with the content type it gives JSON.
 type jsonResponse struct{ *bytes.Reader }
 
+// ContentType is the content type aws-lambda-go sends the response with.
 func (jsonResponse) ContentType() string { return "application/json" }
 
+// MarshalJSON fails, so that aws-lambda-go sends the response as is.
 func (jsonResponse) MarshalJSON() ([]byte, error) {
 	return nil, errors.New("an encoded response")
 }
