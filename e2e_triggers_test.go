@@ -2,17 +2,22 @@ package lambdaotel_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/sandbox"
 )
 
 // testStreamingOn makes the test binary run streamingFunction with
@@ -96,4 +101,49 @@ func TestStreamingPassThrough(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no response within 30 s")
 	}
+}
+
+// triggersFunction is a raw handler: it answers every event as an HTTP
+// API authorizer with a simple response that denies.
+func triggersFunction(ctx context.Context, e json.RawMessage) (json.RawMessage, error) {
+	return json.RawMessage(`{"isAuthorized":false}`), nil
+}
+
+// TestTriggersEndToEnd: a raw handler with lambdaotel.Start in the local
+// Lambda environment, with the extension and the sink: a self-managed
+// Kafka batch is a CONSUMER span "process <topic>" linked to the record's
+// context, and an HTTP API authorizer is the function's SERVER span with
+// its decision, under the request's context, with no HTTP status.
+func TestTriggersEndToEnd(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{config: otlpConfig, mode: "triggers"})
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", "events", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	kafka := e.invoke(t, sandbox.Request{Payload: read("kafka-self-managed.json")})
+	auth := e.invoke(t, sandbox.Request{Payload: read("http-api-authorizer-v2-header.json")})
+	if kafka.Error != nil || auth.Error != nil {
+		t.Fatalf("invocation errors %v, %v", kafka.Error, auth.Error)
+	}
+	if string(auth.Payload) != `{"isAuthorized":false}` {
+		t.Errorf("authorizer response %s", auth.Payload)
+	}
+	k := e.root(t, kafka.RequestID)
+	if k.Name != "process mytopic" || k.Kind != ptrace.SpanKindConsumer || k.Attributes["faas.trigger"] != "pubsub" ||
+		k.Attributes["messaging.system"] != "kafka" || k.Attributes["messaging.destination.name"] != "mytopic" {
+		t.Errorf("Kafka span %q kind %v attributes %v", k.Name, k.Kind, k.Attributes)
+	}
+	if len(k.Links) != 1 || k.Links[0].SpanID.String() != "b7ad6b7169203331" {
+		t.Errorf("Kafka span links %+v, want one to the record's context", k.Links)
+	}
+	a := e.root(t, auth.RequestID)
+	if a.Name != "orders" || a.Kind != ptrace.SpanKindServer || a.Attributes["faas.trigger"] != "other" ||
+		a.Attributes["lambdaotel.authorizer.decision"] != "deny" || a.Attributes["http.response.status_code"] != nil {
+		t.Errorf("authorizer span %q kind %v attributes %v", a.Name, a.Kind, a.Attributes)
+	}
+	e.checkParent(t, false, a, "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331")
 }
