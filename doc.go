@@ -29,20 +29,31 @@
 //
 //   - API Gateway REST and HTTP APIs, Application Load Balancers and
 //     function URLs: a SERVER span named "METHOD route" with the HTTP server
-//     attributes of the semantic conventions (http.request.method,
+//     attributes of the semantic conventions (http.request.method and, for
+//     a method that was not canonical, http.request.method_original,
 //     http.route, url.path, url.query, url.scheme, server.address,
 //     user_agent.original, client.address, network.protocol.version) and
-//     http.response.status_code from the response; a 5xx response is an
-//     error. The W3C (and X-Ray, if configured) context of the request
-//     headers is the span's parent.
+//     http.response.status_code from the response, streamed function URL
+//     responses included; a 5xx response is an error. The W3C (and X-Ray,
+//     if configured) context of the request headers is the span's parent.
+//   - API Gateway Lambda authorizers (TOKEN and REQUEST, payload formats
+//     1.0 and 2.0): a SERVER span named after the function, faas.trigger
+//     other, with lambdaotel.authorizer.* attributes and the decision of
+//     the response (allow, deny, unauthorized); not an HTTP span.
 //   - SQS: a CONSUMER span "<queue> process" with the messaging.*
 //     attributes, messaging.batch.message_count and one link per message to
 //     the context it carries (W3C message attributes, else the
 //     AWSTraceHeader system attribute). [ProcessSQS] runs a function per
 //     message in a span of its own and builds the partial batch response.
-//   - SNS: a CONSUMER span "<topic> process" whose parent is the context in
+//   - SNS: a CONSUMER span "process <topic>" whose parent is the context in
 //     the message attributes.
-//   - Kinesis: a CONSUMER span "<stream> process"; DynamoDB streams and S3: a
+//   - Kinesis, Kafka (Amazon MSK and self-managed), Amazon MQ (ActiveMQ and
+//     RabbitMQ): a CONSUMER span "process <destination>" with faas.trigger
+//     pubsub, the broker's messaging.system, the batch's size and a link
+//     per message that carries a context. [ProcessKafka],
+//     [ProcessActiveMQ] and [ProcessRabbitMQ] run a function per message in
+//     a span of its own.
+//   - DynamoDB streams and S3 (also S3 events through EventBridge): a
 //     SERVER span with faas.trigger datasource and the faas.document.*
 //     attributes; [ProcessKinesis] and [ProcessDynamoDB] run a function per
 //     record.
@@ -50,6 +61,12 @@
 //     scheduled events.
 //   - Anything else: a SERVER span named after the function, faas.trigger
 //     other.
+//
+// Raw handlers have the trigger chosen from the top-level structure of
+// the payload, never from values the user controls (headers, bodies,
+// EventBridge details), so that user data cannot pass for another
+// trigger's event. The spans follow the semantic conventions v1.44.0;
+// the README has the table of what each trigger records.
 //
 // An error return sets the span's status to ERROR with error.type and an
 // exception event; a panic is recorded the same way, the span is ended and

@@ -9,6 +9,7 @@ package lambdaotel_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +38,17 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(testFunctionOn) != "" {
+	switch os.Getenv(testFunctionOn) {
+	case "":
+	case "triggers":
+		lambdaotel.Start(triggersFunction)
+		return
+	default:
 		lambdaotel.Start(testFunction)
+		return
+	}
+	if os.Getenv(testStreamingOn) != "" {
+		lambdaotel.Start(streamingFunction)
 		return
 	}
 	code := m.Run()
@@ -108,6 +118,9 @@ type env struct {
 
 type envOptions struct {
 	function string // import path of the function; empty: the test binary
+	// mode is what the test binary runs: "" testFunction, "triggers"
+	// triggersFunction.
+	mode     string
 	config   string
 	protocol string // the function's OTLP protocol: "" (http/protobuf) or "grpc"
 	// defaultEndpoint leaves OTEL_EXPORTER_OTLP_ENDPOINT unset: the
@@ -145,7 +158,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 		delete(cfg.Env, "OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
 	if o.function == "" {
-		cfg.Env[testFunctionOn] = "1"
+		cfg.Env[testFunctionOn] = cmp.Or(o.mode, "1")
 	}
 	if v := os.Getenv("LAMBDAOTEL_TEST_LOG_LEVEL"); v != "" {
 		cfg.Env["LAMBDAOTEL_LOG_LEVEL"] = v // the extension's

@@ -2,11 +2,14 @@ package lambdaotel
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -117,6 +120,10 @@ func (t *trigger) setHTTP(k httpKind, r *httpRequest) {
 	method, known := normalizeMethod(r.method)
 	if known {
 		t.add(semconv.HTTPRequestMethodKey.String(method))
+		if method != r.method {
+			// Normalised ("get" is GET): the conventions want the original.
+			t.add(semconv.HTTPRequestMethodOriginal(r.method))
+		}
 	} else {
 		t.add(semconv.HTTPRequestMethodOther, semconv.HTTPRequestMethodOriginal(r.method))
 		method = "HTTP"
@@ -171,18 +178,50 @@ func (t *trigger) setHTTP(k httpKind, r *httpRequest) {
 }
 
 // normalizeMethod returns the method as http.request.method has it, and
-// whether it is one the conventions know.
+// whether it is one of the known methods (in any case: API Gateway, ALB
+// and function URLs take methods in any case).
 func normalizeMethod(m string) (string, bool) {
-	switch m {
-	case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "QUERY":
+	known := knownMethods()
+	if known == nil {
+		switch m {
+		case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "QUERY":
+			return m, true
+		}
+		u := strings.ToUpper(m)
+		switch u {
+		case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "QUERY":
+			return u, true
+		}
+		return "_OTHER", false
+	}
+	if known[m] {
 		return m, true
 	}
-	u := strings.ToUpper(m)
-	switch u {
-	case "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "QUERY":
+	if u := strings.ToUpper(m); known[u] {
 		return u, true
 	}
 	return "_OTHER", false
+}
+
+// knownMethods is the list of known methods of
+// OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS (comma-separated, case-sensitive,
+// replacing the default list, as the HTTP conventions ask), or nil for
+// the default list: the methods of RFC 9110, PATCH and QUERY.
+var knownMethods = sync.OnceValue(func() map[string]bool {
+	return parseKnownMethods(os.Getenv("OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"))
+})
+
+func parseKnownMethods(v string) map[string]bool {
+	if strings.TrimSpace(v) == "" {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			m[s] = true
+		}
+	}
+	return m
 }
 
 // protocolVersion turns "HTTP/1.1" into "1.1" and "HTTP/2.0" into "2".
@@ -318,6 +357,7 @@ const (
 	respHTTPAPI
 	respALB
 	respFunctionURL
+	respFunctionURLStreaming
 )
 
 func responseKindOf[T any]() responseKind {
@@ -331,6 +371,8 @@ func responseKindOf[T any]() responseKind {
 		return respALB
 	case *events.LambdaFunctionURLResponse, **events.LambdaFunctionURLResponse:
 		return respFunctionURL
+	case **events.LambdaFunctionURLStreamingResponse:
+		return respFunctionURLStreaming
 	}
 	return respOther
 }
@@ -354,15 +396,29 @@ func statusFromResponse(k responseKind, p any) (int, bool) {
 		if r := eventOf[events.LambdaFunctionURLResponse](p); r != nil {
 			return r.StatusCode, true
 		}
+	case respFunctionURLStreaming:
+		// aws-lambda-go sends 200 for a status code of 0.
+		if r := eventOf[events.LambdaFunctionURLStreamingResponse](p); r != nil {
+			return cmp.Or(r.StatusCode, 200), true
+		}
 	}
 	return 0, false
 }
 
 var markStatusCode = []byte(`"statusCode"`)
 
-// statusFromPayload reads the status code of an encoded response. HTTP
-// APIs and function URLs answer 200 to a response without one.
+// streamingDelimiter ends the prelude (status code, headers, cookies) of
+// a streamed function URL response
+// (application/vnd.awslambda.http-integration-response).
+var streamingDelimiter = []byte{0, 0, 0, 0, 0, 0, 0, 0}
+
+// statusFromPayload reads the status code of an encoded response, or of
+// the prelude of a streamed one. HTTP APIs and function URLs answer 200 to
+// a response without one.
 func statusFromPayload(t *trigger, out []byte) int {
+	if i := bytes.Index(out, streamingDelimiter); i > 0 && out[0] == '{' {
+		out = out[:i]
+	}
 	if bytes.Contains(out, markStatusCode) {
 		var r struct {
 			StatusCode int `json:"statusCode"`

@@ -44,7 +44,7 @@ func newCore(cfg config) *core {
 	}
 	return &core{
 		cfg:     cfg,
-		tracer:  tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
+		tracer:  tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(schemaURL)),
 		fnName:  lambdacontext.FunctionName,
 		version: os.Getenv("AWS_LAMBDA_FUNCTION_VERSION"),
 	}

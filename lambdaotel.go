@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,7 +123,14 @@ func newConfig(opts []Option) config {
 func Start[TIn, TOut any](handler func(context.Context, TIn) (TOut, error), opts ...Option) {
 	shutdown := setupForStart()
 	cfg := newConfig(opts)
-	lambda.StartWithOptions(Wrap(handler, opts...), append(cfg.lambdaOptions, lambda.WithEnableSIGTERM(shutdown))...)
+	lopts := append(cfg.lambdaOptions, lambda.WithEnableSIGTERM(shutdown))
+	if isReader[TOut]() {
+		// A function aws-lambda-go calls, so that a streamed response
+		// reaches it unread (see Wrap) and the options apply.
+		lambda.StartWithOptions(newTyped(handler, opts).invokeReader, lopts...)
+		return
+	}
+	lambda.StartWithOptions(Wrap(handler, opts...), lopts...)
 }
 
 // StartHandler is Start for a lambda.Handler (see WrapHandler). Every
@@ -167,7 +175,22 @@ const shutdownTimeout = 250 * time.Millisecond
 //
 // Wrap uses the global providers and propagator unless options say
 // otherwise; it may be called before they are set.
+//
+// A handler whose response type is an io.Reader, such as a function URL's
+// *events.LambdaFunctionURLStreamingResponse, has a response that
+// aws-lambda-go would send as is (it does not encode as JSON) passed to
+// aws-lambda-go unread, with its content type: the returned handler is
+// then one of lambda.NewHandler, which lambda.Start runs as it is.
 func Wrap[TIn, TOut any](handler func(context.Context, TIn) (TOut, error), opts ...Option) lambda.Handler {
+	h := newTyped(handler, opts)
+	if isReader[TOut]() {
+		return lambda.NewHandler(h.invokeReader)
+	}
+	return h
+}
+
+// newTyped returns the typed handler of handler.
+func newTyped[TIn, TOut any](handler func(context.Context, TIn) (TOut, error), opts []Option) *typedHandler[TIn, TOut] {
 	return &typedHandler[TIn, TOut]{
 		c:      newCore(newConfig(opts)),
 		fn:     handler,
@@ -198,8 +221,41 @@ type typedHandler[TIn, TOut any] struct {
 
 // Invoke implements lambda.Handler.
 func (h *typedHandler[TIn, TOut]) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, _, err := h.run(ctx, payload, false)
+	return out, err
+}
+
+// invokeReader is the function lambda.NewHandler calls for handlers whose
+// response type is an io.Reader: a response sent as is is returned unread;
+// a JSON one as aws-lambda-go sends JSON.
+func (h *typedHandler[TIn, TOut]) invokeReader(ctx context.Context, payload json.RawMessage) (io.Reader, error) {
+	out, r, err := h.run(ctx, payload, true)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return r, nil
+	}
+	return jsonResponse{bytes.NewReader(out)}, nil
+}
+
+// jsonResponse is an encoded JSON response, which aws-lambda-go sends as
+// is (it cannot be encoded again) with the content type it gives JSON.
+type jsonResponse struct{ *bytes.Reader }
+
+// ContentType is the content type aws-lambda-go sends the response with.
+func (jsonResponse) ContentType() string { return "application/json" }
+
+// MarshalJSON fails, so that aws-lambda-go sends the response as is.
+func (jsonResponse) MarshalJSON() ([]byte, error) {
+	return nil, errors.New("an encoded response")
+}
+
+// run runs an invocation. With asReader, a response sent as is (an
+// io.Reader that does not encode as JSON) is returned as r, unread;
+// otherwise it is read into out.
+func (h *typedHandler[TIn, TOut]) run(ctx context.Context, payload []byte, asReader bool) (out []byte, r io.Reader, err error) {
 	var in TIn
-	var err error
 	if h.rawIn {
 		// The payload's buffer is reused by aws-lambda-go after the
 		// invocation: the handler gets a copy it may keep.
@@ -217,31 +273,35 @@ func (h *typedHandler[TIn, TOut]) Invoke(ctx context.Context, payload []byte) ([
 	defer inv.recover()
 	if err != nil {
 		inv.end(err, 0)
-		return nil, err
+		return nil, nil, err
 	}
 	res, err := h.fn(ctx, in)
 	if err != nil {
+		inv.authorizerError(t, err)
 		inv.end(err, 0)
-		return nil, err
+		return nil, nil, err
 	}
-	out, err := h.encode(&res)
+	out, r, err = h.encode(&res, asReader)
 	status := 0
 	if t.http != 0 && err == nil {
 		status = h.statusOf(t, &res, out)
 	}
+	if t.authorizer && err == nil {
+		inv.authorizerDecision(out)
+	}
 	inv.end(err, status)
-	return out, err
+	return out, r, err
 }
 
 // encode encodes the response as aws-lambda-go does: JSON without HTML
 // escaping nor trailing newline; an io.Reader that cannot be encoded, or
-// that encodes as {}, is read instead.
-func (h *typedHandler[TIn, TOut]) encode(res *TOut) ([]byte, error) {
+// that encodes as {}, is read instead (with asReader, returned unread).
+func (h *typedHandler[TIn, TOut]) encode(res *TOut, asReader bool) ([]byte, io.Reader, error) {
 	if h.rawOut {
 		if raw := *any(res).(*json.RawMessage); len(raw) > 0 {
-			return raw, nil
+			return raw, nil, nil
 		}
-		return []byte("null"), nil
+		return []byte("null"), nil, nil
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -249,17 +309,21 @@ func (h *typedHandler[TIn, TOut]) encode(res *TOut) ([]byte, error) {
 	err := enc.Encode(res)
 	if h.readerOut {
 		if r, ok := any(*res).(io.Reader); ok && (err != nil || bytes.HasPrefix(buf.Bytes(), []byte("{}"))) {
+			if asReader {
+				return nil, r, nil
+			}
 			if c, ok := r.(io.Closer); ok {
 				defer c.Close()
 			}
-			return io.ReadAll(r)
+			out, err := io.ReadAll(r)
+			return out, nil, err
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := buf.Bytes()
-	return b[:len(b)-1], nil
+	return b[:len(b)-1], nil, nil
 }
 
 func (h *typedHandler[TIn, TOut]) statusOf(t *trigger, res *TOut, out []byte) int {
@@ -267,6 +331,11 @@ func (h *typedHandler[TIn, TOut]) statusOf(t *trigger, res *TOut, out []byte) in
 		return code
 	}
 	return statusFromPayload(t, out)
+}
+
+// isReader reports whether T is an io.Reader.
+func isReader[T any]() bool {
+	return reflect.TypeFor[T]().Implements(reflect.TypeFor[io.Reader]())
 }
 
 // mayBeReader reports whether a T value may be an io.Reader.
@@ -291,8 +360,32 @@ func (h *rawHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if t.http != 0 && err == nil {
 		status = statusFromPayload(t, out)
 	}
+	if t.authorizer {
+		if err == nil {
+			inv.authorizerDecision(out)
+		} else {
+			inv.authorizerError(t, err)
+		}
+	}
 	inv.end(err, status)
 	return out, err
+}
+
+// authorizerDecision records the decision of an authorizer's response.
+func (inv *invocation) authorizerDecision(out []byte) {
+	if kv, ok := authorizerDecision(out); ok {
+		inv.span.SetAttributes(kv)
+	}
+}
+
+// authorizerError records the decision of an authorizer that returned err.
+func (inv *invocation) authorizerError(t *trigger, err error) {
+	if !t.authorizer {
+		return
+	}
+	if kv, ok := authorizerErrorDecision(err); ok {
+		inv.span.SetAttributes(kv)
+	}
 }
 
 // recover, deferred by the handlers, records a panic of the handler on

@@ -46,7 +46,7 @@ func (c *core) sqs(t *trigger, e *events.SQSEvent) {
 	if multiple {
 		t.name = "multiple_sources process"
 	} else {
-		t.name = processName(queue)
+		t.name = sourceProcessName(queue)
 		if queue != "" {
 			t.add(semconv.MessagingDestinationName(queue))
 		}
@@ -184,7 +184,7 @@ func ProcessSQS(ctx context.Context, event events.SQSEvent, process func(context
 			semconv.MessagingDestinationName(queue), semconv.MessagingMessageID(m.MessageId),
 			semconv.MessagingMessageBodySize(len(m.Body)),
 		}
-		err := rp.run(mctx, processName(queue), attrs, sc, func(ctx context.Context) error { return process(ctx, *m) })
+		err := rp.run(mctx, sourceProcessName(queue), attrs, sc, func(ctx context.Context) error { return process(ctx, *m) })
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			if strings.HasSuffix(m.EventSourceARN, ".fifo") {
@@ -196,7 +196,7 @@ func ProcessSQS(ctx context.Context, event events.SQSEvent, process func(context
 }
 
 // ProcessKinesis calls process for each record of event, in order, each
-// in a CONSUMER span "<stream> process" of its own, a child of the span in
+// in a CONSUMER span "process <stream>" of its own, a child of the span in
 // ctx. Lambda retries a stream batch from the lowest failed sequence
 // number, so processing stops at the first failure (or when ctx ends) and
 // the response reports that record; the event source mapping must have
@@ -255,7 +255,7 @@ func ProcessDynamoDB(ctx context.Context, event events.DynamoDBEvent, process fu
 		if r.EventID != "" {
 			attrs = append(attrs, semconv.MessagingMessageID(r.EventID))
 		}
-		err := rp.run(ctx, processName(table), attrs, trace.SpanContext{}, func(ctx context.Context) error { return process(ctx, *r) })
+		err := rp.run(ctx, sourceProcessName(table), attrs, trace.SpanContext{}, func(ctx context.Context) error { return process(ctx, *r) })
 		if err != nil {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: r.Change.SequenceNumber})
 			break
@@ -279,7 +279,7 @@ func newRecordProcessor(ctx context.Context) *recordProcessor {
 	prop := propagatorFrom(ctx)
 	return &recordProcessor{
 		ctx:    ctx,
-		tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(semconv.SchemaURL)),
+		tracer: tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version), trace.WithSchemaURL(schemaURL)),
 		prop:   prop,
 	}
 }

@@ -289,7 +289,7 @@ func TestOtherTriggers(t *testing.T) {
 			typed: func(r *recorder) lambda.Handler {
 				return Wrap(func(ctx context.Context, e events.SNSEvent) (any, error) { return nil, nil }, r.opts()...)
 			},
-			span: "orders process", kind: trace.SpanKindConsumer, parent: upstreamSpan1,
+			span: "process orders", kind: trace.SpanKindConsumer, parent: upstreamSpan1,
 			want: map[string]any{"faas.trigger": "pubsub", "messaging.system": "aws.sns", "messaging.destination.name": "orders",
 				"messaging.operation.type": "process", "messaging.message.id": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
 				"aws.sns.topic.arn": "arn:aws:sns:us-east-1:123456789012:orders"},
@@ -309,7 +309,7 @@ func TestOtherTriggers(t *testing.T) {
 				return Wrap(func(ctx context.Context, e events.EventBridgeEvent) (any, error) { return nil, nil }, r.opts()...)
 			},
 			span: "orders", kind: trace.SpanKindServer,
-			want: map[string]any{"faas.trigger": "timer", "faas.time": "2015-10-08T16:53:06Z", "aws.eventbridge.detail_type": "Scheduled Event"},
+			want: map[string]any{"faas.trigger": "timer", "faas.time": "2015-10-08T16:53:06Z", "lambdaotel.eventbridge.detail_type": "Scheduled Event"},
 		},
 		{
 			name: "EventBridge", payload: custom,
@@ -317,15 +317,15 @@ func TestOtherTriggers(t *testing.T) {
 				return Wrap(func(ctx context.Context, e *events.CloudWatchEvent) (any, error) { return nil, nil }, r.opts()...)
 			},
 			span: "orders", kind: trace.SpanKindServer,
-			want: map[string]any{"faas.trigger": "pubsub", "faas.time": nil, "aws.eventbridge.source": "com.example.orders",
-				"aws.eventbridge.detail_type": "Order Placed", "aws.eventbridge.event_id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718"},
+			want: map[string]any{"faas.trigger": "pubsub", "faas.time": nil, "lambdaotel.eventbridge.source": "com.example.orders",
+				"lambdaotel.eventbridge.detail_type": "Order Placed", "lambdaotel.eventbridge.event_id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718"},
 		},
 		{
 			name: "Kinesis", payload: sample(t, "kinesis-event.json"),
 			typed: func(r *recorder) lambda.Handler {
 				return Wrap(func(ctx context.Context, e events.KinesisEvent) (any, error) { return nil, nil }, r.opts()...)
 			},
-			span: "simple-stream process", kind: trace.SpanKindConsumer,
+			span: "process simple-stream", kind: trace.SpanKindConsumer,
 			want: map[string]any{"faas.trigger": "pubsub", "messaging.destination.name": "simple-stream",
 				"aws.kinesis.stream_name": "simple-stream", "messaging.batch.message_count": 2},
 		},
@@ -415,7 +415,7 @@ func TestStreams(t *testing.T) {
 		if processed != 2 || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != e.Records[1].Kinesis.SequenceNumber {
 			t.Errorf("processed %d, failures %+v; want 2 and the second record", processed, resp.BatchItemFailures)
 		}
-		spans := r.named("simple-stream process")
+		spans := r.named("process simple-stream")
 		if len(spans) != 3 {
 			t.Fatalf("%d spans, want the batch and 2 records", len(spans))
 		}

@@ -1,8 +1,8 @@
 package lambdaotel
 
 import (
-	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +13,13 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
+
+// schemaURL is the version of the semantic conventions the spans follow:
+// v1.44.0, whose attributes for them are those of v1.43.0, the newest the
+// Go semconv package has (v1.44.0 renamed metrics only). When the
+// conventions change, the conformance test (conformance_test.go) and the
+// README's table of triggers say what the spans must become.
+const schemaURL = "https://opentelemetry.io/schemas/1.44.0"
 
 // kind is the trigger an event type stands for.
 type kind uint8
@@ -29,6 +36,13 @@ const (
 	kindEventBridge
 	kindKinesis
 	kindDynamoDB
+	kindKafka
+	kindActiveMQ
+	kindRabbitMQ
+	kindAuthToken     // API Gateway REST API TOKEN authorizer
+	kindAuthRequest   // API Gateway REST API REQUEST authorizer
+	kindAuthHTTPAPIv1 // API Gateway HTTP API authorizer, payload format 1.0
+	kindAuthHTTPAPIv2 // API Gateway HTTP API authorizer, payload format 2.0
 )
 
 // kindOf is the trigger of the event type T (or *T).
@@ -55,6 +69,20 @@ func kindOf[T any]() kind {
 		return kindKinesis
 	case *events.DynamoDBEvent, **events.DynamoDBEvent:
 		return kindDynamoDB
+	case *events.KafkaEvent, **events.KafkaEvent:
+		return kindKafka
+	case *events.ActiveMQEvent, **events.ActiveMQEvent:
+		return kindActiveMQ
+	case *events.RabbitMQEvent, **events.RabbitMQEvent:
+		return kindRabbitMQ
+	case *events.APIGatewayCustomAuthorizerRequest, **events.APIGatewayCustomAuthorizerRequest:
+		return kindAuthToken
+	case *events.APIGatewayCustomAuthorizerRequestTypeRequest, **events.APIGatewayCustomAuthorizerRequestTypeRequest:
+		return kindAuthRequest
+	case *events.APIGatewayV2CustomAuthorizerV1Request, **events.APIGatewayV2CustomAuthorizerV1Request:
+		return kindAuthHTTPAPIv1
+	case *events.APIGatewayV2CustomAuthorizerV2Request, **events.APIGatewayV2CustomAuthorizerV2Request:
+		return kindAuthHTTPAPIv2
 	}
 	return kindRaw
 }
@@ -97,7 +125,10 @@ type trigger struct {
 	links   []trace.Link
 	attrs   []attribute.KeyValue
 	http    httpKind
-	buf     [20]attribute.KeyValue
+	// authorizer is set for API Gateway Lambda authorizers, whose
+	// decision is read from the response.
+	authorizer bool
+	buf        [20]attribute.KeyValue
 }
 
 func newTrigger() *trigger {
@@ -169,110 +200,225 @@ func (c *core) classify(t *trigger, k kind, p any, payload []byte) {
 			t.dynamoDB(e)
 			ok = true
 		}
+	case kindKafka:
+		if e := eventOf[events.KafkaEvent](p); e != nil {
+			c.kafka(t, kafkaFromEvent(e))
+			ok = true
+		}
+	case kindActiveMQ:
+		if e := eventOf[events.ActiveMQEvent](p); e != nil {
+			c.activeMQ(t, activeMQFromEvent(e))
+			ok = true
+		}
+	case kindRabbitMQ:
+		if e := eventOf[events.RabbitMQEvent](p); e != nil {
+			c.rabbitMQ(t, e)
+			ok = true
+		}
+	case kindAuthToken:
+		if e := eventOf[events.APIGatewayCustomAuthorizerRequest](p); e != nil {
+			t.authToken(e)
+			ok = true
+		}
+	case kindAuthRequest:
+		if e := eventOf[events.APIGatewayCustomAuthorizerRequestTypeRequest](p); e != nil {
+			t.authRequest(e)
+			ok = true
+		}
+	case kindAuthHTTPAPIv1:
+		if e := eventOf[events.APIGatewayV2CustomAuthorizerV1Request](p); e != nil {
+			t.authHTTPAPIv1(e)
+			ok = true
+		}
+	case kindAuthHTTPAPIv2:
+		if e := eventOf[events.APIGatewayV2CustomAuthorizerV2Request](p); e != nil {
+			t.authHTTPAPIv2(e)
+			ok = true
+		}
 	}
 	if !ok {
 		t.other()
 	}
 }
 
-// Marks of each trigger's payload, looked for before a payload is decoded
-// as that trigger's event (and the event is checked after).
-var (
-	markRecords        = []byte(`"Records"`)
-	markSQS            = []byte(`"aws:sqs"`)
-	markSNS            = []byte(`"aws:sns"`)
-	markS3             = []byte(`"aws:s3"`)
-	markKinesis        = []byte(`"aws:kinesis"`)
-	markDynamoDB       = []byte(`"aws:dynamodb"`)
-	markRequestContext = []byte(`"requestContext"`)
-	markELB            = []byte(`"elb"`)
-	markHTTPMethod     = []byte(`"httpMethod"`)
-	markLambdaURL      = []byte(`.lambda-url.`)
-	markDetailType     = []byte(`"detail-type"`)
-)
-
 // classifyPayload recognises the trigger of a payload that was not decoded
-// into an events type.
+// into an events type from the structure of its top level: the fields
+// each event type has (Records with their eventSource, requestContext with
+// elb or http, detail-type with source, ...). Values the user controls
+// (headers, query parameters, path parameters, bodies, EventBridge
+// details, stream items) are never read for it, so data that looks like
+// another trigger's event cannot mislead it. Every candidate whose fields
+// are there is tried in turn; the first whose event decodes and checks
+// out wins.
 func (c *core) classifyPayload(t *trigger, payload []byte) {
-	switch {
-	case bytes.Contains(payload, markRecords):
-		switch {
-		case bytes.Contains(payload, markSQS):
-			var e events.SQSEvent
-			if json.Unmarshal(payload, &e) == nil && len(e.Records) > 0 && e.Records[0].EventSource == "aws:sqs" {
-				c.sqs(t, &e)
-				return
-			}
-		case bytes.Contains(payload, markSNS):
-			var e events.SNSEvent
-			if json.Unmarshal(payload, &e) == nil && len(e.Records) > 0 && e.Records[0].EventSource == "aws:sns" {
-				t.sns(&e)
-				return
-			}
-		case bytes.Contains(payload, markS3):
-			var e events.S3Event
-			if json.Unmarshal(payload, &e) == nil && len(e.Records) > 0 && e.Records[0].EventSource == "aws:s3" {
-				t.s3(&e)
-				return
-			}
-		case bytes.Contains(payload, markKinesis):
-			var e events.KinesisEvent
-			if json.Unmarshal(payload, &e) == nil && len(e.Records) > 0 && e.Records[0].EventSource == "aws:kinesis" {
-				t.kinesis(&e)
-				return
-			}
-		case bytes.Contains(payload, markDynamoDB):
-			var e events.DynamoDBEvent
-			if json.Unmarshal(payload, &e) == nil && len(e.Records) > 0 && e.Records[0].EventSource == "aws:dynamodb" {
-				t.dynamoDB(&e)
-				return
-			}
+	var top payloadShape
+	if err := json.Unmarshal(payload, &top); err != nil {
+		// A field of another type than the shape's is skipped, and the
+		// others are read: only a payload that is not a JSON object is
+		// no candidate's.
+		var typeErr *json.UnmarshalTypeError
+		if !errors.As(err, &typeErr) {
+			t.other()
+			return
 		}
-	case bytes.Contains(payload, markRequestContext):
-		switch {
-		case bytes.Contains(payload, markELB):
-			var e events.ALBTargetGroupRequest
-			if json.Unmarshal(payload, &e) == nil && e.HTTPMethod != "" && e.RequestContext.ELB.TargetGroupArn != "" {
-				t.alb(&e)
-				return
-			}
-		case bytes.Contains(payload, markHTTPMethod):
-			var e events.APIGatewayProxyRequest
-			if json.Unmarshal(payload, &e) == nil && e.HTTPMethod != "" {
-				t.apiGateway(&e)
-				return
-			}
-		case bytes.Contains(payload, markLambdaURL):
-			var e events.LambdaFunctionURLRequest
-			if json.Unmarshal(payload, &e) == nil && e.RequestContext.HTTP.Method != "" {
-				t.functionURL(&e)
-				return
-			}
-		default:
-			var e events.APIGatewayV2HTTPRequest
-			if json.Unmarshal(payload, &e) == nil && e.RequestContext.HTTP.Method != "" {
-				t.httpAPI(&e)
-				return
-			}
-		}
-	case bytes.Contains(payload, markDetailType):
-		var e events.EventBridgeEvent
-		if json.Unmarshal(payload, &e) == nil && e.DetailType != "" && e.Source != "" {
-			t.eventBridge(&e)
+	}
+	for _, try := range payloadCandidates {
+		if try(c, t, &top, payload) {
 			return
 		}
 	}
 	t.other()
 }
 
-// sns: a CONSUMER span "<topic> process" whose parent is the context in
-// the message attributes. SNS delivers one message per invocation.
+// payloadShape is the top level of a payload: the fields that tell the
+// event types apart, and no more (the rest is skipped, not copied).
+type payloadShape struct {
+	Records []struct {
+		Lower string `json:"eventSource"`
+		Upper string `json:"EventSource"` // SNS
+	} `json:"Records"`
+	RequestContext *struct {
+		ELB        present `json:"elb"`
+		HTTP       present `json:"http"`
+		DomainName string  `json:"domainName"`
+	} `json:"requestContext"`
+	HTTPMethod   string  `json:"httpMethod"`
+	Version      string  `json:"version"`
+	Type         string  `json:"type"`
+	MethodArn    present `json:"methodArn"`
+	RouteArn     present `json:"routeArn"`
+	DetailType   string  `json:"detail-type"`
+	Source       string  `json:"source"`
+	EventSource  string  `json:"eventSource"`
+	KafkaRecords present `json:"records"`
+	Messages     present `json:"messages"`
+	RabbitMQ     present `json:"rmqMessagesByQueue"`
+}
+
+// present records that a field is there, without copying its value.
+type present bool
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = present(string(b) != "null")
+	return nil
+}
+
+// payloadCandidates are the triggers classifyPayload tries, in order.
+// Each returns false, without changing t, when the payload is not its
+// event.
+var payloadCandidates = []func(c *core, t *trigger, top *payloadShape, payload []byte) bool{
+	(*core).tryRecords,
+	(*core).tryAuthorizer,
+	(*core).tryBroker,
+	(*core).tryHTTP,
+	(*core).tryEventBridge,
+}
+
+// tryRecords: the events whose top level is a Records array, told apart by
+// the eventSource of their records (EventSource for SNS).
+func (c *core) tryRecords(t *trigger, top *payloadShape, payload []byte) bool {
+	if len(top.Records) == 0 {
+		return false
+	}
+	switch first(top.Records[0].Lower, top.Records[0].Upper) {
+	case "aws:sqs":
+		var e events.SQSEvent
+		if json.Unmarshal(payload, &e) == nil {
+			c.sqs(t, &e)
+			return true
+		}
+	case "aws:sns":
+		var e events.SNSEvent
+		if json.Unmarshal(payload, &e) == nil {
+			t.sns(&e)
+			return true
+		}
+	case "aws:s3":
+		var e events.S3Event
+		if json.Unmarshal(payload, &e) == nil {
+			t.s3(&e)
+			return true
+		}
+	case "aws:kinesis":
+		var e events.KinesisEvent
+		if json.Unmarshal(payload, &e) == nil {
+			t.kinesis(&e)
+			return true
+		}
+	case "aws:dynamodb":
+		var e events.DynamoDBEvent
+		if json.Unmarshal(payload, &e) == nil {
+			t.dynamoDB(&e)
+			return true
+		}
+	}
+	return false
+}
+
+// tryHTTP: API Gateway REST APIs (and HTTP APIs with payload format 1.0),
+// ALB, HTTP APIs and function URLs (payload format 2.0), all with a
+// requestContext object.
+func (c *core) tryHTTP(t *trigger, top *payloadShape, payload []byte) bool {
+	rc := top.RequestContext
+	if rc == nil {
+		return false
+	}
+	if rc.ELB && top.HTTPMethod != "" {
+		var e events.ALBTargetGroupRequest
+		if json.Unmarshal(payload, &e) == nil && e.RequestContext.ELB.TargetGroupArn != "" {
+			t.alb(&e)
+			return true
+		}
+	}
+	if top.HTTPMethod != "" {
+		var e events.APIGatewayProxyRequest
+		if json.Unmarshal(payload, &e) == nil {
+			t.apiGateway(&e)
+			return true
+		}
+	}
+	if rc.HTTP && top.Version == "2.0" {
+		// A function URL's domain is <url-id>.lambda-url.<region>.on.aws;
+		// an HTTP API's is execute-api's or a custom domain.
+		if strings.Contains(rc.DomainName, ".lambda-url.") {
+			var e events.LambdaFunctionURLRequest
+			if json.Unmarshal(payload, &e) == nil && e.RequestContext.HTTP.Method != "" {
+				t.functionURL(&e)
+				return true
+			}
+		}
+		var e events.APIGatewayV2HTTPRequest
+		if json.Unmarshal(payload, &e) == nil && e.RequestContext.HTTP.Method != "" {
+			t.httpAPI(&e)
+			return true
+		}
+	}
+	return false
+}
+
+// tryEventBridge: an EventBridge event (detail-type, source and detail).
+func (c *core) tryEventBridge(t *trigger, top *payloadShape, payload []byte) bool {
+	if top.DetailType == "" || top.Source == "" {
+		return false
+	}
+	var e events.EventBridgeEvent
+	if json.Unmarshal(payload, &e) != nil {
+		return false
+	}
+	t.eventBridge(&e)
+	return true
+}
+
+// sns: a CONSUMER span "process <topic>" (the messaging conventions'
+// name) whose parent is the context in the message attributes. SNS
+// delivers one message per invocation.
 func (t *trigger) sns(e *events.SNSEvent) {
 	t.kind = trace.SpanKindConsumer
 	t.add(semconv.FaaSTriggerPubSub, semconv.MessagingSystemAWSSNS,
 		semconv.MessagingOperationTypeProcess, semconv.MessagingOperationName("process"))
 	if len(e.Records) == 0 {
-		t.name = "sns process"
+		t.name = processName("")
 		return
 	}
 	m := &e.Records[0].SNS
@@ -317,40 +463,54 @@ func (t *trigger) s3(e *events.S3Event) {
 	}
 }
 
-// s3Operation maps an S3 event name to faas.document.operation.
+// s3Operation maps an S3 event name ("ObjectCreated:Put", also spelled
+// "s3:ObjectCreated:Put") to faas.document.operation: insert, edit or
+// delete where one applies, else the event type in lower case
+// ("replication" for the Replication:* events, which report on copies
+// to another bucket, not a change of the object).
 func s3Operation(name string) string {
-	switch {
-	case name == "":
+	name = strings.TrimPrefix(name, "s3:")
+	typ, _, _ := strings.Cut(name, ":")
+	switch typ {
+	case "":
 		return ""
-	case strings.HasPrefix(name, "ObjectCreated:"):
+	case "ObjectCreated":
 		return "insert"
-	case strings.HasPrefix(name, "ObjectRemoved:"), strings.HasPrefix(name, "LifecycleExpiration:"):
+	case "ObjectRemoved", "LifecycleExpiration", "ReducedRedundancyLostObject":
 		return "delete"
-	case strings.HasPrefix(name, "ObjectRestore:"), strings.HasPrefix(name, "ObjectTagging:"),
-		strings.HasPrefix(name, "ObjectAcl:"), strings.HasPrefix(name, "LifecycleTransition"),
-		strings.HasPrefix(name, "IntelligentTiering"):
+	case "ObjectRestore":
+		if name == "ObjectRestore:Delete" { // the restored copy expired
+			return "delete"
+		}
+		return "edit"
+	case "ObjectTagging", "ObjectAcl", "LifecycleTransition", "IntelligentTiering":
 		return "edit"
 	}
-	return name
+	return strings.ToLower(typ)
 }
 
 // Attribute names of our own for EventBridge events, which the semantic
-// conventions have none for. They use EventBridge's own field names.
+// conventions have none for. They use EventBridge's own field names under
+// the library's namespace, as the conventions' naming rules ask of names
+// they do not define.
 const (
-	attrEventBridgeSource     = attribute.Key("aws.eventbridge.source")
-	attrEventBridgeDetailType = attribute.Key("aws.eventbridge.detail_type")
-	attrEventBridgeEventID    = attribute.Key("aws.eventbridge.event_id")
+	attrEventBridgeSource     = attribute.Key("lambdaotel.eventbridge.source")
+	attrEventBridgeDetailType = attribute.Key("lambdaotel.eventbridge.detail_type")
+	attrEventBridgeEventID    = attribute.Key("lambdaotel.eventbridge.event_id")
 )
 
 // eventBridge: faas.trigger timer for scheduled events (with faas.time),
-// pubsub for the others.
+// datasource for S3's events (with the faas.document.* attributes), pubsub
+// for the others.
 func (t *trigger) eventBridge(e *events.EventBridgeEvent) {
-	if e.Source == "aws.events" && e.DetailType == "Scheduled Event" {
+	switch {
+	case e.Source == "aws.events" && e.DetailType == "Scheduled Event":
 		t.add(semconv.FaaSTriggerTimer)
 		if !e.Time.IsZero() {
 			t.add(semconv.FaaSTime(e.Time.UTC().Format(time.RFC3339)))
 		}
-	} else {
+	case e.Source == "aws.s3" && t.s3Detail(e):
+	default:
 		t.add(semconv.FaaSTriggerPubSub)
 	}
 	t.add(attrEventBridgeSource.String(e.Source), attrEventBridgeDetailType.String(e.DetailType))
@@ -359,11 +519,46 @@ func (t *trigger) eventBridge(e *events.EventBridgeEvent) {
 	}
 }
 
+// s3Detail adds the datasource attributes of an S3 event delivered by
+// EventBridge ("Object Created", "Object Deleted", ...), and reports
+// whether the event was one.
+func (t *trigger) s3Detail(e *events.EventBridgeEvent) bool {
+	var d struct {
+		Bucket struct {
+			Name string `json:"name"`
+		} `json:"bucket"`
+		Object struct {
+			Key string `json:"key"`
+		} `json:"object"`
+	}
+	if json.Unmarshal(e.Detail, &d) != nil || d.Bucket.Name == "" {
+		return false
+	}
+	t.add(semconv.FaaSTriggerDatasource, semconv.FaaSDocumentCollection(d.Bucket.Name))
+	switch {
+	case e.DetailType == "Object Created":
+		t.add(semconv.FaaSDocumentOperationInsert)
+	case e.DetailType == "Object Deleted", e.DetailType == "Object Restore Expired":
+		t.add(semconv.FaaSDocumentOperationDelete)
+	case strings.HasPrefix(e.DetailType, "Object "):
+		t.add(semconv.FaaSDocumentOperationEdit)
+	default:
+		t.add(semconv.FaaSDocumentOperationKey.String(strings.ToLower(e.DetailType)))
+	}
+	if d.Object.Key != "" {
+		t.add(semconv.FaaSDocumentName(d.Object.Key))
+	}
+	if !e.Time.IsZero() {
+		t.add(semconv.FaaSDocumentTime(e.Time.UTC().Format(time.RFC3339)))
+	}
+	return true
+}
+
 // messagingSystemKinesis is messaging.system for Kinesis, which the
 // semantic conventions do not list; it is spelled as aws_sqs is.
 var messagingSystemKinesis = semconv.MessagingSystemKey.String("aws_kinesis")
 
-// kinesis: a CONSUMER span "<stream> process" for the batch.
+// kinesis: a CONSUMER span "process <stream>" for the batch.
 func (t *trigger) kinesis(e *events.KinesisEvent) {
 	t.kind = trace.SpanKindConsumer
 	t.add(semconv.FaaSTriggerPubSub, messagingSystemKinesis,
@@ -380,7 +575,9 @@ func (t *trigger) kinesis(e *events.KinesisEvent) {
 		}
 	}
 	if multiple {
-		t.name = "multiple_sources process"
+		// The messaging conventions leave out a destination that is not
+		// the same for every message.
+		t.name = processName("")
 		return
 	}
 	t.name = processName(stream)
@@ -390,7 +587,8 @@ func (t *trigger) kinesis(e *events.KinesisEvent) {
 }
 
 // dynamoDB: faas.trigger datasource, the table as faas.document.collection
-// and, when every record has the same, faas.document.operation.
+// and faas.document.operation, which the conventions require: the
+// records' operation, or "multiple" when they have different ones.
 func (t *trigger) dynamoDB(e *events.DynamoDBEvent) {
 	t.add(semconv.FaaSTriggerDatasource)
 	if len(e.Records) == 0 {
@@ -399,14 +597,14 @@ func (t *trigger) dynamoDB(e *events.DynamoDBEvent) {
 	if table := dynamoDBTable(e.Records[0].EventSourceArn); table != "" {
 		t.add(semconv.FaaSDocumentCollection(table))
 	}
-	op := e.Records[0].EventName
+	op := dynamoDBOperation(e.Records[0].EventName)
 	for i := range e.Records {
-		if e.Records[i].EventName != op {
-			op = ""
+		if e.Records[i].EventName != e.Records[0].EventName {
+			op = "multiple"
 			break
 		}
 	}
-	if op := dynamoDBOperation(op); op != "" {
+	if op != "" {
 		t.add(semconv.FaaSDocumentOperationKey.String(op))
 	}
 }
@@ -456,8 +654,20 @@ func arnResource(arn string) string {
 	return arn[strings.LastIndexAny(arn, ":/")+1:]
 }
 
-// processName is the name of a span that processes messages of source.
-func processName(source string) string {
+// processName is the name the messaging conventions give a span that
+// processes messages of destination: "process <destination>", or
+// "process" without one.
+func processName(destination string) string {
+	if destination == "" {
+		return "process"
+	}
+	return "process " + destination
+}
+
+// sourceProcessName is "<event source> process", the name the AWS Lambda
+// conventions' SQS section gives the spans of SQS batches and messages
+// (and that DynamoDB stream records keep, having no conventions).
+func sourceProcessName(source string) string {
 	if source == "" {
 		return "process"
 	}
