@@ -50,7 +50,7 @@ func NewLogHandler(opts *LogOptions) slog.Handler {
 	}
 	return &logHandler{
 		opts:   o,
-		logger: lp.Logger(ScopeName, log.WithInstrumentationVersion(Version), log.WithSchemaURL(semconv.SchemaURL)),
+		logger: lp.Logger(ScopeName, log.WithInstrumentationVersion(Version), log.WithSchemaURL(schemaURL)),
 		next:   o.Next,
 	}
 }
