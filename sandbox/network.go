@@ -51,7 +51,8 @@ const hostsFile = `127.0.0.1	localhost localhost.localdomain sandbox sandbox.loc
 // with it once their processes and sockets are gone, at close.
 type netns struct {
 	calls chan func()
-	done  chan struct{}
+	quit  chan struct{} // closed to end the thread
+	done  chan struct{} // closed when the thread has ended
 	dir   string // holds the hosts file
 
 	mu         sync.Mutex
@@ -72,7 +73,7 @@ func newNetns() (*netns, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("network namespace: hosts file: %w", err)
 	}
-	n := &netns{calls: make(chan func()), done: make(chan struct{}), dir: dir, conns: map[net.Conn]bool{}}
+	n := &netns{calls: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), dir: dir, conns: map[net.Conn]bool{}}
 	errc := make(chan error, 1)
 	go func() {
 		// The thread is never unlocked: it ends with this goroutine, and
@@ -84,8 +85,13 @@ func newNetns() (*netns, error) {
 			return
 		}
 		errc <- nil
-		for f := range n.calls {
-			f()
+		for {
+			select {
+			case f := <-n.calls:
+				f()
+			case <-n.quit:
+				return
+			}
 		}
 	}()
 	if err := <-errc; err != nil {
@@ -256,7 +262,7 @@ func (n *netns) close() {
 		c.Close()
 	}
 	n.mu.Unlock()
-	close(n.calls)
+	close(n.quit)
 	<-n.done
 	os.RemoveAll(n.dir)
 }

@@ -1,0 +1,58 @@
+package extension_test
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
+	"github.com/lambdaotel/lambdaotel/sandbox"
+)
+
+// TestEnvironmentsOwnPorts runs two environments at once, each with the
+// extension's receivers on the default 127.0.0.1:4317 and :4318, while a
+// listener of the host holds 127.0.0.1:4318: each environment's network is
+// its own, and both functions' spans reach the backend on the host through
+// its forwarded port.
+func TestEnvironmentsOwnPorts(t *testing.T) {
+	if err := sandbox.NetworkSupport(); err != nil {
+		t.Skipf("no network of its own for an environment here: %v", err)
+	}
+	// Not parallel: the test holds the host's 4318 for its duration.
+	if ln, err := net.Listen("tcp", "127.0.0.1:4318"); err == nil {
+		defer ln.Close()
+	} else if !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatal(err)
+	}
+	envs := []*env{startEnv(t, envOptions{protocol: "http/protobuf"}), startEnv(t, envOptions{protocol: "grpc"})}
+	var wg sync.WaitGroup
+	for i, e := range envs {
+		if !e.sb.OwnNetwork() {
+			t.Fatalf("environment %d has the host's network", i)
+		}
+		if got := e.sb.Reports(); len(got) != 0 {
+			t.Fatalf("environment %d: reports before the first invocation: %v", i, got)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 3 {
+				res := lambdatest.Invoke(t, e.sb, `{"spans":2,"logs":1}`)
+				if res.Error != nil {
+					t.Errorf("environment %d, invocation %d: %v", i, k, res.Error)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, e := range envs {
+		if got := e.sink.SpanCount(); got != 3*3 {
+			t.Errorf("environment %d: %d spans at its backend, want 9", i, got)
+		}
+		if got := e.sink.LogRecordCount(); got != 3 {
+			t.Errorf("environment %d: %d log records at its backend, want 3", i, got)
+		}
+	}
+}
