@@ -3,6 +3,7 @@ package extension_test
 import (
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -54,5 +55,26 @@ func TestEnvironmentsOwnPorts(t *testing.T) {
 		if got := e.sink.LogRecordCount(); got != 3 {
 			t.Errorf("environment %d: %d log records at its backend, want 3", i, got)
 		}
+	}
+}
+
+// TestGoSDKDefaultEndpoint runs a function whose OpenTelemetry Go SDK
+// keeps its default endpoint, https://localhost:4318: the extension
+// serves plain OTLP there, and says so in the function's log with one WARN
+// line that names the fix.
+func TestGoSDKDefaultEndpoint(t *testing.T) {
+	if err := sandbox.NetworkSupport(); err != nil {
+		t.Skipf("no network of its own for an environment here (the default port is needed): %v", err)
+	}
+	t.Parallel()
+	e := startEnv(t, envOptions{protocol: "http/protobuf", extEnv: map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "", "OTEL_EXPORTER_OTLP_TIMEOUT": "1000"}})
+	lambdatest.Invoke(t, e.sb, `{"spans":1}`)
+	e.sb.Shutdown()
+	const want = "lambdaotel: WARN a client spoke TLS to 127.0.0.1:4318"
+	if n := strings.Count(e.logs.String(), want); n != 1 {
+		t.Errorf("%d lines %q in the logs, want 1:\n%s", n, want, e.logs.String())
+	}
+	if n := e.sink.SpanCount(); n != 0 {
+		t.Errorf("%d spans at the backend from an SDK that spoke TLS to a plain port", n)
 	}
 }

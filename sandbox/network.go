@@ -53,7 +53,7 @@ type netns struct {
 	calls chan func()
 	quit  chan struct{} // closed to end the thread
 	done  chan struct{} // closed when the thread has ended
-	dir   string // holds the hosts file
+	dir   string        // holds the hosts file
 
 	mu         sync.Mutex
 	forwarders []net.Listener
