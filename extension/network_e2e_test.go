@@ -3,6 +3,8 @@ package extension_test
 import (
 	"errors"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,5 +78,29 @@ func TestGoSDKDefaultEndpoint(t *testing.T) {
 	}
 	if n := e.sink.SpanCount(); n != 0 {
 		t.Errorf("%d spans at the backend from an SDK that spoke TLS to a plain port", n)
+	}
+}
+
+// TestSummaryCountsPlatform runs the extension with the platform's
+// telemetry only (no OTLP from the function): the shutdown summary counts
+// what the platform receiver made as accepted, so that nothing is exported
+// that was not accepted.
+func TestSummaryCountsPlatform(t *testing.T) {
+	t.Parallel()
+	e := startEnv(t, envOptions{function: plainFunc, config: platformConfig, extEnv: map[string]string{"LAMBDAOTEL_LOG_LEVEL": "info"}})
+	for range 2 {
+		if res := e.invoke(t, `{"action":"print","lines":2}`); res.Error != nil {
+			t.Fatal(res.Error)
+		}
+	}
+	e.sb.Shutdown()
+	m := regexp.MustCompile(`shut down reason=\S+ accepted=(\d+) exported=(\d+)`).FindStringSubmatch(e.logs.String())
+	if m == nil {
+		t.Fatalf("no shutdown summary in the logs:\n%s", e.logs.String())
+	}
+	accepted, _ := strconv.Atoi(m[1])
+	exported, _ := strconv.Atoi(m[2])
+	if exported == 0 || accepted != exported {
+		t.Errorf("summary: accepted=%d exported=%d, want them equal and above 0", accepted, exported)
 	}
 }

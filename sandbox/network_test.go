@@ -189,3 +189,22 @@ func TestOwnNetwork(t *testing.T) {
 		t.Errorf("forwarding 9001: %v", err)
 	}
 }
+
+// TestInitFailureReportOrder fails an init: the invocation it caused is
+// reported before the shutdown that resets the environment, as Lambda
+// logs them.
+func TestInitFailureReportOrder(t *testing.T) {
+	t.Parallel()
+	f := start(t, setup{noExtension: true, cfg: sandbox.Config{Env: map[string]string{"FIXTURE_INIT": "error"}}})
+	res := f.invoke(t, `{"action":"ok"}`)
+	if res.Error == nil {
+		t.Fatal("the init did not fail")
+	}
+	var kinds []string
+	for _, r := range f.env.Reports() {
+		kinds = append(kinds, r.Kind())
+	}
+	if strings.Join(kinds, ",") != "init,invoke,shutdown" {
+		t.Errorf("reports %v, want init, invoke, shutdown", kinds)
+	}
+}

@@ -362,12 +362,12 @@ func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	gen, initReport, err := e.ready()
+	gen, initReport, failed, err := e.ready()
 	if err != nil {
 		return nil, err
 	}
 	if gen == nil {
-		return e.initFailed(initReport), nil
+		return failed, nil
 	}
 	res := e.invoke(gen, req, initReport)
 	res.Init = initReport
@@ -377,15 +377,16 @@ func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 // ready returns the running generation, thawed. If none runs (the first
 // invocation, or the one after a timeout, a crash or a failed init), it
 // initialises one and returns the init's report too; after a failed init
-// it resets the environment and returns no generation.
-func (e *Env) ready() (*generation, *InitReport, error) {
+// it returns no generation but the invocation's failed result, whose
+// report comes before the shutdown's, and resets the environment.
+func (e *Env) ready() (*generation, *InitReport, *Result, error) {
 	e.genMu.Lock()
 	defer e.genMu.Unlock()
 	e.mu.Lock()
 	closed, gen := e.closed, e.gen
 	e.mu.Unlock()
 	if closed {
-		return nil, nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if gen != nil && !e.alive(gen) {
 		// A process exited after the last invocation (aws-lambda-go's
@@ -396,21 +397,22 @@ func (e *Env) ready() (*generation, *InitReport, error) {
 	}
 	if gen != nil {
 		e.thaw()
-		return gen, nil, nil
+		return gen, nil, nil, nil
 	}
 	gen, rep, err := e.init()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if rep.Status != StatusSuccess {
 		reason := ShutdownFailure
 		if rep.Status == StatusTimeout && !e.cfg.managed() {
 			reason = ShutdownTimeout // Managed Instances know spindown and failure only
 		}
+		failed := e.initFailed(rep)
 		e.stop(gen, reason)
-		return nil, rep, nil
+		return nil, rep, failed, nil
 	}
-	return gen, rep, nil
+	return gen, rep, nil, nil
 }
 
 // Shutdown ends the environment: SHUTDOWN (reason spindown) to the
