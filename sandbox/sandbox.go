@@ -187,7 +187,7 @@ func Start(cfg Config) (*Env, error) {
 		case cfg.Network == NetworkOwn:
 			return nil, fmt.Errorf("sandbox: the environment cannot have a network of its own: %w", err)
 		default:
-			e.logf("sandbox: WARN the environment shares the host's network (%v): its ports collide with the host's and other environments' (an extension's 4317/4318 too), and sandbox.localdomain resolves only where the host resolves it; run as root for a network of its own, or choose the host's network to silence this", err)
+			e.logf("sandbox: WARN the environment shares the host's network (%v): its ports collide with the host's and other environments' (an extension's 4317/4318 too), and sandbox.localdomain resolves only where the host resolves it; run as root for a network of its own, or choose the host's network (--network host, Config.Network) to silence this", err)
 		}
 	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
