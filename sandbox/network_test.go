@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -184,6 +185,25 @@ func TestOwnNetwork(t *testing.T) {
 	}
 	if got := resp.Env["AWS_LAMBDA_RUNTIME_API"]; got != "127.0.0.1:9001" {
 		t.Errorf("AWS_LAMBDA_RUNTIME_API %q", got)
+	}
+	// Inside, the forwarded port is the host's, under its own number and
+	// under localhost; another port of the host's is not there.
+	other, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for _, c := range []struct{ addr, want string }{
+		{fmt.Sprintf("127.0.0.1:%d", port), "from the host\n"},
+		{fmt.Sprintf("localhost:%d", port), "from the host\n"},
+		{other.Addr().String(), "connection refused"},
+	} {
+		res := f.invoke(t, fmt.Sprintf(`{"action":"dial","addr":%q}`, c.addr))
+		var got struct{ Data string }
+		_ = json.Unmarshal(res.Payload, &got)
+		if !strings.Contains(got.Data, c.want) {
+			t.Errorf("inside, %s says %q, want %q", c.addr, got.Data, c.want)
+		}
 	}
 	if _, err := sandbox.Start(sandbox.Config{TaskRoot: t.TempDir(), Command: []string{"/bin/true"}, Forward: []int{9001}}); err == nil || !strings.Contains(err.Error(), "forward port 9001") {
 		t.Errorf("forwarding 9001: %v", err)
