@@ -451,7 +451,9 @@ service:
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second})
+	// The host's network: the sink is reached directly, without the relay
+	// of a forwarded port in the figures.
+	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second, Network: sandbox.NetworkHost})
 }
 
 // extensionRSS is the resident memory of the extension's process.

@@ -24,6 +24,7 @@ type counters struct {
 	rejected    atomic.Int64 // refused by a backend in a partial success
 	dropped     atomic.Int64 // lost: permanent failure, full queue, no queue
 	abandoned   atomic.Int64 // still unsent at shutdown
+	made        atomic.Int64 // made by the extension for a pipeline: platform and self-telemetry
 }
 
 // flush exports everything the pipelines hold, with the platform
@@ -125,6 +126,14 @@ func (x *Extension) addPlatform(batches []buffer.Batch, final bool) {
 			continue
 		}
 		counts[p.signal]--
+		switch p.signal {
+		case pipeline.Traces:
+			x.stats.made.Add(int64(td.SpanCount()))
+		case pipeline.Metrics:
+			x.stats.made.Add(int64(md.DataPointCount()))
+		case pipeline.Logs:
+			x.stats.made.Add(int64(ld.LogRecordCount()))
+		}
 		if counts[p.signal] > 0 {
 			// Another pipeline takes the same data: give this one a copy.
 			addSignal(&batches[i], p.signal, copyBatch(buffer.Batch{Traces: td, Metrics: md, Logs: ld}, p.signal))

@@ -63,6 +63,7 @@ func (x *Extension) addSelfTelemetry(batches []buffer.Batch) {
 			dp.SetTimestamp(now)
 			dp.SetIntValue(c.value)
 		}
+		x.stats.made.Add(int64(md.DataPointCount()))
 		addSignal(&batches[i], pipeline.Metrics, buffer.Batch{Metrics: md})
 		return
 	}
@@ -79,9 +80,11 @@ func (x *Extension) serviceName() string {
 	return "lambdaotel"
 }
 
-// accepted counts the items the receivers handed to the pipelines.
+// accepted counts the items handed to the pipelines: those of the OTLP
+// receivers, and those the extension made (platform telemetry from the
+// Telemetry API, its own counters), so that exported never exceeds it.
 func (x *Extension) accepted() int64 {
-	var n int64
+	n := x.stats.made.Load()
 	for _, p := range x.comp.pipes {
 		n += p.buf.Stats().Accepted.Total()
 	}

@@ -287,7 +287,7 @@ lambdaotel:
 	}
 	logs := &lambdatest.LogBuffer{}
 	env, err := sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Logs: logs, Timeout: 2 * time.Second,
-		MaxConcurrency: sc.concurrency,
+		MaxConcurrency: sc.concurrency, Forward: []int{lambdatest.PortOf(t, be.url)},
 		Env: map[string]string{"LAMBDAOTEL_CONFIG": cfgPath, "OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}})
 	if err != nil {

@@ -509,14 +509,8 @@ func (e *Env) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
 		types = append(types, t)
 	}
 	sort.Strings(types)
-	state := "Subscribed"
-	if e.tel.subscribed(x.name) {
-		state = "Already subscribed"
-	}
-	e.tel.emit("platform.telemetrySubscription", map[string]any{"name": x.name, "state": state, "types": types})
-	if state == "Subscribed" {
-		e.tel.subscribe(s)
-	}
+	e.tel.emit("platform.telemetrySubscription", map[string]any{"name": x.name, "state": "Subscribed", "types": types})
+	e.tel.subscribe(s)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = io.WriteString(w, `"OK"`)
 }

@@ -46,7 +46,7 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, _ := http.NewRequest(c.method, "http://"+f.env.RuntimeAPI()+c.path, strings.NewReader(c.body))
+			req, _ := http.NewRequest(c.method, "http://"+f.env.HostAPI()+c.path, strings.NewReader(c.body))
 			for k, v := range c.headers {
 				req.Header.Set(k, v)
 			}

@@ -101,6 +101,15 @@ type Config struct {
 	// dropped and reported with platform.logsDropped (default 4 MiB).
 	TelemetryQueueBytes int
 
+	// Network is NetworkAuto (a network of the environment's own where the
+	// machine allows it), NetworkOwn or NetworkHost; see Start.
+	Network string
+	// Forward lists ports of the host's loopback that the environment's
+	// processes reach, in a network of its own, at 127.0.0.1 (and
+	// localhost) under the same number: the backends on this machine (an
+	// OTLP sink, a local collector). Port 9001 is the Lambda APIs'.
+	Forward []int
+
 	// Logs receives what CloudWatch Logs would: the function's and the
 	// extensions' output lines and the START, END and REPORT lines
 	// (default: discarded).
@@ -182,6 +191,18 @@ func (c Config) withDefaults() (Config, error) {
 			return c, fmt.Errorf("sandbox: a freeze setting with max concurrency %d: Lambda Managed Instances never freeze", c.MaxConcurrency)
 		}
 		c.NoFreeze = true
+	}
+	switch c.Network {
+	case NetworkAuto, NetworkOwn, NetworkHost:
+	default:
+		return c, fmt.Errorf("sandbox: network %q: want %q, %q or empty for a network of its own where possible", c.Network, NetworkOwn, NetworkHost)
+	}
+	seen := map[int]bool{}
+	for _, p := range c.Forward {
+		if p < 1 || p > 65535 || p == 9001 || seen[p] {
+			return c, fmt.Errorf("sandbox: forward port %d: want a port from 1 to 65535 given once, not 9001 (the Lambda APIs inside)", p)
+		}
+		seen[p] = true
 	}
 	if c.TelemetryQueueBytes == 0 {
 		c.TelemetryQueueBytes = 4 << 20

@@ -304,7 +304,7 @@ func TestManagedInstancesTimeout(t *testing.T) {
 
 	// The worker is still sleeping; if it answered now, it would be refused.
 	answer := func() (int, sandbox.FunctionError) {
-		resp, err := http.Post("http://"+f.env.RuntimeAPI()+"/2018-06-01/runtime/invocation/"+res.RequestID+"/response", "application/json", strings.NewReader(`{}`))
+		resp, err := http.Post("http://"+f.env.HostAPI()+"/2018-06-01/runtime/invocation/"+res.RequestID+"/response", "application/json", strings.NewReader(`{}`))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,9 +42,10 @@ type output struct {
 	done chan struct{}
 }
 
-// startProc starts argv with env in dir, under the freezer fz. Each output
-// line is passed to onLine; onExit runs once the process has exited.
-func startProc(name string, argv, env []string, dir string, fz freezer, onLine func(line string), onExit func()) (*proc, error) {
+// startProc starts argv with env in dir, under the freezer fz, with
+// start. Each output line is passed to onLine; onExit runs once the
+// process has exited.
+func startProc(name string, argv, env []string, dir string, fz freezer, start func(*exec.Cmd) error, onLine func(line string), onExit func()) (*proc, error) {
 	p := &proc{name: name, exited: make(chan struct{})}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -62,7 +63,7 @@ func startProc(name string, argv, env []string, dir string, fz freezer, onLine f
 	}
 	cmd.Stdout, cmd.Stderr = writers[0], writers[1]
 	p.started = time.Now()
-	err := cmd.Start()
+	err := start(cmd)
 	for _, w := range writers {
 		w.Close()
 	}

@@ -79,6 +79,9 @@ type InvokeReport struct {
 	// waits for runtimeDone spends on its own work (the rest is the
 	// platform's buffering delay). Absent without a subscriber.
 	AfterRuntimeDoneMs float64 `json:"afterRuntimeDoneMs,omitempty"`
+	// SubscriberErrors counts the batches of Telemetry API events that
+	// could not be delivered to a subscriber since the previous report.
+	SubscriberErrors int `json:"subscriberErrors,omitempty"`
 }
 
 // ShutdownReport describes one shutdown, which ends the environment
@@ -90,6 +93,9 @@ type ShutdownReport struct {
 	DurationMs float64         `json:"durationMs"`
 	Runtime    *ProcessReport  `json:"runtime,omitempty"`
 	Extensions []ProcessReport `json:"extensions"`
+	// SubscriberErrors counts the batches of Telemetry API events that
+	// could not be delivered to a subscriber since the previous report.
+	SubscriberErrors int `json:"subscriberErrors,omitempty"`
 }
 
 // ProcessReport says when a process stopped during a shutdown.

@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -39,7 +40,9 @@ var ErrClosed = errors.New("sandbox: environment is shut down")
 // default), and wait their turn in the order they arrive.
 type Env struct {
 	cfg       Config
-	ln        net.Listener
+	ln        net.Listener // the Lambda APIs on the host's loopback
+	inLn      net.Listener // the Lambda APIs inside the environment's own network
+	net       *netns       // the environment's own network; nil in the host's
 	srv       *http.Server
 	optDir    string
 	optTemp   bool   // optDir was made by the sandbox and is removed at the end
@@ -157,42 +160,103 @@ type Result struct {
 	Init *InitReport
 }
 
-// Start validates cfg, merges the layers and serves the Lambda APIs on a
-// loopback port. The runtime and extensions start at the first Invoke.
+// Start validates cfg, merges the layers and serves the Lambda APIs. The
+// runtime and extensions start at the first Invoke.
+//
+// Unless cfg.Network says otherwise, the environment gets a network of its
+// own, as in Lambda: its processes run in their own network and mount
+// namespaces, where the loopback is theirs alone (an extension's port
+// 4318 collides with nothing on the host or in another environment),
+// sandbox, sandbox.localdomain and localhost name that loopback (through
+// a hosts file mounted over /etc/hosts), the Lambda APIs listen on
+// 127.0.0.1:9001, and the host's loopback ports listed in cfg.Forward are
+// relayed in under the same numbers. This needs CAP_SYS_ADMIN (root);
+// without it the environment runs in the host's network, and one WARN
+// line in the logs says what differs.
 func Start(cfg Config) (*Env, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{cfg: cfg, changed: make(chan struct{}), tel: newTelemetry(cfg.TelemetryQueueBytes), slots: newAdmission(cfg.MaxConcurrency)}
-	e.optDir, e.optTemp, err = mergeLayers(cfg.Layers)
-	if err != nil {
+	e := &Env{cfg: cfg, changed: make(chan struct{}), slots: newAdmission(cfg.MaxConcurrency)}
+	if cfg.Network != NetworkHost {
+		n, err := newNetns()
+		switch {
+		case err == nil:
+			e.net = n
+		case cfg.Network == NetworkOwn:
+			return nil, fmt.Errorf("sandbox: the environment cannot have a network of its own: %w", err)
+		default:
+			e.logf("sandbox: WARN the environment shares the host's network (%v): its ports collide with the host's and other environments' (an extension's 4317/4318 too), and sandbox.localdomain resolves only where the host resolves it; run as root for a network of its own, or choose the host's network (--network host, Config.Network) to silence this", err)
+		}
+	}
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	if e.net != nil {
+		dial = e.net.dial
+	}
+	e.tel = newTelemetry(cfg.TelemetryQueueBytes, dial, e.logf)
+	fail := func(err error) (*Env, error) {
+		e.removeOpt()
+		if e.net != nil {
+			e.net.close()
+		}
 		return nil, err
 	}
+	e.optDir, e.optTemp, err = mergeLayers(cfg.Layers)
+	if err != nil {
+		return fail(err)
+	}
 	if n := len(e.extensionFiles()); n > MaxExtensions {
-		e.removeOpt()
-		return nil, fmt.Errorf("sandbox: the layers hold %d extensions; Lambda allows %d", n, MaxExtensions)
+		return fail(fmt.Errorf("sandbox: the layers hold %d extensions; Lambda allows %d", n, MaxExtensions))
 	}
 	// The environment's own /tmp: it survives resets, as in Lambda, and
 	// goes with the environment.
 	if e.tmpDir, err = os.MkdirTemp("", "lambdaotel-tmp-"); err != nil {
-		e.removeOpt()
-		return nil, fmt.Errorf("sandbox: temporary directory: %w", err)
+		return fail(fmt.Errorf("sandbox: temporary directory: %w", err))
 	}
 	e.logStream = fmt.Sprintf("%s/[%s]%s", time.Now().UTC().Format("2006/01/02"), cfg.FunctionVersion, newID(16))
 	e.ln, err = net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		e.removeOpt()
-		return nil, fmt.Errorf("sandbox: listen for the Lambda APIs: %w", err)
+		return fail(fmt.Errorf("sandbox: listen for the Lambda APIs: %w", err))
+	}
+	if e.net != nil {
+		if e.inLn, err = e.net.listen(InsideRuntimeAPI); err != nil {
+			e.ln.Close()
+			return fail(fmt.Errorf("sandbox: listen for the Lambda APIs inside the environment: %w", err))
+		}
+		for _, port := range cfg.Forward {
+			if err := e.net.forward(port); err != nil {
+				e.ln.Close()
+				e.inLn.Close()
+				return fail(fmt.Errorf("sandbox: %w", err))
+			}
+		}
 	}
 	e.srv = &http.Server{Handler: e.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
 	go e.srv.Serve(e.ln)
+	if e.inLn != nil {
+		go e.srv.Serve(e.inLn)
+	}
 	e.freezer = newFreezer(cfg.NoFreeze, cfg.FreezeMethod)
 	return e, nil
 }
 
-// RuntimeAPI is the host:port of the Lambda APIs (AWS_LAMBDA_RUNTIME_API).
-func (e *Env) RuntimeAPI() string { return e.ln.Addr().String() }
+// RuntimeAPI is the host:port of the Lambda APIs as the environment's
+// processes reach them (their AWS_LAMBDA_RUNTIME_API): 127.0.0.1:9001 in a
+// network of its own.
+func (e *Env) RuntimeAPI() string {
+	if e.inLn != nil {
+		return InsideRuntimeAPI
+	}
+	return e.ln.Addr().String()
+}
+
+// HostAPI is the host:port of the Lambda APIs on the host's loopback, for
+// a program outside the environment.
+func (e *Env) HostAPI() string { return e.ln.Addr().String() }
+
+// OwnNetwork reports whether the environment has a network of its own.
+func (e *Env) OwnNetwork() bool { return e.net != nil }
 
 // FreezeMethod says how the environment is frozen between invocations:
 // FreezeCgroupV2, FreezeCgroupV1, FreezeSignal or FreezeOff.
@@ -298,12 +362,12 @@ func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	gen, initReport, err := e.ready()
+	gen, initReport, failed, err := e.ready()
 	if err != nil {
 		return nil, err
 	}
 	if gen == nil {
-		return e.initFailed(initReport), nil
+		return failed, nil
 	}
 	res := e.invoke(gen, req, initReport)
 	res.Init = initReport
@@ -313,15 +377,16 @@ func (e *Env) Invoke(ctx context.Context, req Request) (*Result, error) {
 // ready returns the running generation, thawed. If none runs (the first
 // invocation, or the one after a timeout, a crash or a failed init), it
 // initialises one and returns the init's report too; after a failed init
-// it resets the environment and returns no generation.
-func (e *Env) ready() (*generation, *InitReport, error) {
+// it returns no generation but the invocation's failed result, whose
+// report comes before the shutdown's, and resets the environment.
+func (e *Env) ready() (*generation, *InitReport, *Result, error) {
 	e.genMu.Lock()
 	defer e.genMu.Unlock()
 	e.mu.Lock()
 	closed, gen := e.closed, e.gen
 	e.mu.Unlock()
 	if closed {
-		return nil, nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
 	if gen != nil && !e.alive(gen) {
 		// A process exited after the last invocation (aws-lambda-go's
@@ -332,21 +397,22 @@ func (e *Env) ready() (*generation, *InitReport, error) {
 	}
 	if gen != nil {
 		e.thaw()
-		return gen, nil, nil
+		return gen, nil, nil, nil
 	}
 	gen, rep, err := e.init()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if rep.Status != StatusSuccess {
 		reason := ShutdownFailure
 		if rep.Status == StatusTimeout && !e.cfg.managed() {
 			reason = ShutdownTimeout // Managed Instances know spindown and failure only
 		}
+		failed := e.initFailed(rep)
 		e.stop(gen, reason)
-		return nil, rep, nil
+		return nil, rep, failed, nil
 	}
-	return gen, rep, nil
+	return gen, rep, nil, nil
 }
 
 // Shutdown ends the environment: SHUTDOWN (reason spindown) to the
@@ -376,6 +442,9 @@ func (e *Env) Shutdown() *ShutdownReport {
 	e.tel.unsubscribeAll()
 	_ = e.srv.Close()
 	e.freezer.close()
+	if e.net != nil {
+		e.net.close()
+	}
 	e.removeOpt()
 	return rep
 }
@@ -409,7 +478,7 @@ func (e *Env) init() (*generation, *InitReport, error) {
 	gen.extensions = append(gen.extensions, exts...)
 	e.mu.Unlock()
 	for i, path := range files {
-		p, err := startProc(exts[i].name, []string{path}, extEnv, e.cfg.TaskRoot, e.freezer, e.lineLogger("extension"), e.procExited)
+		p, err := startProc(exts[i].name, []string{path}, extEnv, e.cfg.TaskRoot, e.freezer, e.startCmd, e.lineLogger("extension"), e.procExited)
 		if err != nil {
 			fail(StatusFailure, &FunctionError{Type: "Extension.LaunchError", Message: err.Error()})
 			break
@@ -458,7 +527,7 @@ func (e *Env) init() (*generation, *InitReport, error) {
 			argv = append([]string{w}, argv...)
 		}
 		e.mu.Lock()
-		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.freezer, e.lineLogger("function"), e.procExited)
+		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.freezer, e.startCmd, e.lineLogger("function"), e.procExited)
 		if err != nil {
 			fail(StatusFailure, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()})
 		} else {
@@ -746,6 +815,7 @@ func (e *Env) invoke(gen *generation, req Request, initReport *InitReport) *Resu
 	if !managed {
 		e.tel.flush() // what the environment produced is delivered before the freeze
 	}
+	rep.SubscriberErrors = e.tel.takeFailures()
 	e.emitReport(inv, rep)
 	e.report(rep)
 	if reset != "" {
@@ -954,6 +1024,7 @@ func (e *Env) stop(gen *generation, reason ShutdownReason) *ShutdownReport {
 	for _, p := range procs {
 		p.waitOutput(100 * time.Millisecond)
 	}
+	rep.SubscriberErrors = e.tel.takeFailures()
 	e.tel.unsubscribeAll()
 	rep.DurationMs = ms(time.Since(start))
 	for _, x := range rep.Extensions {
@@ -965,6 +1036,15 @@ func (e *Env) stop(gen *generation, reason ShutdownReason) *ShutdownReport {
 	}
 	e.report(rep)
 	return rep
+}
+
+// startCmd starts one of the environment's processes, inside its own
+// network if it has one.
+func (e *Env) startCmd(cmd *exec.Cmd) error {
+	if e.net != nil {
+		return e.net.start(cmd)
+	}
+	return cmd.Start()
 }
 
 // procExited is called when any process of the environment exits.

@@ -46,3 +46,39 @@ func TestParseSubscription(t *testing.T) {
 		})
 	}
 }
+
+// TestRepeatedSubscription subscribes one extension several times: a new
+// destination adds a subscription, the same destination again changes the
+// types of the one it has.
+func TestRepeatedSubscription(t *testing.T) {
+	tel := newTelemetry(1<<20, nil, t.Logf)
+	defer tel.unsubscribeAll()
+	sub := func(ext, types, uri string) {
+		t.Helper()
+		s, err := parseSubscription([]byte(`{"schemaVersion":"2022-12-13","types":[`+types+`],"destination":{"protocol":"HTTP","URI":"`+uri+`"}}`), ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tel.subscribe(s)
+	}
+	sub("a", `"platform"`, "http://sandbox.localdomain:4325")
+	sub("a", `"function","platform"`, "http://sandbox.localdomain:4326")
+	sub("a", `"function"`, "http://sandbox.localdomain:4325")
+	sub("b", `"platform"`, "http://sandbox.localdomain:4325")
+	tel.mu.Lock()
+	defer tel.mu.Unlock()
+	var got []string
+	for _, s := range tel.subs {
+		var types []string
+		for _, typ := range []string{"platform", "function", "extension"} {
+			if s.types[typ] {
+				types = append(types, typ)
+			}
+		}
+		got = append(got, s.extension+" "+s.url+" "+strings.Join(types, "+"))
+	}
+	want := []string{"a http://127.0.0.1:4325 function", "a http://127.0.0.1:4326 platform+function", "b http://127.0.0.1:4325 platform"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("subscriptions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

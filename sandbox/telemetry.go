@@ -2,12 +2,16 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,6 +73,7 @@ type subscription struct {
 	url       string
 
 	deliverMu sync.Mutex // held while a batch is being delivered
+	warned    bool       // a failed delivery has been logged (guarded by deliverMu)
 	// Guarded by telemetry.mu:
 	queue          []queuedEvent
 	queuedBytes    int
@@ -85,10 +90,18 @@ type queuedEvent struct {
 	delivered func(time.Time)
 }
 
+// Delivery attempts of one batch to a subscriber that cannot be reached,
+// and the waits between them.
+var deliveryRetries = []time.Duration{50 * time.Millisecond, 200 * time.Millisecond}
+
 // telemetry emits events and delivers them to the subscriptions.
 type telemetry struct {
 	client     *http.Client
 	queueLimit int
+	logf       func(format string, args ...any)
+	// failures counts the batches no attempt delivered, since the last
+	// takeFailures.
+	failures atomic.Int64
 
 	mu      sync.Mutex
 	subs    []*subscription
@@ -97,12 +110,24 @@ type telemetry struct {
 	paused  bool    // the environment is frozen
 }
 
-func newTelemetry(queueLimit int) *telemetry {
+// newTelemetry makes the Telemetry API of an environment whose
+// subscribers are reached with dial (nil: the host's network); logf
+// writes to the environment's logs.
+func newTelemetry(queueLimit int, dial func(ctx context.Context, network, addr string) (net.Conn, error), logf func(string, ...any)) *telemetry {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	if dial != nil {
+		tr.DialContext = dial
+	}
 	return &telemetry{
-		client:     &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
+		client:     &http.Client{Timeout: 2 * time.Second, Transport: tr},
 		queueLimit: queueLimit,
+		logf:       logf,
 	}
 }
+
+// takeFailures returns the number of batches that could not be delivered
+// since the last call.
+func (t *telemetry) takeFailures() int { return int(t.failures.Swap(0)) }
 
 // emit records an event and queues it for every subscription whose types
 // include it.
@@ -150,10 +175,21 @@ func (t *telemetry) enqueueLocked(s *subscription, ev Event, delivered func(time
 }
 
 // subscribe adds a subscription and queues the events of the current init
-// for it, so that a subscriber sees the init it took part in.
+// for it, so that a subscriber sees the init it took part in. As in
+// Lambda, every subscription of an extension stands: one to a destination
+// the extension already subscribed changes that subscription's types and
+// buffering, one to a new destination is delivered to as well.
 func (t *telemetry) subscribe(s *subscription) {
 	s.wake = make(chan struct{}, 1)
 	t.mu.Lock()
+	for _, old := range t.subs {
+		if old.extension == s.extension && old.url == s.url && !old.closed {
+			old.schema, old.types = s.schema, s.types
+			old.maxItems, old.maxBytes, old.timeout = s.maxItems, s.maxBytes, s.timeout
+			t.mu.Unlock()
+			return
+		}
+	}
 	t.subs = append(t.subs, s)
 	for _, ev := range t.history {
 		t.enqueueLocked(s, ev, nil)
@@ -168,18 +204,6 @@ func (t *telemetry) newGeneration() {
 	t.mu.Lock()
 	t.history = nil
 	t.mu.Unlock()
-}
-
-// subscribed reports whether the named extension has a subscription.
-func (t *telemetry) subscribed(extension string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, s := range t.subs {
-		if s.extension == extension {
-			return true
-		}
-	}
-	return false
 }
 
 // unsubscribeAll ends every subscription (their extensions are gone) and
@@ -284,8 +308,11 @@ func (t *telemetry) deliverBatches(s *subscription, all bool) {
 	}
 }
 
-// post sends one batch as a JSON array. A subscriber that cannot be reached
-// loses the batch, as in Lambda.
+// post sends one batch as a JSON array. A subscriber that cannot be
+// reached, or that answers with an error, gets the batch again after
+// each of deliveryRetries; then the batch is lost, as in Lambda. The
+// first loss is logged with one WARN line per subscriber, and every loss
+// is counted for the reports.
 func (t *telemetry) post(s *subscription, batch []queuedEvent) {
 	var body bytes.Buffer
 	body.WriteByte('[')
@@ -305,10 +332,47 @@ func (t *telemetry) post(s *subscription, batch []queuedEvent) {
 			q.delivered(sent)
 		}
 	}
-	resp, err := t.client.Post(s.url, "application/json", &body)
-	if err == nil {
-		resp.Body.Close()
+	data := body.Bytes()
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = t.postOnce(s.url, data)
+		if err == nil {
+			return
+		}
+		t.mu.Lock()
+		closed := s.closed
+		t.mu.Unlock()
+		if closed || attempt == len(deliveryRetries) {
+			break
+		}
+		time.Sleep(deliveryRetries[attempt])
 	}
+	t.mu.Lock()
+	closed := s.closed
+	t.mu.Unlock()
+	if closed {
+		return // the extension is gone: nobody is missing the batch
+	}
+	t.failures.Add(1)
+	if !s.warned {
+		s.warned = true
+		t.logf("sandbox: WARN Telemetry API subscriber %s of extension %s: %d events lost after %d attempts: %v (later losses are counted as subscriberErrors in the report)",
+			s.url, s.extension, len(batch), len(deliveryRetries)+1, err)
+	}
+}
+
+// postOnce makes one delivery attempt.
+func (t *telemetry) postOnce(url string, body []byte) error {
+	resp, err := t.client.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
 }
 
 // pause stops deliveries (the environment is about to freeze) and waits
@@ -405,7 +469,7 @@ func parseSubscription(body []byte, extension string) (*subscription, error) {
 	}
 	// In Lambda, sandbox.localdomain is the execution environment itself.
 	switch h := u.Hostname(); h {
-	case "sandbox", "sandbox.localdomain":
+	case "sandbox", "sandbox.localdomain", "localhost":
 		u.Host = "127.0.0.1:" + u.Port()
 	}
 	s.url = u.String()

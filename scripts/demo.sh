@@ -3,7 +3,9 @@
 # library) with the lambdaotel extension in a layer, run through the Lambda
 # lifecycle in the local sandbox — cold start, warm invocations with
 # freezes, an error, a timeout, an SQS batch — exporting to the sink; then
-# what the sink received.
+# what the sink received, checked: the script fails, naming the likely
+# cause, when something the functions reported did not reach the sink.
+# DEMO_RUN_FLAGS adds flags to every lambdaotel run (e.g. --network host).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -26,6 +28,7 @@ sink_pid=$!
 for _ in $(seq 100); do grep -q 'OTLP/HTTP on' "$work/sink.log" 2>/dev/null && break; sleep 0.05; done
 sink_url=$(grep -o 'OTLP/HTTP on [^ ]*' "$work/sink.log" | cut -d' ' -f3)
 echo "sink (the backend): $sink_url"
+sink_port=${sink_url##*:}
 
 # The extension's configuration: OTLP from the functions and the Telemetry
 # API's platform telemetry, to the sink. It flushes before every freeze, so
@@ -55,11 +58,32 @@ run() {
   local name=$1
   shift
   set +e
-  ./bin/lambdaotel run --layer "$work/layer" --function-name "$name" \
+  ./bin/lambdaotel run --layer "$work/layer" --function-name "$name" --forward "$sink_port" ${DEMO_RUN_FLAGS:-} \
     --env LAMBDAOTEL_CONFIG="$work/config.yaml" --freeze-min 200ms \
-    --report "$work/report.jsonl" "$@" >/dev/null 2>"$work/run.log"
+    --report "$work/report.jsonl" "$@" >/dev/null 2>"$work/run-$name.log"
   set -e
-  grep -E "^(START|REPORT)|Task timed out|lambdaotel: (WARN|ERROR)" "$work/run.log" | sed 's/^/   /'
+  grep -E "^(START|REPORT)|Task timed out|WARN|ERROR|Extension\.|lambdaotel run:" "$work/run-$name.log" | sed 's/^/   /'
+}
+
+# why names the likely cause of data missing at the backend, from the
+# environments' logs.
+why() {
+  local logs=("$work"/run-*.log)
+  echo "why:" >&2
+  if grep -qE "Extension\.(StartFailed|ConfigInvalid)" "${logs[@]}"; then
+    echo "   the extension could not start:" >&2
+    grep -hE "lambdaotel: ERROR" "${logs[@]}" | sort -u | head -2 | sed 's/^/     /' >&2
+    if grep -q "address already in use" "${logs[@]}"; then
+      echo "   another program on this machine holds the extension's port (a local collector, Jaeger?)," >&2
+      echo "   and the environment shared this machine's network: stop that program, or give each" >&2
+      echo "   environment a network of its own (as root, without --network host)" >&2
+    fi
+  elif grep -qE "Telemetry API subscriber|lambdaotel: (WARN|ERROR)" "${logs[@]}"; then
+    grep -hE "Telemetry API subscriber|lambdaotel: (WARN|ERROR)" "${logs[@]}" | sort -u | head -5 | sed 's/^/   /' >&2
+  else
+    echo "   nothing in the environments' logs says; their last lines:" >&2
+    tail -n 5 "${logs[@]}" | sed 's/^/   /' >&2
+  fi
 }
 ev=examples/apigateway/events
 echo
@@ -81,6 +105,15 @@ echo
 echo "== what each invocation cost after the function's response (ms)"
 echo "   postRuntimeMs: response -> the extension's event/next (billed); afterRuntimeDoneMs: the extension's own part"
 grep '"type":"invoke"' "$work/report.jsonl" | sed -E 's/.*"requestId":"([^"]*)","status":"([a-z]*)".*"postRuntimeMs":([0-9.]*)(,"afterRuntimeDoneMs":([0-9.]*))?.*/   \1  \2  postRuntimeMs \3  afterRuntimeDoneMs \5/'
+
+# The self-check: the closing paragraph below is said only when it is true.
+echo
+echo "== checking what reached the backend"
+if ! ./bin/lambdaotel sink check --trees pets=6 --trees orders=1 --metrics 10 --logs 8 "$work/sink.jsonl" | sed 's/^/   /'; then
+  why
+  echo "make demo: FAIL: the backend did not receive everything the functions reported (above)" >&2
+  exit 1
+fi
 
 cat <<'TEXT'
 

@@ -209,6 +209,7 @@ service:
 		Layers:   layers,
 		Timeout:  10 * time.Second,
 		Env:      env,
+		Network:  sandbox.NetworkHost, // the sink without a forwarding relay in the figures
 	})
 	if err != nil {
 		return err

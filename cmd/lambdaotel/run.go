@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +31,16 @@ With --event it runs invocations and prints each result on stdout; with
 --listen it serves the invoke endpoint of AWS's runtime interface emulator
 (POST /2015-03-31/functions/function/invocations) until interrupted.
 Function, extension and START/END/REPORT lines go to stderr.
+
+The environment has a network of its own where this machine allows it
+(root): its processes have their own loopback, where an extension's
+4317/4318 collide with nothing on the host or in another environment,
+sandbox.localdomain resolves as in Lambda, and the Lambda APIs are at
+127.0.0.1:9001. A backend on the host's loopback (a sink, a collector) is
+reached inside at the same address once its port is given with --forward.
+--listen serves on the host. Without the privileges (or with
+--network host) the environment shares the host's network; a WARN line
+says so unless --network host asked for it.
 
 With --max-concurrency N (N > 1) the environment is one of Lambda Managed
 Instances: up to N invocations at once (--event runs N at a time, --listen
@@ -55,6 +66,7 @@ func runMain(args []string) int {
 		layers   listFlag
 		envs     listFlag
 		events   listFlag
+		forwards listFlag
 		repeat   = fs.Int("repeat", 1, "run the events `N` times")
 		interval = fs.Duration("interval", 0, "wait `D` between invocations")
 		listen   = fs.String("listen", "", "serve the invoke endpoint on `ADDR` (host:port, loopback unless --allow-remote)")
@@ -78,6 +90,8 @@ func runMain(args []string) int {
 	fs.DurationVar(&cfg.FreezeMin, "freeze-min", 0, "make every freeze between invocations last at least `D`")
 	fs.BoolVar(&cfg.NoFreeze, "no-freeze", false, "do not freeze the environment between invocations")
 	fs.BoolVar(&cfg.NoTelemetryAPI, "no-telemetry-api", false, "answer Telemetry API subscriptions as AWS's emulator does (202 Telemetry.NotSupported)")
+	fs.StringVar(&cfg.Network, "network", "", `"host" to share the host's network, "own" to fail without a network of its own (default: own where possible)`)
+	fs.Var(&forwards, "forward", "make the host's 127.0.0.1:`PORT` reachable inside the environment at 127.0.0.1:PORT (repeatable)")
 	fs.StringVar(&cfg.FreezeMethod, "freeze-method", "", `"sigstop" to freeze with signals even where a cgroup freezer is available`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -86,6 +100,14 @@ func runMain(args []string) int {
 		return 2
 	}
 	cfg.Layers = layers
+	for _, f := range forwards {
+		p, err := strconv.Atoi(f)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: --forward %q: want a port number\n", f)
+			return 2
+		}
+		cfg.Forward = append(cfg.Forward, p)
+	}
 	cfg.Command = fs.Args()
 	cfg.Env = map[string]string{}
 	for _, kv := range envs {

@@ -17,6 +17,7 @@ import (
 
 const sinkUsage = `usage: lambdaotel sink [--grpc ADDR] [--http ADDR] [--out FILE]
        lambdaotel sink print FILE
+       lambdaotel sink check [--trees FUNCTION=N ...] [--metrics N] [--logs N] FILE
 
 The first form receives OTLP over gRPC and HTTP (protobuf or JSON, gzip or
 not) until interrupted, prints one line per request to stderr and, with
@@ -24,7 +25,8 @@ not) until interrupted, prints one line per request to stderr and, with
 port; the addresses in use are printed on start.
 
 The second form prints the traces in FILE as trees, and counts its metric
-data points and log records.
+data points and log records. The third checks that FILE holds at least
+what is asked for, and exits 1 naming what is missing.
 
 flags:
 `
@@ -34,6 +36,9 @@ flags:
 func sinkMain(args []string) int {
 	if len(args) > 0 && args[0] == "print" {
 		return sinkPrint(args[1:], os.Stdout, os.Stderr)
+	}
+	if len(args) > 0 && args[0] == "check" {
+		return sinkCheck(args[1:], os.Stdout, os.Stderr)
 	}
 
 	fs := flag.NewFlagSet("lambdaotel sink", flag.ContinueOnError)

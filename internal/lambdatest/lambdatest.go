@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,7 +80,9 @@ func ephemeralLow() int {
 	return 32768
 }
 
-// StartSink starts a sink on free loopback ports, closed when the test ends.
+// StartSink starts a sink on free loopback ports, closed when the test
+// ends. Environments the test starts with StartSandbox reach it at the
+// same addresses.
 func StartSink(tb testing.TB, respond func(sink.Request) sink.Fault) *sink.Sink {
 	tb.Helper()
 	s, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Respond: respond})
@@ -86,7 +90,46 @@ func StartSink(tb testing.TB, respond func(sink.Request) sink.Fault) *sink.Sink 
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
+	Forward(tb, s.HTTPAddr())
+	Forward(tb, s.GRPCAddr())
 	return s
+}
+
+var (
+	forwardsMu sync.Mutex
+	forwards   = map[testing.TB][]int{}
+)
+
+// Forward makes a server of the test on the host's loopback (addr is
+// host:port or a URL) reachable at the same address from the environments
+// the test starts with StartSandbox, when they have a network of their own.
+func Forward(tb testing.TB, addr string) {
+	tb.Helper()
+	port := PortOf(tb, addr)
+	forwardsMu.Lock()
+	defer forwardsMu.Unlock()
+	if len(forwards[tb]) == 0 {
+		tb.Cleanup(func() {
+			forwardsMu.Lock()
+			delete(forwards, tb)
+			forwardsMu.Unlock()
+		})
+	}
+	forwards[tb] = append(forwards[tb], port)
+}
+
+// PortOf returns the port of addr, a host:port or a URL.
+func PortOf(tb testing.TB, addr string) int {
+	tb.Helper()
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	_, p, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(p)
+	if err != nil || perr != nil {
+		tb.Fatalf("lambdatest: no port in %q", addr)
+	}
+	return port
 }
 
 // Extension is the extension's layer and configuration for one environment.
@@ -101,12 +144,18 @@ type Extension struct {
 
 // NewExtension makes the extension's layer (built from this tree) and
 // configuration file under dir. In config, %SINK_HTTP% and %SINK_GRPC% are
-// replaced by the sink's addresses, %GRPC_PORT% and %HTTP_PORT% by free
-// ports for the receivers, and %SPILL_DIR% by a directory of the test's own.
+// replaced by the sink's addresses, %GRPC_PORT% and %HTTP_PORT% by the
+// receivers' ports (the default 4317 and 4318 where environments have a
+// network of their own, free ports of the host's otherwise), and
+// %SPILL_DIR% by a directory of the test's own.
 func NewExtension(tb testing.TB, dir, config string, s *sink.Sink) *Extension {
 	tb.Helper()
 	x := &Extension{Layer: filepath.Join(dir, "extension-layer"), Config: filepath.Join(dir, "config.yaml"),
-		GRPCPort: FreePort(tb), HTTPPort: FreePort(tb)}
+		GRPCPort: 4317, HTTPPort: 4318}
+	if sandbox.NetworkSupport() != nil {
+		// Environments share the host's network: ports of their own.
+		x.GRPCPort, x.HTTPPort = FreePort(tb), FreePort(tb)
+	}
 	buildtest.Install(tb, buildtest.Binary(tb, ExtensionCmd), filepath.Join(x.Layer, "extensions", "lambdaotel"))
 	text := strings.NewReplacer("%SINK_HTTP%", s.HTTPAddr(), "%SINK_GRPC%", s.GRPCAddr(),
 		"%GRPC_PORT%", strconv.Itoa(x.GRPCPort), "%HTTP_PORT%", strconv.Itoa(x.HTTPPort),
@@ -135,11 +184,19 @@ func (x *Extension) Env(protocol string) map[string]string {
 }
 
 // StartSandbox starts the environment cfg describes, with its logs in
-// logs; it is shut down when the test ends, and its logs are shown if the
-// test failed.
+// logs and the test's servers (StartSink, Forward) forwarded into it; it
+// is shut down when the test ends, and its logs are shown if the test
+// failed.
 func StartSandbox(tb testing.TB, cfg sandbox.Config, logs *LogBuffer) *sandbox.Env {
 	tb.Helper()
 	cfg.Logs = logs
+	forwardsMu.Lock()
+	for _, p := range forwards[tb] {
+		if !slices.Contains(cfg.Forward, p) {
+			cfg.Forward = append(cfg.Forward, p)
+		}
+	}
+	forwardsMu.Unlock()
 	env, err := sandbox.Start(cfg)
 	if err != nil {
 		tb.Fatal(err)

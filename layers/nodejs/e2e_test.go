@@ -16,6 +16,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
 
@@ -390,6 +391,7 @@ func TestAWSSDK(t *testing.T) {
 				fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
 			}))
 			t.Cleanup(ddb.Close)
+			lambdatest.Forward(t, ddb.URL)
 			e := startEnv(t, envOptions{fixture: fixture, handler: "index.handler", functionDeps: true, env: map[string]string{
 				"DYNAMODB_ENDPOINT":     ddb.URL,
 				"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",

@@ -164,6 +164,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 	}
 	e.cfg.Env["AWS_LAMBDA_EXEC_WRAPPER"] = "/opt/otel-handler"
 	e.cfg.Env["TARGET_URL"] = e.target.srv.URL
+	lambdatest.Forward(t, e.target.srv.URL)
 	for k, v := range o.env {
 		e.cfg.Env[k] = v
 	}

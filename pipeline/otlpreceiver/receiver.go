@@ -116,6 +116,8 @@ func (r *Receiver) Start() error {
 	r.started = true
 
 	if grpcLn != nil {
+		grpcLn = newTLSHintListener(grpcLn, r.logger, "its data cannot be read; point the function's SDK at http://localhost:4317 "+
+			"(OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or OTEL_EXPORTER_OTLP_INSECURE=true), or use lambdaotel.Start")
 		r.grpcLn = grpcLn
 		r.grpcSrv = r.newGRPCServer()
 		r.serving.Go(func() {
@@ -125,6 +127,8 @@ func (r *Receiver) Start() error {
 		})
 	}
 	if httpLn != nil {
+		httpLn = newTLSHintListener(httpLn, r.logger, "its data cannot be read; set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 "+
+			"in the function (the OpenTelemetry Go SDK's default is https://localhost:4318), or use lambdaotel.Start, which does")
 		r.httpLn = httpLn
 		r.httpSrv = &http.Server{
 			Handler:           http.HandlerFunc(r.serveHTTP),
