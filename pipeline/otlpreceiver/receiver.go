@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/grpcwire"
@@ -49,6 +50,13 @@ type Config struct {
 	// MaxRequestBodySize limits an HTTP request body in bytes, both as sent
 	// and after decompression.
 	MaxRequestBodySize int64
+	// ReadTimeout bounds the arrival of a request, body included
+	// (default ReadTimeout); IdleTimeout the wait of a keep-alive connection
+	// for its next request (default IdleTimeout).
+	ReadTimeout, IdleTimeout time.Duration
+	// MaxConns is how many connections each protocol keeps open at most
+	// (default MaxConns).
+	MaxConns int
 }
 
 // Receiver receives OTLP over gRPC and HTTP and hands the data to a
@@ -80,6 +88,15 @@ func New(cfg Config, next pipeline.Consumer, logger *slog.Logger) *Receiver {
 	}
 	if cfg.MaxRequestBodySize <= 0 {
 		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = ReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = IdleTimeout
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = MaxConns
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -120,7 +137,7 @@ func (r *Receiver) Start() error {
 	if grpcLn != nil {
 		r.grpcLn = grpcLn
 		r.grpcSrv = r.newGRPCServer()
-		lim := newConnLimit(grpcLn, MaxConns, r.logger, r.grpcSrv.ConnState)
+		lim := newConnLimit(grpcLn, r.cfg.MaxConns, r.logger, r.grpcSrv.ConnState)
 		r.grpcSrv.ConnState = lim.connState
 		r.serving.Go(func() {
 			if err := r.grpcSrv.Serve(lim); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -130,12 +147,12 @@ func (r *Receiver) Start() error {
 	}
 	if httpLn != nil {
 		r.httpLn = httpLn
-		lim := newConnLimit(httpLn, MaxConns, r.logger, r.inflight.connState)
+		lim := newConnLimit(httpLn, r.cfg.MaxConns, r.logger, r.inflight.connState)
 		r.httpSrv = &http.Server{
 			Handler:           http.HandlerFunc(r.serveHTTP),
 			ReadHeaderTimeout: ReadHeaderTimeout,
-			ReadTimeout:       ReadTimeout,
-			IdleTimeout:       IdleTimeout,
+			ReadTimeout:       r.cfg.ReadTimeout,
+			IdleTimeout:       r.cfg.IdleTimeout,
 			MaxHeaderBytes:    MaxHeaderBytes,
 			ConnState:         lim.connState,
 			ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
