@@ -442,7 +442,7 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 	x.closeQueue(reason)
 	x.log.Info("shut down", "reason", reason, "accepted", x.accepted(), "exported", x.stats.exported.Load(), "retried", x.stats.retried.Load(),
 		"spilled", x.stats.spilled.Load(), "replayed", x.stats.replayed.Load(), "rejected", x.stats.rejected.Load(),
-		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load())
+		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load(), "refused", x.refused())
 }
 
 // bufferBytes is the buffer limit: the configured one, else a tenth of the
