@@ -258,7 +258,7 @@ func (e *GRPCExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error
 	if err := e.open(pipeline.Traces); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Traces, "gRPC "+e.endpoint, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount,
+	return exportParts(ctx, e.name, pipeline.Traces, "gRPC "+e.endpoint, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount, traceHalves,
 		func(ctx context.Context, td ptrace.Traces) (result, error) {
 			// ExportTraceServiceRequest has TracesData's fields.
 			msg, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
@@ -277,7 +277,7 @@ func (e *GRPCExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) er
 	if err := e.open(pipeline.Metrics); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Metrics, "gRPC "+e.endpoint, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount,
+	return exportParts(ctx, e.name, pipeline.Metrics, "gRPC "+e.endpoint, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount, metricHalves,
 		func(ctx context.Context, md pmetric.Metrics) (result, error) {
 			msg, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
 			if err != nil {
@@ -295,7 +295,7 @@ func (e *GRPCExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
 	if err := e.open(pipeline.Logs); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Logs, "gRPC "+e.endpoint, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount,
+	return exportParts(ctx, e.name, pipeline.Logs, "gRPC "+e.endpoint, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount, logHalves,
 		func(ctx context.Context, ld plog.Logs) (result, error) {
 			msg, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 			if err != nil {
@@ -536,6 +536,9 @@ func (e *GRPCExporter) classify(ctx, callCtx context.Context, st *grpcwire.Statu
 		xerr.Err = errors.New(msg)
 	default:
 		xerr.Err = fmt.Errorf("%s: %s", msg, truncate(st.Message, maxMessageBytes))
+	}
+	if st.Code == grpcwire.InvalidArgument {
+		xerr.Err = malformed{xerr.Err}
 	}
 	return xerr
 }

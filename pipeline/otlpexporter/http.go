@@ -152,7 +152,7 @@ func (e *HTTPExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Traces, "POST "+u, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount,
+	return exportParts(ctx, e.name, pipeline.Traces, "POST "+u, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount, traceHalves,
 		func(ctx context.Context, td ptrace.Traces) (result, error) {
 			// Export*ServiceRequest has the fields of the signal's *Data
 			// message, in protobuf and in JSON.
@@ -174,7 +174,7 @@ func (e *HTTPExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) er
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+u, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount,
+	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+u, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount, metricHalves,
 		func(ctx context.Context, md pmetric.Metrics) (result, error) {
 			return e.post(ctx, u, pipeline.Metrics, func() ([]byte, error) {
 				if e.json {
@@ -194,7 +194,7 @@ func (e *HTTPExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Logs, "POST "+u, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount,
+	return exportParts(ctx, e.name, pipeline.Logs, "POST "+u, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount, logHalves,
 		func(ctx context.Context, ld plog.Logs) (result, error) {
 			return e.post(ctx, u, pipeline.Logs, func() ([]byte, error) {
 				if e.json {
@@ -310,6 +310,9 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 		xerr.Err = fmt.Errorf("POST %s: %s: %s", u, status, msg)
 	} else {
 		xerr.Err = fmt.Errorf("POST %s: %s", u, status)
+	}
+	if hresp.StatusCode == http.StatusBadRequest {
+		xerr.Err = malformed{xerr.Err}
 	}
 	return result{}, xerr
 }
