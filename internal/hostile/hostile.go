@@ -143,15 +143,17 @@ func InvalidUTF8Span() []byte {
 }
 
 // MergeBomb returns a YAML configuration whose merge keys (<<:) nest
-// levels deep, each level merging the previous one twice, so that a
-// loader that expands merges does 2^levels work.
+// levels deep, each level merging the one below twice, so that a loader
+// that follows merges naively does 2^levels work. The bomb is the OTLP/HTTP
+// receiver's settings.
 func MergeBomb(levels int) []byte {
 	var b strings.Builder
-	b.WriteString("x0: &a0 {k: v}\n")
+	b.WriteString("x0: &a0 {endpoint: 127.0.0.1:4318}\n")
 	for i := 1; i <= levels; i++ {
-		fmt.Fprintf(&b, "x%d: &a%d\n  a: {<<: *a%d}\n  b: {<<: *a%d}\n", i, i, i-1, i-1)
+		fmt.Fprintf(&b, "x%d: &a%d {<<: [*a%d, *a%d]}\n", i, i, i-1, i-1)
 	}
-	fmt.Fprintf(&b, "receivers:\n  otlp:\n    protocols:\n      http:\n        bomb: {<<: *a%d}\n", levels)
+	fmt.Fprintf(&b, "receivers:\n  otlp:\n    protocols:\n      http: {<<: *a%d}\n", levels)
+	b.WriteString("exporters:\n  debug: {}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [debug]\n")
 	return []byte(b.String())
 }
 

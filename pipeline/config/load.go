@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -59,7 +60,7 @@ func Load(getenv func(string) string) (*Config, error) {
 }
 
 func loadFile(path, variable string, getenv func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		by := ""
 		if variable != "" {
@@ -72,6 +73,17 @@ func loadFile(path, variable string, getenv func(string) string) (*Config, error
 		return nil, &Error{File: path, Err: err, Message: fmt.Sprintf("cannot read config file%s: %v", by, pathErrorCause(err))}
 	}
 	return Parse(data, path, getenv)
+}
+
+// readFile reads the file at path, or MaxFileBytes+1 of it if it is
+// larger (Parse refuses it then).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 }
 
 // pathErrorCause drops the operation and path a *fs.PathError repeats.

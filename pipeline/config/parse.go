@@ -28,6 +28,10 @@ func Parse(data []byte, filename string, getenv func(string) string) (*Config, e
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: filename, Message: fmt.Sprintf(
+			"the configuration is larger than the limit of %d bytes (a configuration is a few KB)", MaxFileBytes)}
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(filename, err)
@@ -94,8 +98,23 @@ func syntaxError(file string, err error) error {
 	return &Error{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: err}
 }
 
+// Limits that keep a bad configuration from holding up init (Lambda gives
+// it 10 s) or taking the memory of the function.
+const (
+	// MaxFileBytes is the largest configuration file read.
+	MaxFileBytes = 256 << 10
+	// MaxExpansion bounds the key: value pairs that reading mappings
+	// through aliases and merge keys (<<) yields in all: merges nested n
+	// deep that each merge the level below twice yield 2^n.
+	MaxExpansion = 100_000
+	// maxErrors bounds the errors reported for one file.
+	maxErrors = 50
+)
+
 // parser walks the YAML tree, collecting errors and warnings.
 type parser struct {
+	expanded   int  // key: value pairs entries returned
+	overExpand bool // MaxExpansion was reached and reported
 	file     string
 	getenv   func(string) string
 	errs     []*Error
@@ -133,9 +152,12 @@ func (p *parser) err() error {
 	if len(p.errs) == 1 {
 		return p.errs[0]
 	}
-	errs := make([]error, len(p.errs))
-	for i, e := range p.errs {
-		errs[i] = e
+	errs := make([]error, 0, min(len(p.errs), maxErrors+1))
+	for _, e := range p.errs[:min(len(p.errs), maxErrors)] {
+		errs = append(errs, e)
+	}
+	if n := len(p.errs) - maxErrors; n > 0 {
+		errs = append(errs, &Error{File: p.file, Message: fmt.Sprintf("and %d more errors", n)})
 	}
 	return errors.Join(errs...)
 }
@@ -178,6 +200,13 @@ func (p *parser) entries(n *yaml.Node, path string) []entry {
 	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "%s: expected a mapping (key: value), got %s", path, describe(n))
+		return nil
+	}
+	if p.expanded += len(n.Content) / 2; p.expanded > MaxExpansion {
+		if !p.overExpand {
+			p.overExpand = true
+			p.errorf(n, "%s: aliases and merge keys (<<) expand to more than %d keys; the limit keeps a configuration from growing exponentially", path, MaxExpansion)
+		}
 		return nil
 	}
 	var out []entry
