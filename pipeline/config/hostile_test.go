@@ -51,3 +51,70 @@ func TestHostileConfig(t *testing.T) {
 		t.Fatalf("small merge: %v, %v", cfg, err)
 	}
 }
+
+// TestSecretsHidden checks that config check's summary and the errors show
+// neither a password in an endpoint URL nor a query token nor a header
+// value.
+func TestSecretsHidden(t *testing.T) {
+	noEnv := func(string) string { return "" }
+	good := `receivers:
+  otlp:
+    protocols:
+      http:
+exporters:
+  otlphttp:
+    endpoint: https://user:PASSWORD@otlp.example.com:4318?token=SECRET1
+    headers: {x-api-key: SECRET2}
+  otlp:
+    endpoint: https://user:PASSWORD@otlp.example.com:4317
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlphttp, otlp]}
+`
+	cfg, err := config.Parse([]byte(good), "c.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.ReplaceAll(good, "https://user:PASSWORD@otlp.example.com:4318", "ftp://user:PASSWORD@otlp.example.com:99999")
+	_, berr := config.Parse([]byte(bad), "c.yaml", noEnv)
+	if berr == nil {
+		t.Fatal("a bad URL was accepted")
+	}
+	for what, s := range map[string]string{"summary": cfg.Summary(), "error": berr.Error()} {
+		for _, secret := range []string{"PASSWORD", "SECRET1", "SECRET2"} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s shows %s:\n%s", what, secret, s)
+			}
+		}
+	}
+	if !strings.Contains(cfg.Summary(), "REDACTED@otlp.example.com") {
+		t.Errorf("summary does not show where data goes:\n%s", cfg.Summary())
+	}
+}
+
+// TestNonLoopbackReceiver checks that a receiver listening beyond the
+// environment is accepted with a warning.
+func TestNonLoopbackReceiver(t *testing.T) {
+	for _, tc := range []struct {
+		endpoint string
+		warn     bool
+	}{{"0.0.0.0:4318", true}, {":4318", true}, {"10.0.0.1:4318", true}, {"127.0.0.1:4318", false}, {"localhost:4318", false}, {"[::1]:4318", false}} {
+		cfg, err := config.Parse([]byte(`receivers:
+  otlp:
+    protocols:
+      http: {endpoint: "`+tc.endpoint+`"}
+exporters:
+  debug: {}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+`), "c.yaml", func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		warned := strings.Contains(strings.Join(cfg.Warnings, "\n"), "not a loopback address")
+		if warned != tc.warn {
+			t.Errorf("%s: warnings %q", tc.endpoint, cfg.Warnings)
+		}
+	}
+}

@@ -618,7 +618,20 @@ func (p *parser) listenAddr(e entry, path, def string) string {
 		p.errorf(deref(e.val), "%s: invalid address %q (%v); use host:port, e.g. %s", path, s, err, def)
 		return def
 	}
+	if !isLoopback(host) {
+		p.warnf("%s: %q is not a loopback address: the receiver accepts data from beyond this environment; the function reaches it on 127.0.0.1 (e.g. %s)", path, s, def)
+	}
 	return s
+}
+
+// isLoopback reports whether host names only this machine: localhost or
+// a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (p *parser) processor(e entry, typ string) *Processor {
@@ -749,7 +762,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		if !ok || o.Endpoint == "" {
 			p.errorf(e.key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
 		} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
-			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, o.Endpoint, err)
+			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
 		}
 		ex.OTLP = o
 	case "otlphttp":
@@ -834,7 +847,7 @@ func (p *parser) httpURL(e entry, path string) string {
 		return ""
 	}
 	if msg := checkHTTPURL(s); msg != "" {
-		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, s, msg)
+		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, pipeline.RedactURL(s), msg)
 		return ""
 	}
 	return s

@@ -209,17 +209,21 @@ func parseGRPCEndpoint(endpoint string) (string, bool, error) {
 	if strings.Contains(endpoint, "://") {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return "", false, fmt.Errorf("endpoint: %v", err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
+			return "", false, fmt.Errorf("endpoint %q: %v", pipeline.RedactURL(endpoint), err)
 		}
 		switch u.Scheme {
 		case "http":
 			plaintext = true
 		case "https":
 		default:
-			return "", false, fmt.Errorf("endpoint %q: scheme %q is not supported: use host:port, http:// or https://", endpoint, u.Scheme)
+			return "", false, fmt.Errorf("endpoint %q: scheme %q is not supported: use host:port, http:// or https://", pipeline.RedactURL(endpoint), u.Scheme)
 		}
 		if u.Path != "" && u.Path != "/" {
-			return "", false, fmt.Errorf("endpoint %q: OTLP/gRPC takes no path (%q)", endpoint, u.Path)
+			return "", false, fmt.Errorf("endpoint %q: OTLP/gRPC takes no path (%q)", pipeline.RedactURL(endpoint), u.Path)
 		}
 		hostport = u.Host
 		if u.Port() == "" {
@@ -232,7 +236,7 @@ func parseGRPCEndpoint(endpoint string) (string, bool, error) {
 	}
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil || host == "" || port == "" {
-		return "", false, fmt.Errorf("endpoint %q is not host:port", endpoint)
+		return "", false, fmt.Errorf("endpoint %q is not host:port", pipeline.RedactURL(endpoint))
 	}
 	return hostport, plaintext, nil
 }
