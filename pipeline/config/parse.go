@@ -115,12 +115,12 @@ const (
 type parser struct {
 	expanded   int  // key: value pairs entries returned
 	overExpand bool // MaxExpansion was reached and reported
-	file     string
-	getenv   func(string) string
-	errs     []*Error
-	warnings []string
-	usedEnv  map[string]bool // variables referenced by ${...}
-	levelSet bool            // lambdaotel.log_level was given
+	file       string
+	getenv     func(string) string
+	errs       []*Error
+	warnings   []string
+	usedEnv    map[string]bool // variables referenced by ${...}
+	levelSet   bool            // lambdaotel.log_level was given
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
