@@ -463,12 +463,7 @@ var Version = "dev"
 // building every component a pipeline uses, without starting them) and
 // returns a summary of the pipelines it would run.
 func CheckConfig(path string, getenv func(string) string) (string, error) {
-	cfg, err := config.Load(func(k string) string {
-		if k == "LAMBDAOTEL_CONFIG" {
-			return path
-		}
-		return getenv(k)
-	})
+	cfg, err := config.LoadFile(path, getenv)
 	if err != nil {
 		return "", err
 	}

@@ -59,6 +59,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	return Default(getenv)
 }
 
+// LoadFile reads the configuration file at path, named on a command line
+// rather than by a variable.
+func LoadFile(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return loadFile(path, "", getenv)
+}
+
 func loadFile(path, variable string, getenv func(string) string) (*Config, error) {
 	data, err := readFile(path)
 	if err != nil {
@@ -67,8 +76,11 @@ func loadFile(path, variable string, getenv func(string) string) (*Config, error
 			by = " (named by " + variable + ")"
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: path, Err: err,
-				Message: "config file does not exist" + by + "; the function's files are under /var/task, layers' files under /opt"}
+			where := "; the function's files are under /var/task, layers' files under /opt"
+			if variable == "" {
+				where = ""
+			}
+			return nil, &Error{File: path, Err: err, Message: "config file does not exist" + by + where}
 		}
 		return nil, &Error{File: path, Err: err, Message: fmt.Sprintf("cannot read config file%s: %v", by, pathErrorCause(err))}
 	}
