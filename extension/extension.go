@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -190,8 +191,12 @@ func (x *Extension) prepare() (string, error) {
 	for _, w := range cfg.Warnings {
 		x.log.Warn(w)
 	}
-	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log, x.flusher.kick); err != nil {
+	buf := bufferBytes(cfg, x.opts.Getenv)
+	if x.comp, err = build(cfg, buf, x.log, x.flusher.kick); err != nil {
 		return ErrorConfigInvalid, err
+	}
+	if x.opts.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit(buf))
 	}
 	for _, r := range x.comp.receivers {
 		if err := r.Start(); err != nil {
@@ -453,6 +458,15 @@ func bufferBytes(cfg *config.Config, getenv func(string) string) int64 {
 	}
 	mb, _ := strconv.Atoi(strings.TrimSpace(getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")))
 	return max(int64(mb)<<20/10, 4<<20)
+}
+
+// memoryLimit is the soft limit of the Go runtime's memory (see
+// runtime/debug.SetMemoryLimit) for a buffer of bufferBytes: the buffer,
+// plus room for requests being read and decoded. At rest the extension
+// uses far less; under a flood of large requests the collector works
+// harder instead of letting garbage double the heap.
+func memoryLimit(bufferBytes int64) int64 {
+	return bufferBytes + 32<<20
 }
 
 // Version is the extension's version, set at build time.

@@ -169,7 +169,11 @@ func (r *Receiver) serveGRPC(w http.ResponseWriter, req *http.Request) {
 
 	max := r.cfg.MaxRecvMsgSizeMiB << 20
 	body := getBuffer()
-	defer putBuffer(body) // decoding copies what it keeps
+	defer func() {
+		size := body.Cap()
+		putBuffer(body) // decoding copies what it keeps
+		release(size)
+	}()
 	if err := readUnaryMessage(req.Body, body, max, compression); err != nil {
 		var st *grpcwire.Status
 		switch {

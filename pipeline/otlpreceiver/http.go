@@ -106,7 +106,9 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx := req.Context()
 	err = r.receive(ctx, protocolHTTP, signal, enc == encodingJSON, body.Bytes())
+	size := body.Cap()
 	putBuffer(body) // decoding copies what it keeps
+	defer release(size)
 	if err != nil {
 		var rf *refusal
 		switch {

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -333,6 +334,26 @@ func (r *Receiver) receive(ctx context.Context, protocol string, signal pipeline
 		return malformed(err)
 	}
 	return r.refusalOf(signal, p.items, r.consume(ctx, p))
+}
+
+// largeRequest is the size of a request body above which, once it is
+// answered, the memory it took goes back to the system at once: a
+// function that sends one large request should not keep its memory.
+const largeRequest = 4 << 20
+
+// releasing is set while a release runs.
+var releasing atomic.Bool
+
+// release returns the memory a large request took to the system, once at
+// a time.
+func release(size int) {
+	if size < largeRequest || !releasing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		debug.FreeOSMemory()
+		releasing.Store(false)
+	}()
 }
 
 // refusalOf turns a consumer's ErrFull and ErrTooLarge into refusals:
