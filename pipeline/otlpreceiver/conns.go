@@ -28,19 +28,33 @@ const (
 )
 
 // connLimit is a listener that keeps at most max connections open. When a
-// connection arrives at the limit, the connection idle longest is closed to
-// make room: an idle keep-alive connection costs its client no more than a
-// reconnect. If none is idle, the new connection is closed at once.
+// connection arrives at the limit, the connection that has waited longest
+// doing nothing (idle between requests, or silent since it was accepted
+// more than a second ago) is closed to make room: such a connection costs
+// its client no more than a reconnect. If there is none, the new
+// connection waits up to admitWait for one (a burst of connections is
+// idle a moment later), then is closed.
 type connLimit struct {
 	net.Listener
 	max    int
 	logger *slog.Logger
 	next   func(net.Conn, http.ConnState) // the server's other ConnState hook
+	done   chan struct{}                  // closed by Close
 
-	mu      sync.Mutex
-	conns   map[net.Conn]connInfo
-	refused int // connections closed at once since the last log line
+	mu        sync.Mutex
+	conns     map[net.Conn]connInfo
+	changed   chan struct{} // closed and replaced when a connection changes state
+	refused   int           // connections closed at once since the last log line
+	closeOnce sync.Once
 }
+
+// admitWait is how long a connection that arrives at the limit may wait
+// for a connection to make room; silentAfter is how long an accepted
+// connection may send nothing before it counts as idle.
+const (
+	admitWait   = 2 * time.Second
+	silentAfter = time.Second
+)
 
 type connInfo struct {
 	state http.ConnState
@@ -48,7 +62,14 @@ type connInfo struct {
 }
 
 func newConnLimit(ln net.Listener, max int, logger *slog.Logger, next func(net.Conn, http.ConnState)) *connLimit {
-	return &connLimit{Listener: ln, max: max, logger: logger, next: next, conns: make(map[net.Conn]connInfo)}
+	return &connLimit{Listener: ln, max: max, logger: logger, next: next, done: make(chan struct{}),
+		conns: make(map[net.Conn]connInfo), changed: make(chan struct{})}
+}
+
+// Close closes the listener; an Accept waiting for room returns.
+func (l *connLimit) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
 }
 
 // Accept waits for the next connection that may stay open.
@@ -58,33 +79,64 @@ func (l *connLimit) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.admit(c) {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+// admit makes room for c, waiting up to admitWait, and reports whether c
+// may stay open.
+func (l *connLimit) admit(c net.Conn) bool {
+	deadline := time.Now().Add(admitWait)
+	for {
+		now := time.Now()
 		l.mu.Lock()
 		if len(l.conns) >= l.max {
-			var oldest net.Conn
-			var since time.Time
-			for oc, in := range l.conns {
-				if in.state == http.StateIdle && (oldest == nil || in.since.Before(since)) {
-					oldest, since = oc, in.since
-				}
+			if victim := l.victimLocked(now); victim != nil {
+				delete(l.conns, victim)
+				victim.Close()
 			}
-			if oldest == nil {
-				l.refused++
-				if l.refused == 1 {
-					l.logger.Warn("OTLP receiver: connection limit reached and none idle: closing new connections",
-						"address", l.Addr().String(), "limit", l.max)
-				}
-				l.mu.Unlock()
-				c.Close()
-				continue
-			}
-			delete(l.conns, oldest)
-			oldest.Close()
 		}
-		l.refused = 0
-		l.conns[c] = connInfo{state: http.StateNew, since: time.Now()}
+		if len(l.conns) < l.max {
+			l.refused = 0
+			l.conns[c] = connInfo{state: http.StateNew, since: now}
+			l.mu.Unlock()
+			return true
+		}
+		changed := l.changed
+		if !now.Before(deadline) {
+			l.refused++
+			if l.refused == 1 {
+				l.logger.Warn("OTLP receiver: connection limit reached and none idle: closing new connections",
+					"address", l.Addr().String(), "limit", l.max)
+			}
+			l.mu.Unlock()
+			return false
+		}
 		l.mu.Unlock()
-		return c, nil
+		select {
+		case <-changed:
+		case <-time.After(min(time.Until(deadline), 100*time.Millisecond)):
+		case <-l.done:
+			return false
+		}
 	}
+}
+
+// victimLocked returns the connection that has waited longest doing
+// nothing, or nil.
+func (l *connLimit) victimLocked(now time.Time) net.Conn {
+	var victim net.Conn
+	var since time.Time
+	for c, in := range l.conns {
+		quiet := in.state == http.StateIdle || (in.state == http.StateNew && now.Sub(in.since) > silentAfter)
+		if quiet && (victim == nil || in.since.Before(since)) {
+			victim, since = c, in.since
+		}
+	}
+	return victim
 }
 
 // connState is the server's ConnState hook.
@@ -98,15 +150,10 @@ func (l *connLimit) connState(c net.Conn, state http.ConnState) {
 			l.conns[c] = connInfo{state: state, since: time.Now()}
 		}
 	}
+	close(l.changed)
+	l.changed = make(chan struct{})
 	l.mu.Unlock()
 	if l.next != nil {
 		l.next(c, state)
 	}
-}
-
-// open returns how many connections are open.
-func (l *connLimit) open() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.conns)
 }
