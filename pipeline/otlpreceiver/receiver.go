@@ -2,7 +2,15 @@
 // decode each request, hand the data to a pipeline.Consumer and answer at
 // once: the client never waits on a backend. A consumer that is full
 // (pipeline.ErrFull) makes the receivers ask the client to retry later
-// (gRPC RESOURCE_EXHAUSTED, HTTP 429 with Retry-After).
+// (gRPC RESOURCE_EXHAUSTED, HTTP 429 with Retry-After); one that could
+// never hold the data (pipeline.ErrTooLarge) gets HTTP 413 or
+// RESOURCE_EXHAUSTED without a delay.
+//
+// Hostile input is refused before it costs anything: Inspect checks a
+// request's bytes (value nesting, UTF-8, structure) and counts its items
+// before it is decoded, a consumer that is an Admitter is asked whether the
+// items fit, bodies grow with the bytes that arrive, and the servers have
+// timeouts and a connection limit (see MaxConns).
 //
 // A Receiver also knows how many requests are in flight, so that its owner
 // can wait, after a function's invocation ends, until every request the
