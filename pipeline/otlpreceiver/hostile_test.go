@@ -287,6 +287,37 @@ func TestConnLimit(t *testing.T) {
 	}
 }
 
+// TestConnLimitBurst checks that a connection arriving while every
+// connection is busy waits for one to become idle instead of being closed:
+// a burst of connections must not shut out the function's own.
+func TestConnLimitBurst(t *testing.T) {
+	const limit = 4
+	r := start(t, otlpreceiver.Config{MaxConns: limit}, buffer.New(0))
+	body := encode(t, false, newTraces("svc", "busy"))
+	var busy []net.Conn
+	for range limit {
+		c, err := net.Dial("tcp", r.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Headers and half the body: the connection is busy.
+		fmt.Fprintf(c, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n", ctProto, len(body))
+		c.Write(body[:len(body)/2])
+		busy = append(busy, c)
+	}
+	waitFor(t, func() bool { return r.InFlight() == limit })
+	// One busy request ends a moment later; its connection becomes idle.
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		busy[0].Write(body[len(body)/2:])
+	}()
+	resp, b := do(t, r, rawRequest{path: "/v1/traces", contentType: ctProto, body: encode(t, false, newTraces("svc", "canary"))})
+	if resp.StatusCode != 200 {
+		t.Fatalf("request while every connection was busy: %d %s", resp.StatusCode, b)
+	}
+}
+
 // TestInspect checks Inspect's item counts and refusals, in protobuf and
 // JSON.
 func TestInspect(t *testing.T) {
