@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs clean
+.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs clean fuzz
 
 all: build
 
@@ -18,6 +18,13 @@ vet:
 ## test: every test (unit and end to end through the sandbox)
 test: vet
 	$(GO) test -count=1 -timeout 15m ./...
+
+## fuzz: each fuzz target for a bounded time (make test runs their seed corpus only)
+FUZZTIME ?= 20s
+fuzz:
+	for t in FuzzDecodeProto FuzzDecodeJSON FuzzHTTPGzip FuzzGRPCFrame; do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./pipeline/otlpreceiver || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/config
 
 ## demo: a function with an extension in the local Lambda environment
 demo: build

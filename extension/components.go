@@ -206,6 +206,18 @@ func (r *router) targets(s pipeline.Signal) []*pipe {
 	return out
 }
 
+// Admit asks the buffer of every pipeline of signal whether a request of
+// items (size bytes as sent, 0 if unknown) could be consumed, before the
+// receiver decodes it (see otlpreceiver.Admitter).
+func (r *router) Admit(signal pipeline.Signal, size, items int64) error {
+	for _, p := range r.targets(signal) {
+		if err := p.buf.Admit(signal, size, items); err != nil {
+			return fmt.Errorf("pipeline %s: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
 func (r *router) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	ps := r.targets(pipeline.Traces)
 	for i, p := range ps {

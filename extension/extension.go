@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -191,8 +192,12 @@ func (x *Extension) prepare() (string, error) {
 	for _, w := range cfg.Warnings {
 		x.log.Warn(w)
 	}
-	if x.comp, err = build(cfg, bufferBytes(cfg, x.opts.Getenv), x.log, x.flusher.kick); err != nil {
+	buf := bufferBytes(cfg, x.opts.Getenv)
+	if x.comp, err = build(cfg, buf, x.log, x.flusher.kick); err != nil {
 		return ErrorConfigInvalid, err
+	}
+	if x.opts.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit(buf))
 	}
 	for _, r := range x.comp.receivers {
 		if err := r.Start(); err != nil {
@@ -443,7 +448,7 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 	x.closeQueue(reason)
 	x.log.Info("shut down", "reason", reason, "accepted", x.accepted(), "exported", x.stats.exported.Load(), "retried", x.stats.retried.Load(),
 		"spilled", x.stats.spilled.Load(), "replayed", x.stats.replayed.Load(), "rejected", x.stats.rejected.Load(),
-		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load())
+		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load(), "refused", x.refused())
 }
 
 // bufferBytes is the buffer limit: the configured one, else a tenth of the
@@ -456,6 +461,15 @@ func bufferBytes(cfg *config.Config, getenv func(string) string) int64 {
 	return max(int64(mb)<<20/10, 4<<20)
 }
 
+// memoryLimit is the soft limit of the Go runtime's memory (see
+// runtime/debug.SetMemoryLimit) for a buffer of bufferBytes: the buffer,
+// plus room for requests being read and decoded. At rest the extension
+// uses far less; under a flood of large requests the collector works
+// harder instead of letting garbage double the heap.
+func memoryLimit(bufferBytes int64) int64 {
+	return bufferBytes + 32<<20
+}
+
 // Version is the extension's version, set at build time.
 var Version = "dev"
 
@@ -464,12 +478,7 @@ var Version = "dev"
 // building every component a pipeline uses, without starting them) and
 // returns a summary of the pipelines it would run.
 func CheckConfig(path string, getenv func(string) string) (string, error) {
-	cfg, err := config.Load(func(k string) string {
-		if k == "LAMBDAOTEL_CONFIG" {
-			return path
-		}
-		return getenv(k)
-	})
+	cfg, err := config.LoadFile(path, getenv)
 	if err != nil {
 		return "", err
 	}

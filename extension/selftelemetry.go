@@ -49,7 +49,8 @@ func (x *Extension) addSelfTelemetry(batches []buffer.Batch) {
 			{"lambdaotel.items.retried", "items sent again after a retryable failure", x.stats.retried.Load()},
 			{"lambdaotel.items.spilled", "items written to the spill queue on disk", x.stats.spilled.Load()},
 			{"lambdaotel.items.replayed", "items sent from the spill queue", x.stats.replayed.Load()},
-			{"lambdaotel.items.dropped", "items lost: permanent failure, full buffer or queue", x.dropped()},
+			{"lambdaotel.items.refused", "items refused to a client, which was told (buffer full: retry later; larger than the buffer)", x.refused()},
+			{"lambdaotel.items.dropped", "items lost: permanent failure, full queue, no queue", x.dropped()},
 		} {
 			m := sm.Metrics().AppendEmpty()
 			m.SetName(c.name)
@@ -91,12 +92,21 @@ func (x *Extension) accepted() int64 {
 	return n
 }
 
-// dropped counts every item lost, including those the buffers refused.
+// dropped counts every item lost. Items the buffers refused are not: the
+// client was told and keeps them (see refused).
 func (x *Extension) dropped() int64 {
 	n := x.stats.dropped.Load()
 	if x.queue != nil {
 		n += x.queue.lost()
 	}
+	return n
+}
+
+// refused counts the items the buffers refused to a client: full (429 or
+// RESOURCE_EXHAUSTED with a delay: the client retries) or larger than the
+// whole buffer (413, or RESOURCE_EXHAUSTED without one).
+func (x *Extension) refused() int64 {
+	var n int64
 	for _, p := range x.comp.pipes {
 		n += p.buf.Stats().Rejected.Total()
 	}

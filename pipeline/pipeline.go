@@ -40,6 +40,10 @@ type Consumer interface {
 // ErrFull means a buffer is at its limit.
 var ErrFull = errors.New("buffer is full")
 
+// ErrTooLarge means data is more than a buffer could ever hold: retrying
+// it cannot succeed.
+var ErrTooLarge = errors.New("larger than the whole buffer")
+
 // Exporter sends data to a backend. Export calls may block until ctx ends.
 type Exporter interface {
 	// Name is the exporter's id in the configuration, e.g. "otlphttp/backend".

@@ -2,19 +2,28 @@ package sink
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"reflect"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
 )
 
 // newGRPCServer returns a gRPC server with the OTLP trace, metrics and logs
 // services of s registered.
 func newGRPCServer(s *Sink) *grpc.Server {
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxRequestBytes)))
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(s.cfg.MaxRequestBytes)),
+		grpc.ForceServerCodecV2(inspectingCodec{encoding.GetCodecV2("proto")}))
 	ptraceotlp.RegisterGRPCServer(srv, &tracesServer{s: s})
 	pmetricotlp.RegisterGRPCServer(srv, &metricsServer{s: s})
 	plogotlp.RegisterGRPCServer(srv, &logsServer{s: s})
@@ -34,6 +43,34 @@ func (s *Sink) admitGRPC(ctx context.Context, p payload) error {
 		return f.status(transportGRPC).Err()
 	}
 	return nil
+}
+
+// inspectingCodec refuses, before they are decoded, OTLP requests whose
+// values nest deeper than otlpreceiver.MaxValueDepth: decoders recurse once
+// per level. grpc-go answers its errors with INTERNAL.
+type inspectingCodec struct {
+	encoding.CodecV2
+}
+
+// signals are the signals of the OTLP request messages, by type name.
+var signals = map[string]pipeline.Signal{
+	"ExportTraceServiceRequest":   pipeline.Traces,
+	"ExportMetricsServiceRequest": pipeline.Metrics,
+	"ExportLogsServiceRequest":    pipeline.Logs,
+}
+
+func (c inspectingCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if signal, ok := signals[t.Name()]; ok {
+		buf := data.Materialize()
+		if _, err := otlpreceiver.Inspect(signal, buf, false); errors.Is(err, otlpreceiver.ErrTooDeep) {
+			return fmt.Errorf("sink: %w", err)
+		}
+	}
+	return c.CodecV2.Unmarshal(data, v)
 }
 
 type tracesServer struct {

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
 )
 
 // Content types of OTLP/HTTP.
@@ -59,6 +61,10 @@ func (s *Sink) serveHTTP(w http.ResponseWriter, r *http.Request, signal string) 
 	}
 	p, err := decodePayload(signal, encoding, body)
 	if err != nil {
+		if errors.Is(err, otlpreceiver.ErrTooDeep) {
+			writeStatus(w, encoding, http.StatusBadRequest, status.New(codes.InvalidArgument, "sink: "+err.Error()))
+			return
+		}
 		msg := fmt.Sprintf("sink: decode %s request (%s, %d bytes): %v", signal, ct, len(body), err)
 		writeStatus(w, encoding, http.StatusBadRequest, status.New(codes.InvalidArgument, msg))
 		return

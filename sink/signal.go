@@ -2,6 +2,7 @@ package sink
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +12,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
 )
 
 // Names of the signals and transports, as in Request and the output file.
@@ -70,9 +74,14 @@ func (p payload) marshalJSON() ([]byte, error) {
 }
 
 // decodePayload decodes the body of an OTLP/HTTP request for signal in
-// encoding (encodingProto or encodingJSON).
+// encoding (encodingProto or encodingJSON). Values nested deeper than
+// otlpreceiver.MaxValueDepth are refused before decoding (an error wrapping
+// otlpreceiver.ErrTooDeep): decoders recurse once per level.
 func decodePayload(signal, encoding string, body []byte) (payload, error) {
 	p := payload{signal: signal}
+	if _, err := otlpreceiver.Inspect(pipeline.Signal(signal), body, encoding == encodingJSON); errors.Is(err, otlpreceiver.ErrTooDeep) {
+		return p, err
+	}
 	var err error
 	switch {
 	case signal == signalTraces && encoding == encodingProto:

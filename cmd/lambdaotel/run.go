@@ -49,6 +49,24 @@ serves N requests at once), no freeze, extensions for SHUTDOWN only.
 flags:
 `
 
+// reservedEnv are the variables Lambda sets itself (a function cannot set
+// them), with what to do instead.
+var reservedEnv = map[string]string{
+	"AWS_LAMBDA_RUNTIME_API":          "the environment's own Runtime API address is always used",
+	"AWS_LAMBDA_FUNCTION_NAME":        "use --function-name",
+	"AWS_LAMBDA_FUNCTION_VERSION":     "use --function-version",
+	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "use --memory",
+	"AWS_REGION":                      "use --region",
+	"AWS_DEFAULT_REGION":              "use --region",
+	"AWS_EXECUTION_ENV":               "use --runtime",
+	"AWS_LAMBDA_INITIALIZATION_TYPE":  "use --max-concurrency for Lambda Managed Instances",
+	"AWS_LAMBDA_LOG_GROUP_NAME":       "it follows --function-name",
+	"AWS_LAMBDA_LOG_STREAM_NAME":      "it is made per environment",
+	"LAMBDA_TASK_ROOT":                "use --task-root",
+	"LAMBDA_RUNTIME_DIR":              "it is /var/runtime",
+	"_HANDLER":                        "use --handler",
+}
+
 // listFlag collects a repeatable string flag.
 type listFlag []string
 
@@ -116,7 +134,19 @@ func runMain(args []string) int {
 			fmt.Fprintf(os.Stderr, "lambdaotel run: --env %q: want KEY=VALUE\n", kv)
 			return 2
 		}
+		if why, reserved := reservedEnv[k]; reserved {
+			fmt.Fprintf(os.Stderr, "lambdaotel run: --env %s: Lambda reserves this variable and sets it itself; %s\n", k, why)
+			return 2
+		}
 		cfg.Env[k] = v
+	}
+	if cfg.Timeout <= 0 || cfg.Timeout > 900*time.Second {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --timeout %v: want more than 0 and at most 15m (Lambda's limit)\n", cfg.Timeout)
+		return 2
+	}
+	if cfg.MemoryMB < 128 || cfg.MemoryMB > 10240 {
+		fmt.Fprintf(os.Stderr, "lambdaotel run: --memory %d: want 128 to 10240 MB (Lambda's range)\n", cfg.MemoryMB)
+		return 2
 	}
 	if cfg.TaskRoot == "" {
 		fmt.Fprintln(os.Stderr, "lambdaotel run: --task-root is required")

@@ -100,6 +100,9 @@ func TestRunErrors(t *testing.T) {
 		{"missing event file", []string{"run", "--task-root", task, "--event", "/nonexistent.json"}, 1, "--event: open /nonexistent.json"},
 		{"missing task root", []string{"run", "--task-root", "/nonexistent", "--event", "-"}, 1, `task root "/nonexistent" is not a directory`},
 		{"remote listen", []string{"run", "--task-root", task, "--listen", "0.0.0.0:0"}, 2, "is not a loopback address"},
+		{"zero timeout", []string{"run", "--task-root", task, "--event", "x", "--timeout", "0"}, 2, "--timeout 0s: want more than 0"},
+		{"zero memory", []string{"run", "--task-root", task, "--event", "x", "--memory", "0"}, 2, "--memory 0: want 128 to 10240 MB"},
+		{"reserved env", []string{"run", "--task-root", task, "--event", "x", "--env", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:1"}, 2, "--env AWS_LAMBDA_RUNTIME_API: Lambda reserves this variable"},
 		{"init fails", []string{"run", "--task-root", task, "--event", "-", "--env", "FIXTURE_INIT=exit"}, 1, "the environment could not start: Runtime.ExitError"},
 	}
 	for _, c := range cases {

@@ -72,7 +72,7 @@ func Listen(handle func([]Event), logger *slog.Logger) (*Listener, error) {
 		return nil, fmt.Errorf("telemetry API listener on %s: %w", addr, err)
 	}
 	l := &Listener{ln: ln, host: host, handle: handle, logger: logger}
-	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 5 * time.Second}
+	l.srv = &http.Server{Handler: http.HandlerFunc(l.serve), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10}
 	go l.srv.Serve(ln)
 	return l, nil
 }

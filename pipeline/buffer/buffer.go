@@ -23,6 +23,7 @@ import (
 // add data; Take removes everything at once. It is safe for concurrent use.
 type Buffer struct {
 	maxBytes int64
+	maxItems int64
 
 	mu      sync.Mutex
 	traces  ptrace.Traces
@@ -35,11 +36,20 @@ type Buffer struct {
 
 var _ pipeline.Consumer = (*Buffer)(nil)
 
+// MinItemBytes is what an item costs of a Buffer's limit at least: the
+// encoded size of an empty span is two bytes, but decoded it takes about
+// 200, so a limit in encoded bytes alone would let a request of millions of
+// empty items through. A Buffer of maxBytes holds at most
+// maxBytes/MinItemBytes items.
+const MinItemBytes = 64
+
 // New returns an empty Buffer that holds at most maxBytes bytes of data
-// (encoded size, see the package doc); maxBytes <= 0 means no limit.
+// (encoded size, see the package doc) and maxBytes/MinItemBytes items;
+// maxBytes <= 0 means no limit.
 func New(maxBytes int64) *Buffer {
 	return &Buffer{
 		maxBytes: maxBytes,
+		maxItems: max(1, maxBytes/MinItemBytes),
 		traces:   ptrace.NewTraces(),
 		metrics:  pmetric.NewMetrics(),
 		logs:     plog.NewLogs(),
@@ -80,12 +90,16 @@ func (c *Counts) add(s pipeline.Signal, n int64) {
 	}
 }
 
-// Stats counts the items a Buffer accepted and rejected (because it was
-// full) since it was created.
+// Stats counts the items a Buffer accepted and refused since it was
+// created. A refused item is not lost: the client was told (retry later, or
+// never fits) and keeps it.
 type Stats struct {
 	Accepted Counts
+	// Rejected counts the items refused because the buffer was full or they
+	// were more than it holds.
 	Rejected Counts
-	// RejectedRequests counts the Consume calls that returned ErrFull.
+	// RejectedRequests counts the Consume and Admit calls that returned
+	// ErrFull or ErrTooLarge.
 	RejectedRequests int64
 }
 
@@ -156,22 +170,57 @@ func (b *Buffer) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 }
 
 // admitLocked accounts for size bytes holding n items of signal, or counts
-// them as rejected and returns an error wrapping pipeline.ErrFull.
+// them as rejected and returns an error wrapping pipeline.ErrTooLarge (they
+// never fit) or pipeline.ErrFull (not now).
 func (b *Buffer) admitLocked(signal pipeline.Signal, size, n int64) error {
-	if b.maxBytes > 0 && b.bytes+size > b.maxBytes {
+	if err := b.checkLocked(signal, size, n); err != nil {
 		b.stats.Rejected.add(signal, n)
 		b.stats.RejectedRequests++
-		if size > b.maxBytes {
-			return fmt.Errorf("%w: %d %s (%d bytes) are more than the whole buffer holds (%d bytes)",
-				pipeline.ErrFull, n, itemName(signal), size, b.maxBytes)
-		}
-		return fmt.Errorf("%w: %d %s (%d bytes) do not fit: %d of %d bytes in use; retry after the next flush",
-			pipeline.ErrFull, n, itemName(signal), size, b.bytes, b.maxBytes)
+		return err
 	}
 	b.bytes += size
 	b.items.add(signal, n)
 	b.stats.Accepted.add(signal, n)
 	return nil
+}
+
+// checkLocked returns the error admitLocked would, without counting;
+// size < 0 means unknown.
+func (b *Buffer) checkLocked(signal pipeline.Signal, size, n int64) error {
+	if b.maxBytes <= 0 {
+		return nil
+	}
+	switch {
+	case size > b.maxBytes:
+		return fmt.Errorf("%w: %d %s (%d bytes) are more than the whole buffer holds (%d bytes)",
+			pipeline.ErrTooLarge, n, itemName(signal), size, b.maxBytes)
+	case n > b.maxItems:
+		return fmt.Errorf("%w: %d %s are more than the whole buffer holds (%d items, one per %d bytes of its %d)",
+			pipeline.ErrTooLarge, n, itemName(signal), b.maxItems, MinItemBytes, b.maxBytes)
+	case b.bytes+size > b.maxBytes:
+		return fmt.Errorf("%w: %d %s (%d bytes) do not fit: %d of %d bytes in use; retry after the next flush",
+			pipeline.ErrFull, n, itemName(signal), size, b.bytes, b.maxBytes)
+	case b.items.Total()+n > b.maxItems:
+		return fmt.Errorf("%w: %d %s do not fit: %d of %d items in use; retry after the next flush",
+			pipeline.ErrFull, n, itemName(signal), b.items.Total(), b.maxItems)
+	}
+	return nil
+}
+
+// Admit tells, before a request is decoded, whether n items of signal in
+// a request of size bytes (as sent; 0 if not known) could be consumed now:
+// nil, an error wrapping pipeline.ErrTooLarge if they never fit, or one
+// wrapping pipeline.ErrFull if they do not fit now. A refusal is counted as
+// Consume's are; nil reserves nothing.
+func (b *Buffer) Admit(signal pipeline.Signal, size, n int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	err := b.checkLocked(signal, size, n)
+	if err != nil {
+		b.stats.Rejected.add(signal, n)
+		b.stats.RejectedRequests++
+	}
+	return err
 }
 
 func itemName(s pipeline.Signal) string {
@@ -241,6 +290,10 @@ func (b *Buffer) Bytes() int64 {
 
 // MaxBytes returns the buffer's limit; 0 or less means none.
 func (b *Buffer) MaxBytes() int64 { return b.maxBytes }
+
+// MaxItems returns how many items the buffer holds at most, if MaxBytes
+// is a limit.
+func (b *Buffer) MaxItems() int64 { return b.maxItems }
 
 // Empty reports whether the buffer holds no items.
 func (b *Buffer) Empty() bool { return b.Len() == 0 }

@@ -361,9 +361,19 @@ func TestFull(t *testing.T) {
 		t.Fatalf("ConsumeMetrics on a full buffer: %v, want ErrFull", err)
 	}
 	huge := newTraces(t, res{attrs: svcA, scopes: []scope{{name: "s", items: make([]string, 100)}}})
-	if err := buffer.New(100).ConsumeTraces(ctx, huge); !errors.Is(err, pipeline.ErrFull) ||
+	// More than the whole buffer can never fit: not ErrFull (retry later)
+	// but ErrTooLarge, by bytes or by items.
+	if err := buffer.New(100).ConsumeTraces(ctx, huge); !errors.Is(err, pipeline.ErrTooLarge) || errors.Is(err, pipeline.ErrFull) ||
 		!strings.Contains(err.Error(), "more than the whole buffer holds (100 bytes)") {
 		t.Errorf("a request larger than the buffer: %v", err)
+	}
+	many := buffer.New(100 * buffer.MinItemBytes)
+	if err := many.Admit(pipeline.Traces, 0, 101); !errors.Is(err, pipeline.ErrTooLarge) ||
+		!strings.Contains(err.Error(), "101 spans are more than the whole buffer holds (100 items") {
+		t.Errorf("Admit of more items than the buffer holds: %v", err)
+	}
+	if err := many.Admit(pipeline.Traces, 0, 100); err != nil {
+		t.Errorf("Admit of as many items as the buffer holds: %v", err)
 	}
 
 	want := buffer.Stats{

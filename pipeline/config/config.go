@@ -628,16 +628,16 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		if plaintext {
 			security = "plaintext"
 		}
-		return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", target, security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
+		return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.OTLPHTTP != nil:
 		o := e.OTLPHTTP
 		var urls []string
 		for _, s := range signals {
-			urls = append(urls, fmt.Sprintf("%s to %s", s, o.URL(s)))
+			urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))
 		}
 		dest := strings.Join(urls, ", ")
 		if dest == "" {
-			dest = "to " + o.Endpoint
+			dest = "to " + pipeline.RedactURL(o.Endpoint)
 		}
 		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.Debug != nil:

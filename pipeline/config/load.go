@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -58,20 +59,43 @@ func Load(getenv func(string) string) (*Config, error) {
 	return Default(getenv)
 }
 
+// LoadFile reads the configuration file at path, named on a command line
+// rather than by a variable.
+func LoadFile(path string, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	return loadFile(path, "", getenv)
+}
+
 func loadFile(path, variable string, getenv func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
 		by := ""
 		if variable != "" {
 			by = " (named by " + variable + ")"
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: path, Err: err,
-				Message: "config file does not exist" + by + "; the function's files are under /var/task, layers' files under /opt"}
+			where := "; the function's files are under /var/task, layers' files under /opt"
+			if variable == "" {
+				where = ""
+			}
+			return nil, &Error{File: path, Err: err, Message: "config file does not exist" + by + where}
 		}
 		return nil, &Error{File: path, Err: err, Message: fmt.Sprintf("cannot read config file%s: %v", by, pathErrorCause(err))}
 	}
 	return Parse(data, path, getenv)
+}
+
+// readFile reads the file at path, or MaxFileBytes+1 of it if it is
+// larger (Parse refuses it then).
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 }
 
 // pathErrorCause drops the operation and path a *fs.PathError repeats.

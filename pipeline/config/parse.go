@@ -28,6 +28,10 @@ func Parse(data []byte, filename string, getenv func(string) string) (*Config, e
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: filename, Message: fmt.Sprintf(
+			"the configuration is larger than the limit of %d bytes (a configuration is a few KB)", MaxFileBytes)}
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(filename, err)
@@ -94,14 +98,29 @@ func syntaxError(file string, err error) error {
 	return &Error{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: "), Err: err}
 }
 
+// Limits that keep a bad configuration from holding up init (Lambda gives
+// it 10 s) or taking the memory of the function.
+const (
+	// MaxFileBytes is the largest configuration file read.
+	MaxFileBytes = 256 << 10
+	// MaxExpansion bounds the key: value pairs that reading mappings
+	// through aliases and merge keys (<<) yields in all: merges nested n
+	// deep that each merge the level below twice yield 2^n.
+	MaxExpansion = 100_000
+	// maxErrors bounds the errors reported for one file.
+	maxErrors = 50
+)
+
 // parser walks the YAML tree, collecting errors and warnings.
 type parser struct {
-	file     string
-	getenv   func(string) string
-	errs     []*Error
-	warnings []string
-	usedEnv  map[string]bool // variables referenced by ${...}
-	levelSet bool            // lambdaotel.log_level was given
+	expanded   int  // key: value pairs entries returned
+	overExpand bool // MaxExpansion was reached and reported
+	file       string
+	getenv     func(string) string
+	errs       []*Error
+	warnings   []string
+	usedEnv    map[string]bool // variables referenced by ${...}
+	levelSet   bool            // lambdaotel.log_level was given
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -133,9 +152,12 @@ func (p *parser) err() error {
 	if len(p.errs) == 1 {
 		return p.errs[0]
 	}
-	errs := make([]error, len(p.errs))
-	for i, e := range p.errs {
-		errs[i] = e
+	errs := make([]error, 0, min(len(p.errs), maxErrors+1))
+	for _, e := range p.errs[:min(len(p.errs), maxErrors)] {
+		errs = append(errs, e)
+	}
+	if n := len(p.errs) - maxErrors; n > 0 {
+		errs = append(errs, &Error{File: p.file, Message: fmt.Sprintf("and %d more errors", n)})
 	}
 	return errors.Join(errs...)
 }
@@ -178,6 +200,13 @@ func (p *parser) entries(n *yaml.Node, path string) []entry {
 	}
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, "%s: expected a mapping (key: value), got %s", path, describe(n))
+		return nil
+	}
+	if p.expanded += len(n.Content) / 2; p.expanded > MaxExpansion {
+		if !p.overExpand {
+			p.overExpand = true
+			p.errorf(n, "%s: aliases and merge keys (<<) expand to more than %d keys; the limit keeps a configuration from growing exponentially", path, MaxExpansion)
+		}
 		return nil
 	}
 	var out []entry
@@ -591,7 +620,20 @@ func (p *parser) listenAddr(e entry, path, def string) string {
 		p.errorf(deref(e.val), "%s: invalid address %q (%v); use host:port, e.g. %s", path, s, err, def)
 		return def
 	}
+	if !isLoopback(host) {
+		p.warnf("%s: %q is not a loopback address: the receiver accepts data from beyond this environment; the function reaches it on 127.0.0.1 (e.g. %s)", path, s, def)
+	}
 	return s
+}
+
+// isLoopback reports whether host names only this machine: localhost or
+// a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (p *parser) processor(e entry, typ string) *Processor {
@@ -722,7 +764,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		if !ok || o.Endpoint == "" {
 			p.errorf(e.key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
 		} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
-			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, o.Endpoint, err)
+			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
 		}
 		ex.OTLP = o
 	case "otlphttp":
@@ -807,7 +849,7 @@ func (p *parser) httpURL(e entry, path string) string {
 		return ""
 	}
 	if msg := checkHTTPURL(s); msg != "" {
-		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, s, msg)
+		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, pipeline.RedactURL(s), msg)
 		return ""
 	}
 	return s

@@ -158,9 +158,35 @@ func (p *printer) attrs(title string, m pcommon.Map, indent string) {
 	}
 	p.f("%s%s:\n", indent, title)
 	m.Range(func(k string, v pcommon.Value) bool {
+		if r, ok := redacted(k, v); ok {
+			p.f("%s     -> %s: Str(%s)\n", indent, k, r)
+			return true
+		}
 		p.f("%s     -> %s: %s\n", indent, k, value(v))
 		return true
 	})
+}
+
+// secretKeys are parts of attribute keys whose values are secrets.
+var secretKeys = []string{"authorization", "cookie", "password", "passwd", "secret", "token", "api-key", "api_key", "apikey"}
+
+// redacted returns the string attribute k=v as the output shows it if it
+// holds a secret: a URL with user information or a query, or the value of
+// a key such as http.request.header.authorization.
+func redacted(k string, v pcommon.Value) (string, bool) {
+	if v.Type() != pcommon.ValueTypeStr {
+		return "", false
+	}
+	lk := strings.ToLower(k)
+	for _, s := range secretKeys {
+		if strings.Contains(lk, s) {
+			return pipeline.Redacted, true
+		}
+	}
+	if s := v.Str(); strings.Contains(s, "://") && strings.ContainsAny(s, "@?") {
+		return pipeline.RedactURL(s), true
+	}
+	return "", false
 }
 
 func (p *printer) resource(kind string, i int, schemaURL string, r pcommon.Resource) {
@@ -395,7 +421,11 @@ func inline(m pcommon.Map) string {
 		first = false
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(v.AsString())
+		if r, ok := redacted(k, v); ok {
+			b.WriteString(r)
+		} else {
+			b.WriteString(v.AsString())
+		}
 		return true
 	})
 	b.WriteByte('}')

@@ -122,7 +122,8 @@ func ReadMessage(r io.Reader, buf *bytes.Buffer, max int, compression string) er
 	}
 	switch prefix[0] {
 	case 0:
-		buf.Grow(int(n))
+		// The buffer grows with the bytes that arrive, never from the
+		// length the prefix promises.
 		if _, err := io.CopyN(buf, r, int64(n)); err != nil {
 			if err == io.EOF {
 				return &Status{Code: Internal, Message: fmt.Sprintf(

@@ -209,17 +209,21 @@ func parseGRPCEndpoint(endpoint string) (string, bool, error) {
 	if strings.Contains(endpoint, "://") {
 		u, err := url.Parse(endpoint)
 		if err != nil {
-			return "", false, fmt.Errorf("endpoint: %v", err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
+			return "", false, fmt.Errorf("endpoint %q: %v", pipeline.RedactURL(endpoint), err)
 		}
 		switch u.Scheme {
 		case "http":
 			plaintext = true
 		case "https":
 		default:
-			return "", false, fmt.Errorf("endpoint %q: scheme %q is not supported: use host:port, http:// or https://", endpoint, u.Scheme)
+			return "", false, fmt.Errorf("endpoint %q: scheme %q is not supported: use host:port, http:// or https://", pipeline.RedactURL(endpoint), u.Scheme)
 		}
 		if u.Path != "" && u.Path != "/" {
-			return "", false, fmt.Errorf("endpoint %q: OTLP/gRPC takes no path (%q)", endpoint, u.Path)
+			return "", false, fmt.Errorf("endpoint %q: OTLP/gRPC takes no path (%q)", pipeline.RedactURL(endpoint), u.Path)
 		}
 		hostport = u.Host
 		if u.Port() == "" {
@@ -232,7 +236,7 @@ func parseGRPCEndpoint(endpoint string) (string, bool, error) {
 	}
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil || host == "" || port == "" {
-		return "", false, fmt.Errorf("endpoint %q is not host:port", endpoint)
+		return "", false, fmt.Errorf("endpoint %q is not host:port", pipeline.RedactURL(endpoint))
 	}
 	return hostport, plaintext, nil
 }
@@ -258,7 +262,7 @@ func (e *GRPCExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error
 	if err := e.open(pipeline.Traces); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Traces, "gRPC "+e.endpoint, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount,
+	return exportParts(ctx, e.name, pipeline.Traces, "gRPC "+e.endpoint, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount, traceHalves,
 		func(ctx context.Context, td ptrace.Traces) (result, error) {
 			// ExportTraceServiceRequest has TracesData's fields.
 			msg, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
@@ -277,7 +281,7 @@ func (e *GRPCExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) er
 	if err := e.open(pipeline.Metrics); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Metrics, "gRPC "+e.endpoint, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount,
+	return exportParts(ctx, e.name, pipeline.Metrics, "gRPC "+e.endpoint, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount, metricHalves,
 		func(ctx context.Context, md pmetric.Metrics) (result, error) {
 			msg, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(md)
 			if err != nil {
@@ -295,7 +299,7 @@ func (e *GRPCExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
 	if err := e.open(pipeline.Logs); err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Logs, "gRPC "+e.endpoint, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount,
+	return exportParts(ctx, e.name, pipeline.Logs, "gRPC "+e.endpoint, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount, logHalves,
 		func(ctx context.Context, ld plog.Logs) (result, error) {
 			msg, err := (&plog.ProtoMarshaler{}).MarshalLogs(ld)
 			if err != nil {
@@ -536,6 +540,9 @@ func (e *GRPCExporter) classify(ctx, callCtx context.Context, st *grpcwire.Statu
 		xerr.Err = errors.New(msg)
 	default:
 		xerr.Err = fmt.Errorf("%s: %s", msg, truncate(st.Message, maxMessageBytes))
+	}
+	if st.Code == grpcwire.InvalidArgument {
+		xerr.Err = malformed{xerr.Err}
 	}
 	return xerr
 }

@@ -83,10 +83,14 @@ func NewHTTP(name string, cfg HTTPConfig) (*HTTPExporter, error) {
 		}
 		pu, err := url.Parse(u)
 		if err != nil {
-			return fail("%s URL: %v", sig, err)
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may hold a password
+			}
+			return fail("%s URL %q: %v", sig, pipeline.RedactURL(u), err)
 		}
 		if (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return fail("%s URL %q must be an absolute http:// or https:// URL", sig, u)
+			return fail("%s URL %q must be an absolute http:// or https:// URL", sig, pipeline.RedactURL(u))
 		}
 		e.urls[sig] = u
 	}
@@ -152,7 +156,7 @@ func (e *HTTPExporter) ExportTraces(ctx context.Context, td ptrace.Traces) error
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Traces, "POST "+u, traceParts(td, e.maxBytes), ptrace.Traces.SpanCount,
+	return exportParts(ctx, e.name, pipeline.Traces, "POST "+pipeline.RedactURL(u), traceParts(td, e.maxBytes), ptrace.Traces.SpanCount, traceHalves,
 		func(ctx context.Context, td ptrace.Traces) (result, error) {
 			// Export*ServiceRequest has the fields of the signal's *Data
 			// message, in protobuf and in JSON.
@@ -174,7 +178,7 @@ func (e *HTTPExporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) er
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+u, metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount,
+	return exportParts(ctx, e.name, pipeline.Metrics, "POST "+pipeline.RedactURL(u), metricParts(md, e.maxBytes), pmetric.Metrics.DataPointCount, metricHalves,
 		func(ctx context.Context, md pmetric.Metrics) (result, error) {
 			return e.post(ctx, u, pipeline.Metrics, func() ([]byte, error) {
 				if e.json {
@@ -194,7 +198,7 @@ func (e *HTTPExporter) ExportLogs(ctx context.Context, ld plog.Logs) error {
 	if err != nil {
 		return err
 	}
-	return exportParts(ctx, e.name, pipeline.Logs, "POST "+u, logParts(ld, e.maxBytes), plog.Logs.LogRecordCount,
+	return exportParts(ctx, e.name, pipeline.Logs, "POST "+pipeline.RedactURL(u), logParts(ld, e.maxBytes), plog.Logs.LogRecordCount, logHalves,
 		func(ctx context.Context, ld plog.Logs) (result, error) {
 			return e.post(ctx, u, pipeline.Logs, func() ([]byte, error) {
 				if e.json {
@@ -231,16 +235,17 @@ const (
 // success of its answer (none if the body does not decode). Its errors are
 // *pipeline.ExportError with Retryable, RetryAfter and Err set.
 func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, marshal func() ([]byte, error)) (result, error) {
+	shown := pipeline.RedactURL(u) // messages show no secret
 	body, contentType, err := e.encode(marshal)
 	if err != nil {
-		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", u, err)}
+		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", shown, err)}
 	}
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: %w", u, err)}
+		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: %w", shown, err)}
 	}
 	for k, v := range e.headers {
 		hreq.Header[k] = v
@@ -264,7 +269,7 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 		if ended(ctx) != nil && ended(parent) == nil {
 			err = fmt.Errorf("no answer within the timeout of %v: %w", e.timeout, err)
 		}
-		return result{}, &pipeline.ExportError{Retryable: !isCertificateError(err), Err: fmt.Errorf("POST %s: %w", u, err)}
+		return result{}, &pipeline.ExportError{Retryable: !isCertificateError(err), Err: fmt.Errorf("POST %s: %w", shown, err)}
 	}
 	defer func() {
 		io.Copy(io.Discard, io.LimitReader(hresp.Body, 64<<10)) // let the connection be reused
@@ -295,7 +300,7 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 	data, _ := io.ReadAll(io.LimitReader(hresp.Body, maxErrorBytes))
 	msg, retryInfo := errorMessage(hresp.Header.Get("Content-Type"), data)
 	if loc := hresp.Header.Get("Location"); loc != "" && hresp.StatusCode >= 300 && hresp.StatusCode < 400 {
-		status += " to " + loc
+		status += " to " + pipeline.RedactURL(loc)
 	}
 	xerr := &pipeline.ExportError{}
 	switch hresp.StatusCode {
@@ -307,9 +312,12 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 		}
 	}
 	if msg != "" {
-		xerr.Err = fmt.Errorf("POST %s: %s: %s", u, status, msg)
+		xerr.Err = fmt.Errorf("POST %s: %s: %s", shown, status, msg)
 	} else {
-		xerr.Err = fmt.Errorf("POST %s: %s", u, status)
+		xerr.Err = fmt.Errorf("POST %s: %s", shown, status)
+	}
+	if hresp.StatusCode == http.StatusBadRequest {
+		xerr.Err = malformed{xerr.Err}
 	}
 	return result{}, xerr
 }

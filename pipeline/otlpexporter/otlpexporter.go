@@ -57,9 +57,11 @@ type result struct {
 // partial successes, and how many items were not sent. Partial successes do
 // not stop the parts after them; their rejected items are summed into one
 // permanent ExportError at the end. target names where the data goes, for
-// messages ("POST https://host/v1/traces").
+// messages ("POST https://host/v1/traces"). A part the backend refuses
+// as malformed is cut with halves to isolate what it refuses (see isolate).
 func exportParts[T any](ctx context.Context, name string, sig pipeline.Signal, target string,
-	parts []T, count func(T) int, send func(context.Context, T) (result, error)) error {
+	parts []T, count func(T) int, halves func(T) []T, send func(context.Context, T) (result, error)) error {
+	send = isolate(send, count, halves)
 	total := 0
 	for _, p := range parts {
 		total += count(p)

@@ -47,7 +47,10 @@ func (r *Receiver) newGRPCServer() *http.Server {
 	return &http.Server{
 		Handler:           http.HandlerFunc(r.serveGRPC),
 		Protocols:         &protocols,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       r.cfg.ReadTimeout,
+		IdleTimeout:       r.cfg.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnState:         r.grpcBusy.connState,
 		ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
 	}
@@ -166,7 +169,11 @@ func (r *Receiver) serveGRPC(w http.ResponseWriter, req *http.Request) {
 
 	max := r.cfg.MaxRecvMsgSizeMiB << 20
 	body := getBuffer()
-	defer putBuffer(body) // decoding copies what it keeps
+	defer func() {
+		size := body.Cap()
+		putBuffer(body) // decoding copies what it keeps
+		release(size)
+	}()
 	if err := readUnaryMessage(req.Body, body, max, compression); err != nil {
 		var st *grpcwire.Status
 		switch {
@@ -186,18 +193,14 @@ func (r *Receiver) serveGRPC(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	p, err := decode(signal, encodingProto, body.Bytes())
-	if err != nil {
-		fail(&grpcwire.Status{Code: grpcwire.InvalidArgument, Message: fmt.Sprintf(
-			"OTLP/gRPC receiver: cannot decode %s request (%d bytes): %v", signal, body.Len(), err)})
-		return
-	}
-	if err := r.consume(ctx, p); err != nil {
+	if err := r.receive(ctx, protocolGRPC, signal, false, body.Bytes()); err != nil {
+		var rf *refusal
 		switch {
-		case errors.Is(err, pipeline.ErrFull):
+		case errors.As(err, &rf):
 			// RetryInfo is where OTLP exporters look for the delay; without
-			// it they must not retry RESOURCE_EXHAUSTED.
-			fail(&grpcwire.Status{Code: grpcwire.ResourceExhausted, Message: err.Error(), RetryInfo: true, RetryDelay: time.Second})
+			// it they must not retry RESOURCE_EXHAUSTED, which is right for
+			// a request that can never fit.
+			fail(&grpcwire.Status{Code: rf.code, Message: rf.msg, RetryInfo: rf.retry, RetryDelay: time.Second})
 		case ctx.Err() != nil:
 			fail(contextStatus(ctx))
 		default:

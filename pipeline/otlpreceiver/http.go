@@ -104,21 +104,19 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		writeError(w, enc, httpStatus, codeOf(httpStatus), "OTLP/HTTP receiver: "+err.Error())
 		return
 	}
-	p, err := decode(signal, enc, body.Bytes())
-	n := body.Len()
-	putBuffer(body) // decoding copies what it keeps
-	if err != nil {
-		writeError(w, enc, http.StatusBadRequest, grpcwire.InvalidArgument, fmt.Sprintf(
-			"OTLP/HTTP receiver: cannot decode %s request (%s, %d bytes): %v", signal, enc.contentType(), n, err))
-		return
-	}
-
 	ctx := req.Context()
-	if err := r.consume(ctx, p); err != nil {
+	err = r.receive(ctx, protocolHTTP, signal, enc == encodingJSON, body.Bytes())
+	size := body.Cap()
+	putBuffer(body) // decoding copies what it keeps
+	defer release(size)
+	if err != nil {
+		var rf *refusal
 		switch {
-		case errors.Is(err, pipeline.ErrFull):
-			w.Header().Set("Retry-After", "1")
-			writeError(w, enc, http.StatusTooManyRequests, grpcwire.ResourceExhausted, err.Error())
+		case errors.As(err, &rf):
+			if rf.retry {
+				w.Header().Set("Retry-After", "1")
+			}
+			writeError(w, enc, rf.httpStatus, rf.code, rf.msg)
 		case ctx.Err() != nil:
 			// The client is gone: nobody reads an answer.
 		default:
@@ -195,12 +193,9 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) (*bytes.Bu
 			"unsupported Content-Encoding %q; supported: gzip, identity", req.Header.Get("Content-Encoding"))
 	}
 
+	// The buffer grows with the bytes that arrive, never from what
+	// Content-Length promises.
 	buf := getBuffer()
-	if ce == "" || ce == "identity" {
-		if req.ContentLength > 0 {
-			buf.Grow(int(req.ContentLength))
-		}
-	}
 	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
 		putBuffer(buf)

@@ -2,7 +2,15 @@
 // decode each request, hand the data to a pipeline.Consumer and answer at
 // once: the client never waits on a backend. A consumer that is full
 // (pipeline.ErrFull) makes the receivers ask the client to retry later
-// (gRPC RESOURCE_EXHAUSTED, HTTP 429 with Retry-After).
+// (gRPC RESOURCE_EXHAUSTED, HTTP 429 with Retry-After); one that could
+// never hold the data (pipeline.ErrTooLarge) gets HTTP 413 or
+// RESOURCE_EXHAUSTED without a delay.
+//
+// Hostile input is refused before it costs anything: Inspect checks a
+// request's bytes (value nesting, UTF-8, structure) and counts its items
+// before it is decoded, a consumer that is an Admitter is asked whether the
+// items fit, bodies grow with the bytes that arrive, and the servers have
+// timeouts and a connection limit (see MaxConns).
 //
 // A Receiver also knows how many requests are in flight, so that its owner
 // can wait, after a function's invocation ends, until every request the
@@ -16,12 +24,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/grpcwire"
 )
 
 // Default limits, as the OpenTelemetry Collector's OTLP receiver has them.
@@ -48,6 +59,13 @@ type Config struct {
 	// MaxRequestBodySize limits an HTTP request body in bytes, both as sent
 	// and after decompression.
 	MaxRequestBodySize int64
+	// ReadTimeout bounds the arrival of a request, body included
+	// (default ReadTimeout); IdleTimeout the wait of a keep-alive connection
+	// for its next request (default IdleTimeout).
+	ReadTimeout, IdleTimeout time.Duration
+	// MaxConns is how many connections each protocol keeps open at most
+	// (default MaxConns).
+	MaxConns int
 }
 
 // Receiver receives OTLP over gRPC and HTTP and hands the data to a
@@ -66,8 +84,9 @@ type Receiver struct {
 	httpSrv  *http.Server
 	serving  sync.WaitGroup // the Serve goroutines
 	inflight tracker
-	grpcBusy tracker     // gRPC connections with a stream open
-	full     atomic.Bool // the consumer's last answer was ErrFull
+	grpcBusy tracker       // gRPC connections with a stream open
+	full     atomic.Bool   // the consumer's last answer was ErrFull
+	decoding chan struct{} // a token per request being decoded
 }
 
 // New returns a Receiver that hands what it receives to next. It does not
@@ -79,10 +98,19 @@ func New(cfg Config, next pipeline.Consumer, logger *slog.Logger) *Receiver {
 	if cfg.MaxRequestBodySize <= 0 {
 		cfg.MaxRequestBodySize = DefaultMaxRequestBodySize
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = ReadTimeout
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = IdleTimeout
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = MaxConns
+	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Receiver{cfg: cfg, next: next, logger: logger}
+	r := &Receiver{cfg: cfg, next: next, logger: logger, decoding: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	r.inflight.init()
 	r.grpcBusy.init()
 	return r
@@ -120,8 +148,10 @@ func (r *Receiver) Start() error {
 			"(OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 with OTEL_EXPORTER_OTLP_PROTOCOL=grpc, or OTEL_EXPORTER_OTLP_INSECURE=true), or use lambdaotel.Start")
 		r.grpcLn = grpcLn
 		r.grpcSrv = r.newGRPCServer()
+		lim := newConnLimit(grpcLn, r.cfg.MaxConns, r.logger, r.grpcSrv.ConnState)
+		r.grpcSrv.ConnState = lim.connState
 		r.serving.Go(func() {
-			if err := r.grpcSrv.Serve(grpcLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := r.grpcSrv.Serve(lim); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				r.logger.Error("OTLP/gRPC receiver stopped", "address", grpcLn.Addr().String(), "error", err)
 			}
 		})
@@ -130,14 +160,18 @@ func (r *Receiver) Start() error {
 		httpLn = newTLSHintListener(httpLn, r.logger, "its data cannot be read; set OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 "+
 			"in the function (the OpenTelemetry Go SDK's default is https://localhost:4318), or use lambdaotel.Start, which does")
 		r.httpLn = httpLn
+		lim := newConnLimit(httpLn, r.cfg.MaxConns, r.logger, r.inflight.connState)
 		r.httpSrv = &http.Server{
 			Handler:           http.HandlerFunc(r.serveHTTP),
-			ReadHeaderTimeout: 10 * time.Second,
-			ConnState:         r.inflight.connState,
+			ReadHeaderTimeout: ReadHeaderTimeout,
+			ReadTimeout:       r.cfg.ReadTimeout,
+			IdleTimeout:       r.cfg.IdleTimeout,
+			MaxHeaderBytes:    MaxHeaderBytes,
+			ConnState:         lim.connState,
 			ErrorLog:          slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn),
 		}
 		r.serving.Go(func() {
-			if err := r.httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := r.httpSrv.Serve(lim); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				r.logger.Error("OTLP/HTTP receiver stopped", "address", httpLn.Addr().String(), "error", err)
 			}
 		})
@@ -228,6 +262,133 @@ func (r *Receiver) WaitIdle(ctx context.Context) error {
 	return r.inflight.wait(ctx)
 }
 
+// Admitter is a Consumer that can tell, before a request is decoded,
+// whether its items could be consumed: nil, an error wrapping
+// pipeline.ErrTooLarge if they never could, or one wrapping
+// pipeline.ErrFull if not now. size is the request's size in bytes as
+// sent (protobuf), 0 if unknown. A Receiver asks it so that it decodes
+// nothing it would then refuse.
+type Admitter interface {
+	Admit(signal pipeline.Signal, size, items int64) error
+}
+
+// Names of the protocols in messages.
+const (
+	protocolHTTP = "OTLP/HTTP"
+	protocolGRPC = "OTLP/gRPC"
+)
+
+// refusal is a request the receivers answer with an error status.
+type refusal struct {
+	httpStatus int
+	code       grpcwire.Code
+	retry      bool // the client may send it again later
+	msg        string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+// receive inspects, admits, decodes and consumes one request's body. Its
+// errors are a *refusal when the request is at fault or does not fit.
+// Decoding is where a request's memory multiplies, so at most GOMAXPROCS
+// requests are past admission at once, and admission is asked again once
+// a request's turn has come.
+func (r *Receiver) receive(ctx context.Context, protocol string, signal pipeline.Signal, json bool, body []byte) error {
+	enc := encodingProto
+	if json {
+		enc = encodingJSON
+	}
+	malformed := func(err error) error {
+		what := fmt.Sprintf("%s, %d bytes", enc.contentType(), len(body))
+		if protocol == protocolGRPC {
+			what = fmt.Sprintf("%d bytes", len(body))
+		}
+		return &refusal{http.StatusBadRequest, grpcwire.InvalidArgument, false, fmt.Sprintf(
+			"%s receiver: cannot decode %s request (%s): %v", protocol, signal, what, err)}
+	}
+	in, err := Inspect(signal, body, json)
+	if err != nil {
+		return malformed(err)
+	}
+	if in.Items == 0 {
+		// Nothing to enqueue, as the collector does; decoding still
+		// checks the request.
+		if _, err := decode(signal, enc, body); err != nil {
+			return malformed(err)
+		}
+		return nil
+	}
+	size := int64(len(body))
+	if json {
+		size = 0 // OTLP/JSON is larger than the protobuf the buffer counts
+	}
+	admit := func() error {
+		a, ok := r.next.(Admitter)
+		if !ok {
+			return nil
+		}
+		return r.refusalOf(signal, in.Items, a.Admit(signal, size, int64(in.Items)))
+	}
+	if err := admit(); err != nil {
+		return err
+	}
+	select {
+	case r.decoding <- struct{}{}:
+		defer func() { <-r.decoding }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := admit(); err != nil {
+		return err
+	}
+	p, err := decode(signal, enc, body)
+	if err != nil {
+		return malformed(err)
+	}
+	return r.refusalOf(signal, p.items, r.consume(ctx, p))
+}
+
+// largeRequest is the size of a request body above which, once it is
+// answered, the memory it took goes back to the system at once: a
+// function that sends one large request should not keep its memory.
+const largeRequest = 4 << 20
+
+// releasing is set while a release runs.
+var releasing atomic.Bool
+
+// release returns the memory a large request took to the system, once at
+// a time.
+func release(size int) {
+	if size < largeRequest || !releasing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		debug.FreeOSMemory()
+		releasing.Store(false)
+	}()
+}
+
+// refusalOf turns a consumer's ErrFull and ErrTooLarge into refusals:
+// 429/RESOURCE_EXHAUSTED with a delay to retry after, and
+// 413/RESOURCE_EXHAUSTED without one (retrying cannot succeed).
+func (r *Receiver) refusalOf(signal pipeline.Signal, items int, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pipeline.ErrTooLarge):
+		r.logger.Warn("OTLP receiver: refused a request larger than the whole buffer; it can never be accepted",
+			"signal", signal, "items", items, "error", err)
+		return &refusal{http.StatusRequestEntityTooLarge, grpcwire.ResourceExhausted, false, err.Error()}
+	case errors.Is(err, pipeline.ErrFull):
+		if r.full.CompareAndSwap(false, true) {
+			r.logger.Warn("OTLP receiver: buffer full; asking clients to retry later until it is flushed",
+				"signal", signal, "items", items, "error", err)
+		}
+		return &refusal{http.StatusTooManyRequests, grpcwire.ResourceExhausted, true, err.Error()}
+	}
+	return err
+}
+
 // consume hands p to the consumer. A panic in the consumer becomes an error.
 func (r *Receiver) consume(ctx context.Context, p payload) (err error) {
 	if p.items == 0 {
@@ -253,12 +414,8 @@ func (r *Receiver) consume(ctx context.Context, p payload) (err error) {
 			r.full.Store(false)
 			r.logger.Info("OTLP receiver: buffer accepts data again")
 		}
-	case errors.Is(err, pipeline.ErrFull):
-		// Log once per stretch of refusals, not once per request.
-		if r.full.CompareAndSwap(false, true) {
-			r.logger.Warn("OTLP receiver: buffer full; asking clients to retry later until it is flushed",
-				"signal", p.signal, "items", p.items, "error", err)
-		}
+	case errors.Is(err, pipeline.ErrFull), errors.Is(err, pipeline.ErrTooLarge):
+		// refusalOf logs these, once per stretch of refusals.
 	default:
 		r.logger.Error("OTLP receiver: consumer failed", "signal", p.signal, "items", p.items, "error", err)
 	}
