@@ -41,7 +41,7 @@ func testFreeze(t *testing.T, method string) {
 			t.Error(err)
 		}
 	}
-	frozenAt := time.Now()
+	frozenAt := sandbox.FrozenAt(f.env)
 	second := decodeResponse(t, f.invoke(t, `{}`))
 	if waited := time.Since(frozenAt); waited < freeze {
 		t.Errorf("the freeze lasted %v, less than FreezeMin %v", waited, freeze)
