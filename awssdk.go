@@ -104,6 +104,7 @@ type awsSpanMiddleware awsMiddleware
 func (*awsSpanMiddleware) ID() string { return "lambdaotel.Span" }
 
 var (
+	clientKind       = trace.WithSpanKind(trace.SpanKindClient)
 	rpcSystemAWS     = attribute.String("rpc.system", "aws-api")
 	rpcServiceKey    = attribute.Key("rpc.service")
 	resendCountKey   = attribute.Key("http.request.resend_count")
@@ -121,23 +122,20 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 	service := awsmiddleware.GetServiceID(ctx)
 	op := awsmiddleware.GetOperationName(ctx)
 	region := awsmiddleware.GetRegion(ctx)
-	ctx, span := m.tracer.Start(ctx, service+"."+op, trace.WithSpanKind(trace.SpanKindClient))
+	plan := planFor(service, op, reflect.TypeOf(in.Parameters))
+	ctx, span := m.tracer.Start(ctx, plan.name, clientKind)
 	defer span.End()
 	if !span.IsRecording() {
 		return next.HandleInitialize(ctx, in)
 	}
 
-	var plan *awsPlan
-	if in.Parameters != nil {
-		plan = planFor(service, op, reflect.TypeOf(in.Parameters))
-	}
 	attrs := make([]attribute.KeyValue, 0, 12)
 	attrs = append(attrs, rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
 	if region != "" {
 		attrs = append(attrs, semconv.CloudRegion(region))
 	}
 	attrs = appendServiceAttrs(attrs, service, op, region)
-	if plan != nil {
+	if in.Parameters != nil {
 		attrs = plan.appendAttrs(attrs, reflect.ValueOf(in.Parameters))
 		if plan.inject != nil {
 			in.Parameters = plan.inject(ctx, (*awsMiddleware)(m).prop(ctx), span, in.Parameters)
@@ -171,7 +169,7 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		span.SetStatus(codes.Error, err.Error())
 		span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
 			semconv.ExceptionType(awsErrorType(err)), semconv.ExceptionMessage(err.Error())))
-	} else if plan != nil && out.Result != nil {
+	} else if out.Result != nil {
 		attrs = plan.appendOutputAttrs(attrs, reflect.ValueOf(out.Result))
 	}
 	span.SetAttributes(attrs...)
@@ -255,6 +253,7 @@ func (m *awsHeaderMiddleware) HandleBuild(ctx context.Context, in middleware.Bui
 // awsPlan is what the middleware reads from (and injects into) the input
 // and output of one operation, found once per input type.
 type awsPlan struct {
+	name   string // Service.Operation
 	in     []fieldRule
 	out    map[reflect.Type][]fieldRule
 	outMu  sync.RWMutex
@@ -275,19 +274,26 @@ type fieldRule struct {
 	attrRule
 }
 
-var awsPlans sync.Map // reflect.Type of the input -> *awsPlan
+// awsPlans holds the plan of each operation, by its service, name and
+// input type.
+var awsPlans sync.Map // awsPlanKey -> *awsPlan
+
+type awsPlanKey struct {
+	service, op string
+	input       reflect.Type
+}
 
 func planFor(service, op string, t reflect.Type) *awsPlan {
-	if p, ok := awsPlans.Load(t); ok {
+	key := awsPlanKey{service, op, t}
+	if p, ok := awsPlans.Load(key); ok {
 		return p.(*awsPlan)
 	}
-	p := &awsPlan{rules: awsRules[service], out: map[reflect.Type][]fieldRule{}}
-	p.in = findFields(t, p.rules)
-	p.inject = awsInjector(service, op)
-	if len(p.in) == 0 && len(p.rules) == 0 && p.inject == nil {
-		p = nil
+	p := &awsPlan{name: service + "." + op, rules: awsRules[service], out: map[reflect.Type][]fieldRule{}}
+	if t != nil {
+		p.in = findFields(t, p.rules)
 	}
-	v, _ := awsPlans.LoadOrStore(t, p)
+	p.inject = awsInjector(service, op)
+	v, _ := awsPlans.LoadOrStore(key, p)
 	return v.(*awsPlan)
 }
 
@@ -566,6 +572,23 @@ func injectEntries(entries reflect.Value, ctx context.Context, prop propagation.
 
 const awsTraceHeaderAttr = "AWSTraceHeader"
 
+// fieldCarrier collects up to 4 propagation fields that the message
+// attributes attrs do not have yet.
+type fieldCarrier struct {
+	attrs  reflect.Value
+	fields [4][2]string
+	n      int
+}
+
+func (c *fieldCarrier) Get(string) string { return "" }
+func (c *fieldCarrier) Keys() []string    { return nil }
+func (c *fieldCarrier) Set(k, v string) {
+	if c.n < len(c.fields) && !c.attrs.MapIndex(reflect.ValueOf(k)).IsValid() {
+		c.fields[c.n] = [2]string{k, v}
+		c.n++
+	}
+}
+
 // injectMessage puts the propagation fields of ctx into the
 // MessageAttributes of the message struct s (if there is room for all of
 // them: limit attributes a message) and, for SQS, the X-Ray header into
@@ -580,14 +603,9 @@ func injectMessage(ctx context.Context, prop propagation.TextMapPropagator, span
 	if !attrs.IsValid() || attrs.Kind() != reflect.Map {
 		return
 	}
-	var fields [4][2]string
-	n := 0
-	prop.Inject(ctx, setCarrier(func(k, v string) {
-		if n < len(fields) && !attrs.MapIndex(reflect.ValueOf(k)).IsValid() {
-			fields[n] = [2]string{k, v}
-			n++
-		}
-	}))
+	c := &fieldCarrier{attrs: attrs}
+	prop.Inject(ctx, c)
+	n := c.n
 	if n == 0 {
 		return
 	}
@@ -601,7 +619,7 @@ func injectMessage(ctx context.Context, prop propagation.TextMapPropagator, span
 	for it := attrs.MapRange(); it.Next(); {
 		m.SetMapIndex(it.Key(), it.Value())
 	}
-	for _, f := range fields[:n] {
+	for _, f := range c.fields[:n] {
 		m.SetMapIndex(reflect.ValueOf(f[0]), stringAttrValue(attrs.Type().Elem(), f[1]))
 	}
 	attrs.Set(m)
