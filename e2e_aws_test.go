@@ -191,8 +191,8 @@ func TestAWSCallsAcrossFunctions(t *testing.T) {
 		t.Errorf("message attribute traceparent %q is not SQS.SendMessage's context", tp)
 	}
 	msg := events.SQSMessage{MessageId: "m-1", Body: sent.MessageBody, EventSource: "aws:sqs", AWSRegion: "us-east-1",
-		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:orders",
-		Attributes:     map[string]string{"AWSTraceHeader": sent.MessageSystemAttributes["AWSTraceHeader"].StringValue},
+		EventSourceARN:    "arn:aws:sqs:us-east-1:123456789012:orders",
+		Attributes:        map[string]string{"AWSTraceHeader": sent.MessageSystemAttributes["AWSTraceHeader"].StringValue},
 		MessageAttributes: map[string]events.SQSMessageAttribute{}}
 	for k, v := range sent.MessageAttributes {
 		msg.MessageAttributes[k] = events.SQSMessageAttribute{DataType: v.DataType, StringValue: &v.StringValue}

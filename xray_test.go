@@ -17,10 +17,10 @@ import (
 func TestXRayHeaderRoundTrip(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		doc, header, want string // want: String() when it differs from header
-		traceID, parent, sampled  string
-		lineage, self             string
-		valid                     bool
+		doc, header, want        string // want: String() when it differs from header
+		traceID, parent, sampled string
+		lineage, self            string
+		valid                    bool
 	}{
 		// X-Ray developer guide, "Tracing header".
 		{doc: "X-Ray, root and sampling decision", header: "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
