@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -306,4 +308,37 @@ func (XRayIDGenerator) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
 		binary.BigEndian.PutUint64(sid[:], rand.Uint64())
 	}
 	return sid
+}
+
+// xrayAnnotationsKey is the span attribute that lists the keys of the
+// attributes X-Ray indexes as annotations; the others become metadata.
+const xrayAnnotationsKey = attribute.Key("aws.xray.annotations")
+
+// Annotate sets kvs on the span of ctx and marks them as X-Ray
+// annotations, the equivalent of the X-Ray SDK's AddAnnotation: X-Ray
+// (its OTLP endpoint and the collector's awsxray exporter) makes every
+// span attribute metadata, except those whose keys the span lists in
+// aws.xray.annotations, which become annotations, indexed for filter
+// expressions. Use keys of letters, digits and underscores, and string,
+// number or bool values, as X-Ray annotations allow; a trace keeps at
+// most 50 annotations. Other backends see plain attributes.
+func Annotate(ctx context.Context, kvs ...attribute.KeyValue) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() || len(kvs) == 0 {
+		return
+	}
+	var keys []string
+	if ro, ok := span.(sdktrace.ReadOnlySpan); ok {
+		for _, kv := range ro.Attributes() {
+			if kv.Key == xrayAnnotationsKey {
+				keys = append(keys, kv.Value.AsStringSlice()...)
+			}
+		}
+	}
+	for _, kv := range kvs {
+		if !slices.Contains(keys, string(kv.Key)) {
+			keys = append(keys, string(kv.Key))
+		}
+	}
+	span.SetAttributes(append(kvs, xrayAnnotationsKey.StringSlice(keys))...)
 }

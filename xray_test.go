@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -171,4 +172,19 @@ func TestSetupXRayIDs(t *testing.T) {
 	if ts := binary.BigEndian.Uint32(tid[:4]); ts < before || ts > uint32(time.Now().Unix()) {
 		t.Errorf("trace ID %s does not begin with the time", tid)
 	}
+}
+
+// TestAnnotate checks that Annotate lists the keys X-Ray is to index in
+// aws.xray.annotations, call after call, once each.
+func TestAnnotate(t *testing.T) {
+	t.Parallel()
+	r := newRecorder(t)
+	ctx, span := r.tp.Tracer("test").Start(context.Background(), "work")
+	Annotate(ctx, attribute.String("order_id", "o-1"), attribute.Int("items", 2))
+	span.SetAttributes(attribute.String("note", "metadata"))
+	Annotate(ctx, attribute.String("order_id", "o-2"), attribute.Bool("express", true))
+	span.End()
+	checkAttrs(t, "span", r.one(t, "work").Attributes, map[string]any{"order_id": "o-2", "items": int64(2), "express": true,
+		"note": "metadata", "aws.xray.annotations": []string{"order_id", "items", "express"}})
+	Annotate(context.Background(), attribute.String("ignored", "x")) // no span: nothing to do
 }
