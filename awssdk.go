@@ -129,7 +129,7 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		return next.HandleInitialize(ctx, in)
 	}
 
-	attrs := make([]attribute.KeyValue, 0, 12)
+	attrs := make([]attribute.KeyValue, 0, 16)
 	attrs = append(attrs, rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
 	if region != "" {
 		attrs = append(attrs, semconv.CloudRegion(region))
@@ -138,15 +138,17 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 	if in.Parameters != nil {
 		attrs = plan.appendAttrs(attrs, reflect.ValueOf(in.Parameters))
 		if plan.inject != nil {
-			in.Parameters = plan.inject(ctx, (*awsMiddleware)(m).prop(ctx), span, in.Parameters)
+			if cp, ok := inputCopy(in.Parameters); ok {
+				plan.inject(ctx, (*awsMiddleware)(m).prop(ctx), span, cp.Elem())
+				in.Parameters = cp.Interface()
+			}
 		}
 	}
-	span.SetAttributes(attrs...)
 
 	out, md, err := next.HandleInitialize(ctx, in)
 
-	attrs = attrs[:0]
-	if res, ok := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response); ok && res != nil {
+	res, hasResponse := awsmiddleware.GetRawResponse(md).(*smithyhttp.Response)
+	if hasResponse && res != nil {
 		attrs = append(attrs, semconv.HTTPResponseStatusCode(res.StatusCode))
 		if id := res.Header.Get("X-Amz-Id-2"); id != "" {
 			attrs = append(attrs, semconv.AWSExtendedRequestID(id))
@@ -165,7 +167,7 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		}
 	}
 	if err != nil {
-		attrs = appendErrorAttrs(attrs, err, len(attrs) == 0)
+		attrs = appendErrorAttrs(attrs, err, !hasResponse)
 		span.SetStatus(codes.Error, err.Error())
 		span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
 			semconv.ExceptionType(awsErrorType(err)), semconv.ExceptionMessage(err.Error())))
@@ -258,7 +260,7 @@ type awsPlan struct {
 	out    map[reflect.Type][]fieldRule
 	outMu  sync.RWMutex
 	rules  []attrRule
-	inject func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any
+	inject func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value)
 }
 
 // attrRule maps a field of an input or output to an attribute.
@@ -515,47 +517,45 @@ func attrLambdaName(v reflect.Value) (attribute.Value, bool) {
 	return attribute.StringValue(s), true
 }
 
-// awsInjector returns how the context goes into the input of an
-// operation that carries it, or nil.
-func awsInjector(service, op string) func(context.Context, propagation.TextMapPropagator, trace.Span, any) any {
+// awsInjector returns how the context goes into (a copy of) the input
+// struct s of an operation that carries it, or nil.
+func awsInjector(service, op string) func(context.Context, propagation.TextMapPropagator, trace.Span, reflect.Value) {
 	switch service + "." + op {
 	case "SQS.SendMessage":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any {
-			return copyInput(params, func(s reflect.Value) { injectMessage(ctx, prop, span, s, true, 10) })
+		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
+			injectMessage(ctx, prop, span, s, true, 10)
 		}
 	case "SQS.SendMessageBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any {
-			return copyInput(params, func(s reflect.Value) { injectEntries(s.FieldByName("Entries"), ctx, prop, span, true) })
+		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
+			injectEntries(s.FieldByName("Entries"), ctx, prop, span, true)
 		}
 	case "SNS.Publish":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any {
-			return copyInput(params, func(s reflect.Value) { injectMessage(ctx, prop, span, s, false, 10) })
+		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
+			injectMessage(ctx, prop, span, s, false, 10)
 		}
 	case "SNS.PublishBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any {
-			return copyInput(params, func(s reflect.Value) {
-				injectEntries(s.FieldByName("PublishBatchRequestEntries"), ctx, prop, span, false)
-			})
+		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
+			injectEntries(s.FieldByName("PublishBatchRequestEntries"), ctx, prop, span, false)
 		}
 	case "Lambda.Invoke":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, params any) any {
-			return copyInput(params, func(s reflect.Value) { injectClientContext(ctx, prop, span, s.FieldByName("ClientContext")) })
+		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
+			injectClientContext(ctx, prop, span, s.FieldByName("ClientContext"))
 		}
 	}
 	return nil
 }
 
-// copyInput calls change with a copy of the struct *params and returns
-// the copy's address, so that the caller's input stays as it was.
-func copyInput(params any, change func(s reflect.Value)) any {
+// inputCopy returns a copy of the struct *params, addressable, so that
+// the caller's input stays as it was; ok is false if params is not a
+// pointer to a struct.
+func inputCopy(params any) (cp reflect.Value, ok bool) {
 	v := reflect.ValueOf(params)
 	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return params
+		return reflect.Value{}, false
 	}
-	cp := reflect.New(v.Elem().Type())
+	cp = reflect.New(v.Elem().Type())
 	cp.Elem().Set(v.Elem())
-	change(cp.Elem())
-	return cp.Interface()
+	return cp, true
 }
 
 func injectEntries(entries reflect.Value, ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, sqs bool) {
@@ -572,6 +572,23 @@ func injectEntries(entries reflect.Value, ctx context.Context, prop propagation.
 
 const awsTraceHeaderAttr = "AWSTraceHeader"
 
+// knownKeys are the map keys the middleware sets, made reflect values
+// once: a string made a reflect.Value is an allocation each time.
+var knownKeys = map[string]reflect.Value{}
+
+func init() {
+	for _, k := range []string{awsTraceHeaderAttr, "traceparent", "tracestate", "baggage", xrayHeader} {
+		knownKeys[k] = reflect.ValueOf(k)
+	}
+}
+
+func keyValue(k string) reflect.Value {
+	if v, ok := knownKeys[k]; ok {
+		return v
+	}
+	return reflect.ValueOf(k)
+}
+
 // fieldCarrier collects up to 4 propagation fields that the message
 // attributes attrs do not have yet.
 type fieldCarrier struct {
@@ -583,7 +600,7 @@ type fieldCarrier struct {
 func (c *fieldCarrier) Get(string) string { return "" }
 func (c *fieldCarrier) Keys() []string    { return nil }
 func (c *fieldCarrier) Set(k, v string) {
-	if c.n < len(c.fields) && !c.attrs.MapIndex(reflect.ValueOf(k)).IsValid() {
+	if c.n < len(c.fields) && !c.attrs.MapIndex(keyValue(k)).IsValid() {
 		c.fields[c.n] = [2]string{k, v}
 		c.n++
 	}
@@ -620,7 +637,7 @@ func injectMessage(ctx context.Context, prop propagation.TextMapPropagator, span
 		m.SetMapIndex(it.Key(), it.Value())
 	}
 	for _, f := range c.fields[:n] {
-		m.SetMapIndex(reflect.ValueOf(f[0]), stringAttrValue(attrs.Type().Elem(), f[1]))
+		m.SetMapIndex(keyValue(f[0]), stringAttrValue(attrs.Type().Elem(), f[1]))
 	}
 	attrs.Set(m)
 }
@@ -631,14 +648,15 @@ func setStringAttr(attrs reflect.Value, name, value string) {
 	if !attrs.IsValid() || attrs.Kind() != reflect.Map {
 		return
 	}
-	if attrs.MapIndex(reflect.ValueOf(name)).IsValid() {
+	key := keyValue(name)
+	if attrs.MapIndex(key).IsValid() {
 		return
 	}
 	m := reflect.MakeMapWithSize(attrs.Type(), attrs.Len()+1)
 	for it := attrs.MapRange(); it.Next(); {
 		m.SetMapIndex(it.Key(), it.Value())
 	}
-	m.SetMapIndex(reflect.ValueOf(name), stringAttrValue(attrs.Type().Elem(), value))
+	m.SetMapIndex(key, stringAttrValue(attrs.Type().Elem(), value))
 	attrs.Set(m)
 }
 
