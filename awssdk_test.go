@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -365,5 +366,43 @@ func TestInstrumentAWSFullMessage(t *testing.T) {
 	checkMessageAttr(t, got["MessageSystemAttributes"], "AWSTraceHeader", xrayHeaderOf(r.one(t, "SQS.SendMessage").SpanContext, ""))
 	if ev := r.one(t, "SQS.SendMessage").Events; len(ev) != 1 || ev[0].Name != "trace context not in message attributes" {
 		t.Errorf("events %v, want one saying the context is not in the message attributes", ev)
+	}
+}
+
+// TestAWSRulesOtherServices checks the attributes of Kinesis, Step
+// Functions and Lambda event source mapping inputs, by the field names of
+// their SDK inputs (the service clients are not dependencies of this
+// module).
+func TestAWSRulesOtherServices(t *testing.T) {
+	t.Parallel()
+	type kinesisPutRecordInput struct {
+		StreamName *string
+		StreamARN  *string
+		Data       []byte
+	}
+	type sfnStartExecutionInput struct {
+		StateMachineArn *string
+		Input           *string
+	}
+	type sfnGetActivityTaskInput struct{ ActivityArn *string }
+	type lambdaGetEventSourceMappingInput struct{ UUID *string }
+	cases := []struct {
+		service, op string
+		in          any
+		want        map[string]any
+	}{
+		{"Kinesis", "PutRecord", &kinesisPutRecordInput{StreamName: aws.String("clicks")}, map[string]any{"aws.kinesis.stream_name": "clicks"}},
+		{"Kinesis", "PutRecords", &kinesisPutRecordInput{StreamARN: aws.String("arn:aws:kinesis:eu-west-1:123456789012:stream/views")},
+			map[string]any{"aws.kinesis.stream_name": "views"}},
+		{"SFN", "StartExecution", &sfnStartExecutionInput{StateMachineArn: aws.String("arn:aws:states:eu-west-1:123456789012:stateMachine:flow")},
+			map[string]any{"aws.step_functions.state_machine.arn": "arn:aws:states:eu-west-1:123456789012:stateMachine:flow"}},
+		{"SFN", "GetActivityTask", &sfnGetActivityTaskInput{ActivityArn: aws.String("arn:aws:states:eu-west-1:123456789012:activity:act")},
+			map[string]any{"aws.step_functions.activity.arn": "arn:aws:states:eu-west-1:123456789012:activity:act"}},
+		{"Lambda", "GetEventSourceMapping", &lambdaGetEventSourceMappingInput{UUID: aws.String("14e0db71-5d35-4eb5-b481-8945cf9d10c2")},
+			map[string]any{"aws.lambda.resource_mapping.id": "14e0db71-5d35-4eb5-b481-8945cf9d10c2"}},
+	}
+	for _, c := range cases {
+		plan := planFor(c.service, c.op, reflect.TypeOf(c.in))
+		checkAttrs(t, c.service+"."+c.op, plan.appendAttrs(nil, reflect.ValueOf(c.in)), c.want)
 	}
 }
