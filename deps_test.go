@@ -51,8 +51,7 @@ func deprecated(t *testing.T, path string) bool {
 // module its makers have deprecated (otelaws, otellambda and
 // propagators/aws of opentelemetry-go-contrib among them): the library
 // has its own X-Ray propagator and AWS SDK instrumentation. Only the
-// comparison benchmarks may use them (bench_test.go, bench/awssdk, a
-// module of its own).
+// comparison benchmarks use them, in bench/contrib, a module of its own.
 func TestNoDeprecatedModules(t *testing.T) {
 	t.Parallel()
 	seen := map[string]bool{}
@@ -69,10 +68,16 @@ func TestNoDeprecatedModules(t *testing.T) {
 	if len(seen) < 10 {
 		t.Fatalf("only %d modules in the library's dependencies: go list did not answer as expected", len(seen))
 	}
-	// otelaws is not even in go.mod: its benchmark is a module of its own.
-	out, err := exec.Command("go", "mod", "why", "-m", "go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "does not need module") {
-		t.Errorf("go mod why -m otelaws: %v\n%s", err, out)
+	// They are not even in go.mod: their benchmarks are a module of their own.
+	for _, m := range []string{
+		"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws",
+		"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-lambda-go/otellambda",
+		"go.opentelemetry.io/contrib/propagators/aws",
+	} {
+		out, err := exec.Command("go", "mod", "why", "-m", m).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "does not need module") {
+			t.Errorf("go mod why -m %s: %v\n%s", m, err, out)
+		}
 	}
 }
 

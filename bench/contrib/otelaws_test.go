@@ -1,10 +1,16 @@
-// Package awssdk benchmarks the cost per AWS SDK for Go v2 call of
-// lambdaotel.InstrumentAWS next to the deprecated otelaws and to the SDK
-// alone, with an in-process transport that answers as SQS and DynamoDB
-// do, so that the figures are the instrumentation's and not the network's.
+// Package contrib benchmarks lambdaotel next to the deprecated
+// opentelemetry-go-contrib modules it replaces: otellambda, per invocation
+// (otellambda_test.go), and otelaws, per AWS SDK for Go v2 call (this
+// file). It is a module of its own, so that no deprecated module is ever
+// in the library's go.mod.
 //
-//	cd bench/awssdk && go test -run '^$' -bench . -benchmem -count 5
-package awssdk
+// The AWS SDK benchmarks run the SDK alone, with otelaws and with
+// lambdaotel.InstrumentAWS through an in-process transport that answers as
+// SQS and DynamoDB do, so that the figures are the instrumentation's and
+// not the network's:
+//
+//	cd bench/contrib && go test -run '^$' -bench 'SQS|DynamoDB' -benchmem -count 5
+package contrib
 
 import (
 	"context"
