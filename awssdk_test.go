@@ -25,6 +25,7 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"go.opentelemetry.io/otel/codes"
@@ -64,7 +65,9 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	rec := received{target: r.Header.Get("X-Amz-Target"), header: r.Header.Clone(), raw: raw}
 	if rec.target == "" {
 		rec.target = r.Method + " " + r.URL.Path
-		if strings.Contains(string(raw), "Action=Publish") {
+		if strings.Contains(string(raw), "Action=PublishBatch") {
+			rec.target = "SNS.PublishBatch"
+		} else if strings.Contains(string(raw), "Action=Publish") {
 			rec.target = "SNS.Publish"
 		}
 	}
@@ -119,6 +122,9 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/invocations"):
 		w.Header().Set("X-Amz-Executed-Version", "$LATEST")
 		io.WriteString(w, `{"ok":true}`)
+	case rec.target == "SNS.PublishBatch":
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<PublishBatchResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult><Successful><member><Id>a</Id><MessageId>sns-a</MessageId></member><member><Id>b</Id><MessageId>sns-b</MessageId></member></Successful><Failed/></PublishBatchResult><ResponseMetadata><RequestId>sns-req-2</RequestId></ResponseMetadata></PublishBatchResponse>`)
 	case rec.target == "SNS.Publish":
 		w.Header().Set("Content-Type", "text/xml")
 		io.WriteString(w, `<PublishResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>sns-msg-1</MessageId></PublishResult><ResponseMetadata><RequestId>sns-req-1</RequestId></ResponseMetadata></PublishResponse>`)
@@ -185,6 +191,10 @@ func TestInstrumentAWS(t *testing.T) {
 		if _, err := sns.NewFromConfig(cfg).Publish(ctx, &sns.PublishInput{TopicArn: aws.String("arn:aws:sns:eu-west-1:123456789012:events"), Message: aws.String("hi")}); err != nil {
 			return "", err
 		}
+		if _, err := sns.NewFromConfig(cfg).PublishBatch(ctx, &sns.PublishBatchInput{TopicArn: aws.String("arn:aws:sns:eu-west-1:123456789012:events"),
+			PublishBatchRequestEntries: []snstypes.PublishBatchRequestEntry{{Id: aws.String("a"), Message: aws.String("one")}, {Id: aws.String("b"), Message: aws.String("two")}}}); err != nil {
+			return "", err
+		}
 		ddb := dynamodb.NewFromConfig(cfg)
 		if _, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("users"), ConsistentRead: aws.Bool(true),
 			Key: map[string]ddbtypes.AttributeValue{"id": &ddbtypes.AttributeValueMemberS{Value: "1"}}}); err != nil {
@@ -223,6 +233,7 @@ func TestInstrumentAWS(t *testing.T) {
 			"aws.request_id": "req-1", "http.response.status_code": int64(200), "aws.sqs.queue.url": queueURL,
 			"messaging.system": "aws_sqs", "messaging.destination.name": "orders", "messaging.operation.type": "send", "messaging.message.id": "msg-1"},
 		"SQS.SendMessageBatch": {"rpc.method": "SendMessageBatch", "messaging.batch.message_count": int64(2), "messaging.destination.name": "orders"},
+		"SNS.PublishBatch":     {"messaging.batch.message_count": int64(2), "messaging.destination.name": "events"},
 		"SNS.Publish": {"rpc.service": "SNS", "aws.sns.topic.arn": "arn:aws:sns:eu-west-1:123456789012:events", "messaging.system": "aws_sns",
 			"messaging.destination.name": "events", "messaging.message.id": "sns-msg-1"},
 		"DynamoDB.GetItem": {"rpc.service": "DynamoDB", "rpc.method": "GetItem", "db.system.name": "aws.dynamodb",
@@ -277,6 +288,10 @@ func TestInstrumentAWS(t *testing.T) {
 	batch := s.last(t, "AmazonSQS.SendMessageBatch").body["Entries"].([]any)
 	for _, e := range batch {
 		checkMessageAttr(t, e.(map[string]any)["MessageAttributes"], "traceparent", traceparent(spans["SQS.SendMessageBatch"].SpanContext))
+		checkMessageAttr(t, e.(map[string]any)["MessageSystemAttributes"], "AWSTraceHeader", xrayHeaderOf(spans["SQS.SendMessageBatch"].SpanContext, ""))
+	}
+	if pb := string(s.last(t, "SNS.PublishBatch").raw); strings.Count(pb, traceparent(spans["SNS.PublishBatch"].SpanContext)) != 2 {
+		t.Errorf("SNS PublishBatch body has not the traceparent of SNS.PublishBatch in both entries: %s", pb)
 	}
 	pub := string(s.last(t, "SNS.Publish").raw)
 	if !strings.Contains(pub, "Action=Publish") || !strings.Contains(pub, "traceparent") ||
