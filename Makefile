@@ -39,9 +39,9 @@ bench:
 scoreboard:
 	LAMBDAOTEL_SCOREBOARD=$(CURDIR)/faults/scoreboard.md $(GO) test -count=1 -v ./faults/ | grep -A40 '^| scenario'
 
-## bench-lib: the Go library against otellambda (needs benchstat from the module proxy)
+## bench-lib: the Go library against otellambda, in bench/contrib, a module of its own (needs benchstat from the module proxy)
 bench-lib:
-	$(GO) test -run '^$$' -bench . -benchmem -count 10 . | tee bench/lib.txt
+	cd bench/contrib && $(GO) test -run '^$$' -bench 'APIGateway|SQSBatch10' -benchmem -count 10 . | tee ../lib.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col '/lib@(otellambda lambdaotel aws-lambda-go)' bench/lib.txt
 
 ## layer-nodejs: the Node.js layer in dist/layer-nodejs and dist/lambdaotel-nodejs-layer.zip

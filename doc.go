@@ -96,6 +96,17 @@
 // context in outgoing SQS and SNS messages, so that the next function
 // continues the trace.
 //
+// # AWS SDK calls and outgoing HTTP
+//
+// [InstrumentAWS] makes each call of the AWS SDK for Go v2 clients of an
+// aws.Config a CLIENT span "Service.Operation" with the semantic
+// conventions' attributes, and carries the context where AWS does: the
+// X-Ray header on every request, the message attributes of SQS and SNS
+// messages, the client context of Lambda Invoke. [HTTPClient] and
+// [HTTPTransport] do the same for outgoing HTTP. [XRayPropagator],
+// [ParseXRayHeader] and [XRayIDGenerator] are the library's own X-Ray
+// header and trace IDs; [Annotate] marks attributes that X-Ray indexes.
+//
 // # Concurrency
 //
 // Nothing is kept per invocation outside the invocation's context, so a

@@ -127,6 +127,7 @@ type envOptions struct {
 	// function sends to the default endpoint.
 	defaultEndpoint bool
 	sandbox         sandbox.Config
+	env             map[string]string // more function environment variables
 }
 
 func startEnv(t *testing.T, o envOptions) *env {
@@ -159,6 +160,9 @@ func startEnv(t *testing.T, o envOptions) *env {
 	}
 	if o.function == "" {
 		cfg.Env[testFunctionOn] = cmp.Or(o.mode, "1")
+	}
+	for k, v := range o.env {
+		cfg.Env[k] = v
 	}
 	if v := os.Getenv("LAMBDAOTEL_TEST_LOG_LEVEL"); v != "" {
 		cfg.Env["LAMBDAOTEL_LOG_LEVEL"] = v // the extension's

@@ -73,6 +73,10 @@ func (c *core) start(ctx context.Context, t *trigger) (context.Context, *invocat
 	var carrier propagation.TextMapCarrier = noCarrier{}
 	if t.carrier != nil {
 		carrier = t.carrier
+	} else if lc != nil && len(lc.ClientContext.Custom) > 0 {
+		// A Lambda Invoke from an instrumented caller (InstrumentAWS)
+		// carries the context in the client context's custom map.
+		carrier = propagation.MapCarrier(lc.ClientContext.Custom)
 	}
 	// Extract even without a carrier: the xray-lambda propagator takes the
 	// invocation's X-Ray context then.

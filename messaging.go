@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
@@ -94,7 +93,7 @@ func sqsMessageContext(ctx context.Context, prop propagation.TextMapPropagator, 
 
 // xrayContext parses an X-Ray trace header.
 func xrayContext(header string) trace.SpanContext {
-	ctx := xray.Propagator{}.Extract(context.Background(), xrayCarrier(header))
+	ctx := XRayPropagator{}.Extract(context.Background(), xrayCarrier(header))
 	return trace.SpanContextFromContext(ctx)
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"go.opentelemetry.io/contrib/propagators/aws/xray"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -44,7 +43,7 @@ func NewPropagator(names string) (propagation.TextMapPropagator, error) {
 		case "baggage":
 			props = append(props, propagation.Baggage{})
 		case "xray":
-			props = append(props, xray.Propagator{})
+			props = append(props, XRayPropagator{})
 		case "xray-lambda":
 			props = append(props, XRayLambdaPropagator{})
 		case "none":
@@ -89,7 +88,7 @@ var messageContext = context.WithValue(context.Background(), messageKey{}, true)
 
 // Extract implements propagation.TextMapPropagator.
 func (XRayLambdaPropagator) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	xctx := xray.Propagator{}.Extract(ctx, carrier)
+	xctx := XRayPropagator{}.Extract(ctx, carrier)
 	if trace.SpanContextFromContext(ctx).IsValid() || ctx.Value(messageKey{}) != nil {
 		return xctx
 	}
@@ -100,13 +99,13 @@ func (XRayLambdaPropagator) Extract(ctx context.Context, carrier propagation.Tex
 	if header == "" {
 		return xctx
 	}
-	return xray.Propagator{}.Extract(xctx, xrayCarrier(header))
+	return contextWithXRay(xctx, header)
 }
 
 // Inject implements propagation.TextMapPropagator.
 func (XRayLambdaPropagator) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
-	xray.Propagator{}.Inject(ctx, carrier)
+	XRayPropagator{}.Inject(ctx, carrier)
 }
 
 // Fields implements propagation.TextMapPropagator.
-func (XRayLambdaPropagator) Fields() []string { return xray.Propagator{}.Fields() }
+func (XRayLambdaPropagator) Fields() []string { return XRayPropagator{}.Fields() }

@@ -43,6 +43,8 @@ import (
 // aws.log.group.names, aws.log.stream.names and service.name (the function
 // name), then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, which win.
 //
+// LAMBDAOTEL_XRAY_IDS=true makes trace IDs with [XRayIDGenerator].
+//
 // Start calls Setup. The error, if any, says what could not be set up;
 // what could is installed.
 func Setup(ctx context.Context) (shutdown func(context.Context) error, err error) {
@@ -81,7 +83,15 @@ func Setup(ctx context.Context) (shutdown func(context.Context) error, err error
 		if err != nil {
 			errs = append(errs, fmt.Errorf("traces exporter: %w", err))
 		} else {
-			tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(exp))
+			topts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithBatcher(exp)}
+			if v := os.Getenv("LAMBDAOTEL_XRAY_IDS"); v != "" {
+				if on, err := strconv.ParseBool(v); err != nil {
+					errs = append(errs, fmt.Errorf("LAMBDAOTEL_XRAY_IDS=%q: not true or false", v))
+				} else if on {
+					topts = append(topts, sdktrace.WithIDGenerator(XRayIDGenerator{}))
+				}
+			}
+			tp := sdktrace.NewTracerProvider(topts...)
 			otel.SetTracerProvider(tp)
 			shutdowns = append(shutdowns, tp.Shutdown)
 		}

@@ -1,4 +1,4 @@
-package lambdaotel_test
+package contrib
 
 // Benchmarks of one invocation, side by side: aws-lambda-go alone, with
 // otellambda (opentelemetry-go-contrib) and with lambdaotel, for an API
@@ -6,7 +6,7 @@ package lambdaotel_test
 // ends its spans and flushes them to an in-memory exporter through the
 // SDK's batch span processor, as a function must before Lambda freezes it.
 //
-//	go test -run '^$' -bench . -benchmem -count 10 . | tee bench.txt
+//	cd bench/contrib && go test -run '^$' -bench 'APIGateway|SQSBatch10' -benchmem -count 10 . | tee bench.txt
 //	benchstat -col /lib bench.txt
 
 import (
