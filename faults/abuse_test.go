@@ -298,8 +298,10 @@ lambdaotel:
 	}
 	logs := &lambdatest.LogBuffer{}
 	// No freeze: the attacks run while the extension runs, as they would
-	// from a function's own code.
+	// from a function's own code. The host's network: the attacks come
+	// from this process.
 	env := lambdatest.StartSandbox(t, sandbox.Config{TaskRoot: task, Layers: []string{layer}, Timeout: 30 * time.Second, MemoryMB: 128, NoFreeze: true,
+		Network: sandbox.NetworkHost,
 		Env: map[string]string{"LAMBDAOTEL_CONFIG": cfgPath, "OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", httpPort),
 			"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}}, logs)
 
