@@ -33,7 +33,7 @@ With --event it runs invocations and prints each result on stdout; with
 Function, extension and START/END/REPORT lines go to stderr.
 
 The environment has a network of its own where this machine allows it
-(root): its processes have their own loopback, where an extension's
+(root, or a user who may make user namespaces): its processes have their own loopback, where an extension's
 4317/4318 collide with nothing on the host or in another environment,
 sandbox.localdomain resolves as in Lambda, and the Lambda APIs are at
 127.0.0.1:9001. A backend on the host's loopback (a sink, a collector) is
