@@ -54,6 +54,9 @@ type netns struct {
 	quit  chan struct{} // closed to end the thread
 	done  chan struct{} // closed when the thread has ended
 	dir   string        // holds the hosts file
+	// h, when not nil, holds the namespaces instead of a thread: a helper
+	// process in a user namespace of its own (see userns.go).
+	h *holder
 
 	mu         sync.Mutex
 	forwarders []net.Listener
@@ -61,18 +64,37 @@ type netns struct {
 	closed     bool
 }
 
-// newNetns makes the namespaces. It fails where the process may not make
-// them (no CAP_SYS_ADMIN), saying why.
+// newNetns makes the namespaces: on a thread of this process where it may
+// (CAP_SYS_ADMIN, as root), and otherwise in a helper process in a user
+// namespace of its own where the machine allows unprivileged user
+// namespaces. It fails where neither works, saying why.
 func newNetns() (*netns, error) {
 	dir, err := os.MkdirTemp("", "lambdaotel-net-")
 	if err != nil {
 		return nil, fmt.Errorf("network namespace: %w", err)
 	}
+	// The helper process of a user namespace runs as the same user, but
+	// make the hosts file readable whoever reads it.
+	_ = os.Chmod(dir, 0o755)
 	hosts := filepath.Join(dir, "hosts")
 	if err := os.WriteFile(hosts, []byte(hostsFile), 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("network namespace: hosts file: %w", err)
 	}
+	n, err := newThreadNetns(dir, hosts)
+	if err == nil {
+		return n, nil
+	}
+	h, herr := startHolder(hosts)
+	if herr != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("%w; %w", err, herr)
+	}
+	return &netns{done: make(chan struct{}), dir: dir, h: h, conns: map[net.Conn]bool{}}, nil
+}
+
+// newThreadNetns makes the namespaces on a locked thread of this process.
+func newThreadNetns(dir, hosts string) (*netns, error) {
 	n := &netns{calls: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}), dir: dir, conns: map[net.Conn]bool{}}
 	errc := make(chan error, 1)
 	go func() {
@@ -95,7 +117,6 @@ func newNetns() (*netns, error) {
 		}
 	}()
 	if err := <-errc; err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
 	return n, nil
@@ -107,6 +128,13 @@ func enterNamespaces(hosts string) error {
 	if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("network namespace: unshare: %w", err)
 	}
+	return setUpNamespaces(hosts)
+}
+
+// setUpNamespaces makes the mounts of the calling thread's new mount
+// namespace private, mounts hosts over /etc/hosts and brings the loopback
+// of its new network namespace up.
+func setUpNamespaces(hosts string) error {
 	// Nothing mounted here may reach the host's mount namespace.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("network namespace: make mounts private: %w", err)
@@ -147,6 +175,9 @@ func (n *netns) do(f func()) error {
 
 // listen listens on a TCP address inside.
 func (n *netns) listen(addr string) (ln net.Listener, err error) {
+	if n.h != nil {
+		return n.h.listen(addr)
+	}
 	if derr := n.do(func() { ln, err = net.Listen("tcp", addr) }); derr != nil {
 		return nil, derr
 	}
@@ -161,6 +192,9 @@ func (n *netns) dial(ctx context.Context, network, addr string) (c net.Conn, err
 	if net.ParseIP(host) == nil {
 		return nil, fmt.Errorf("dial %s inside the environment: not an IP address", addr)
 	}
+	if n.h != nil {
+		return n.h.dial(ctx, network, addr, 2*time.Second)
+	}
 	d := net.Dialer{Timeout: 2 * time.Second}
 	if derr := n.do(func() { c, err = d.DialContext(ctx, network, addr) }); derr != nil {
 		return nil, derr
@@ -171,6 +205,9 @@ func (n *netns) dial(ctx context.Context, network, addr string) (c net.Conn, err
 // start starts cmd inside: it inherits the namespaces of the thread that
 // forks it.
 func (n *netns) start(cmd *exec.Cmd) (err error) {
+	if n.h != nil {
+		return n.h.start(cmd)
+	}
 	if derr := n.do(func() { err = cmd.Start() }); derr != nil {
 		return derr
 	}
@@ -262,8 +299,12 @@ func (n *netns) close() {
 		c.Close()
 	}
 	n.mu.Unlock()
-	close(n.quit)
-	<-n.done
+	if n.h != nil {
+		n.h.close()
+	} else {
+		close(n.quit)
+		<-n.done
+	}
 	os.RemoveAll(n.dir)
 }
 

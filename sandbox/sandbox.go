@@ -170,9 +170,12 @@ type Result struct {
 // sandbox, sandbox.localdomain and localhost name that loopback (through
 // a hosts file mounted over /etc/hosts), the Lambda APIs listen on
 // 127.0.0.1:9001, and the host's loopback ports listed in cfg.Forward are
-// relayed in under the same numbers. This needs CAP_SYS_ADMIN (root);
-// without it the environment runs in the host's network, and one WARN
-// line in the logs says what differs.
+// relayed in under the same numbers. As root (CAP_SYS_ADMIN) the
+// namespaces are made on a thread of this process; as another user they
+// are held by this program started again in a user namespace of its own
+// (see HolderEnv), where the machine allows unprivileged user namespaces.
+// Where neither works the environment runs in the host's network, and one
+// WARN line in the logs says what differs.
 func Start(cfg Config) (*Env, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -187,7 +190,7 @@ func Start(cfg Config) (*Env, error) {
 		case cfg.Network == NetworkOwn:
 			return nil, fmt.Errorf("sandbox: the environment cannot have a network of its own: %w", err)
 		default:
-			e.logf("sandbox: WARN the environment shares the host's network (%v): its ports collide with the host's and other environments' (an extension's 4317/4318 too), and sandbox.localdomain resolves only where the host resolves it; run as root for a network of its own, or choose the host's network (--network host, Config.Network) to silence this", err)
+			e.logf("sandbox: WARN the environment shares the host's network (%v): its ports collide with the host's and other environments' (an extension's 4317/4318 too), and sandbox.localdomain resolves only where the host resolves it; run as root or allow unprivileged user namespaces (with nsenter installed) for a network of its own, or choose the host's network (--network host, Config.Network) to silence this", err)
 		}
 	}
 	var dial func(ctx context.Context, network, addr string) (net.Conn, error)

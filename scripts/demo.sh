@@ -76,7 +76,7 @@ why() {
     if grep -q "address already in use" "${logs[@]}"; then
       echo "   another program on this machine holds the extension's port (a local collector, Jaeger?)," >&2
       echo "   and the environment shared this machine's network: stop that program, or give each" >&2
-      echo "   environment a network of its own (as root, without --network host)" >&2
+      echo "   environment a network of its own (as root, or where unprivileged user namespaces are allowed; without --network host)" >&2
     fi
   elif grep -qE "Telemetry API subscriber|lambdaotel: (WARN|ERROR)" "${logs[@]}"; then
     grep -hE "Telemetry API subscriber|lambdaotel: (WARN|ERROR)" "${logs[@]}" | sort -u | head -5 | sed 's/^/   /' >&2

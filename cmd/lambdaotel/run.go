@@ -33,14 +33,15 @@ With --event it runs invocations and prints each result on stdout; with
 Function, extension and START/END/REPORT lines go to stderr.
 
 The environment has a network of its own where this machine allows it
-(root): its processes have their own loopback, where an extension's
-4317/4318 collide with nothing on the host or in another environment,
-sandbox.localdomain resolves as in Lambda, and the Lambda APIs are at
-127.0.0.1:9001. A backend on the host's loopback (a sink, a collector) is
-reached inside at the same address once its port is given with --forward.
---listen serves on the host. Without the privileges (or with
---network host) the environment shares the host's network; a WARN line
-says so unless --network host asked for it.
+(root, or any user where unprivileged user namespaces are allowed and
+nsenter is installed): its processes have their own loopback, where an
+extension's 4317/4318 collide with nothing on the host or in another
+environment, sandbox.localdomain resolves as in Lambda, and the Lambda APIs
+are at 127.0.0.1:9001. A backend on the host's loopback (a sink, a
+collector) is reached inside at the same address once its port is given
+with --forward. --listen serves on the host. Where neither is possible (or
+with --network host) the environment shares the host's network; a WARN
+line says so unless --network host asked for it.
 
 With --max-concurrency N (N > 1) the environment is one of Lambda Managed
 Instances: up to N invocations at once (--event runs N at a time, --listen
