@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -72,6 +73,7 @@ func startAWSStandIn(t *testing.T, invoke http.Handler) (*awsStandIn, string) {
 		}
 	}))
 	t.Cleanup(srv.Close)
+	lambdatest.Forward(t, srv.URL)
 	return s, srv.URL
 }
 
