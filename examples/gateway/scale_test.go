@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/big"
-	"hash/fnv"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -230,14 +230,14 @@ func (inv *invocation) expected() (spans, metrics, logs []string) {
 
 // inventory is what arrived, by id.
 type inventory struct {
-	spanItems     map[string]int             // fixture.item of spans → times seen
-	spanTrace     map[string]pcommon.TraceID // fixture.item → its span's trace
-	platform      map[string]int             // faas.invocation_id of invocation spans → times seen
-	platformTrace map[string]pcommon.TraceID
-	traces        map[pcommon.TraceID]*traceInfo
-	metricItems   map[string]int // fixture.item of metric points → times seen
-	faasSums      map[string]int64
-	logItems      map[string]int // fixture.item of log records → times seen
+	spanItems              map[string]int             // fixture.item of spans → times seen
+	spanTrace              map[string]pcommon.TraceID // fixture.item → its span's trace
+	platform               map[string]int             // faas.invocation_id of invocation spans → times seen
+	platformTrace          map[string]pcommon.TraceID
+	traces                 map[pcommon.TraceID]*traceInfo
+	metricItems            map[string]int // fixture.item of metric points → times seen
+	faasSums               map[string]int64
+	logItems               map[string]int // fixture.item of log records → times seen
 	spans, points, records int
 }
 

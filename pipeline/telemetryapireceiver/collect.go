@@ -141,17 +141,35 @@ func (r *Receiver) takePhases(now time.Time, drain bool) []*phase {
 // function's root spans to the invocation spans.
 func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Traces) {
 	var roots map[*invocation][]ptrace.Span
-	if len(ready)+len(r.recent) > 0 && ft != (ptrace.Traces{}) && ft.SpanCount() > 0 {
-		want := make(map[string]*invocation, len(ready)+len(r.recent))
+	if len(ready)+len(r.recent)+len(r.open) > 0 && ft != (ptrace.Traces{}) && ft.SpanCount() > 0 {
+		want := make(map[string]*invocation, len(ready)+len(r.recent)+len(r.open))
 		if r.cfg.Spans {
 			for _, inv := range r.recent {
 				want[inv.id] = inv
 			}
 		}
+		for _, inv := range r.open {
+			want[inv.id] = inv
+		}
 		for _, inv := range ready {
 			want[inv.id] = inv
 		}
 		roots = findRoots(ft, want)
+	}
+	// Root spans that arrive before their invocation's runtimeDone (a
+	// flush while the invocation runs: Managed Instances, periodic and
+	// continuous flushing) leave now: the invocation takes their trace id
+	// and upstream parent at once, and they become children of its span,
+	// whose id is known already.
+	for _, inv := range r.open {
+		if rs := roots[inv]; len(rs) > 0 && !inv.early {
+			inv.adoptRoot(rs[0])
+			inv.early = true
+			if r.cfg.Spans {
+				reparent(rs, inv)
+				inv.logSpanID = inv.spanID
+			}
+		}
 	}
 	if r.cfg.Spans {
 		// Root spans that arrive after their invocation was emitted (an
@@ -163,14 +181,15 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	for _, inv := range ready {
 		inv.emitted = true
 		if rs := roots[inv]; len(rs) > 0 {
-			first := rs[0]
-			inv.traceID, inv.parentID = first.TraceID(), first.ParentSpanID()
-			inv.flags, inv.traceState = first.Flags(), first.TraceState().AsRaw()
-			inv.logSpanID = first.SpanID()
+			if !inv.early {
+				inv.adoptRoot(rs[0])
+			}
 			if r.cfg.Spans {
 				reparent(rs, inv)
 				inv.logSpanID = inv.spanID
 			}
+		} else if inv.early {
+			// Its root spans left with an earlier flush.
 		} else {
 			if tid, parent, sampled, ok := parseXRay(inv.xray); ok {
 				inv.traceID, inv.parentID = tid, parent
@@ -194,6 +213,13 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	for _, p := range phases {
 		p.emitted, p.traceID, p.flags = true, newTraceID(), flagSampled
 	}
+}
+
+// adoptRoot gives the invocation the trace of the function's root span.
+func (inv *invocation) adoptRoot(root ptrace.Span) {
+	inv.traceID, inv.parentID = root.TraceID(), root.ParentSpanID()
+	inv.flags, inv.traceState = root.Flags(), root.TraceState().AsRaw()
+	inv.logSpanID = root.SpanID()
 }
 
 // findRoots finds, for each invocation of want, the function's root spans:

@@ -140,7 +140,10 @@ type invocation struct {
 	doneAt time.Time
 
 	spanID pcommon.SpanID // the invocation span's id, chosen at once
-	// Set when emitted:
+	// early says the function's root span came (and left) before the
+	// invocation was emitted; the trace fields below are set from it.
+	early bool
+	// Set when emitted (or, when early, from the function's root span):
 	emitted    bool
 	traceID    pcommon.TraceID
 	parentID   pcommon.SpanID
