@@ -178,8 +178,19 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 			reparent(roots[inv], inv)
 		}
 	}
+	r.rememberEarlyRoots(ft)
 	for _, inv := range ready {
 		inv.emitted = true
+		if er, ok := r.earlyRoots[inv.id]; ok && !inv.early && len(roots[inv]) == 0 {
+			// Its root span left before its platform.start came: the
+			// invocation joins that trace, beside the root.
+			inv.traceID, inv.parentID, inv.flags, inv.traceState = er.traceID, er.parentID, er.flags, er.traceState
+			inv.logSpanID, inv.early = er.spanID, true
+			if r.cfg.Spans {
+				inv.logSpanID = inv.spanID
+			}
+		}
+		delete(r.earlyRoots, inv.id)
 		if rs := roots[inv]; len(rs) > 0 {
 			if !inv.early {
 				inv.adoptRoot(rs[0])
@@ -212,6 +223,69 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	}
 	for _, p := range phases {
 		p.emitted, p.traceID, p.flags = true, newTraceID(), flagSampled
+	}
+}
+
+// earlyRoot is the trace of a function's root span that was exported
+// before the receiver saw its invocation's platform.start.
+type earlyRoot struct {
+	traceID          pcommon.TraceID
+	parentID, spanID pcommon.SpanID
+	flags            uint32
+	traceState       string
+}
+
+// maxEarlyRoots bounds the early roots remembered.
+const maxEarlyRoots = 256
+
+// rememberEarlyRoots remembers the trace of the function's root spans in
+// ft whose invocation is unknown yet: on Managed Instances an invocation
+// can end, and a flush take its spans, before the Telemetry API delivers
+// its platform.start. The invocation span then joins that trace.
+func (r *Receiver) rememberEarlyRoots(ft ptrace.Traces) {
+	if ft == (ptrace.Traces{}) || ft.SpanCount() == 0 {
+		return
+	}
+	var cands []ptrace.Span
+	forEachSpan(ft, func(sp ptrace.Span) {
+		v, ok := sp.Attributes().Get(attrFaaSInvocationID)
+		if !ok {
+			v, ok = sp.Attributes().Get(attrFaaSExecution)
+		}
+		if !ok || v.Type() != pcommon.ValueTypeStr {
+			return
+		}
+		if _, known := r.invs[v.Str()]; !known {
+			cands = append(cands, sp)
+		}
+	})
+	if len(cands) == 0 {
+		return
+	}
+	present := map[pcommon.SpanID]bool{}
+	forEachSpan(ft, func(sp ptrace.Span) { present[sp.SpanID()] = true })
+	if r.earlyRoots == nil {
+		r.earlyRoots = map[string]earlyRoot{}
+	}
+	for _, sp := range cands {
+		v, _ := sp.Attributes().Get(attrFaaSInvocationID)
+		if v.Type() != pcommon.ValueTypeStr {
+			v, _ = sp.Attributes().Get(attrFaaSExecution)
+		}
+		id := v.Str()
+		if p := sp.ParentSpanID(); !p.IsEmpty() && present[p] {
+			continue
+		}
+		if _, seen := r.earlyRoots[id]; seen {
+			continue
+		}
+		if len(r.earlyOrder) >= maxEarlyRoots {
+			delete(r.earlyRoots, r.earlyOrder[0])
+			r.earlyOrder = r.earlyOrder[1:]
+		}
+		r.earlyRoots[id] = earlyRoot{traceID: sp.TraceID(), parentID: sp.ParentSpanID(), spanID: sp.SpanID(),
+			flags: sp.Flags(), traceState: sp.TraceState().AsRaw()}
+		r.earlyOrder = append(r.earlyOrder, id)
 	}
 }
 

@@ -633,6 +633,28 @@ func TestEarlyFunctionRoot(t *testing.T) {
 	}
 }
 
+// TestRootBeforeStart: on Managed Instances an invocation can end, and a
+// flush take the function's spans, before platform.start is delivered; the
+// invocation span still joins the function's trace (beside its root).
+func TestRootBeforeStart(t *testing.T) {
+	r, clock := newTestReceiver(nil)
+	fnTrace, upstream := traceID("0af7651916cd43dd8448eb211c80319c"), spanID("b7ad6b7169203331")
+	early := functionTraces(attrFaaSInvocationID, req1, fnTrace, upstream, spanID("00f067aa0ba902b7"), 1, 9)
+	*clock = at(10)
+	r.Collect(early)
+	xray := "Root=1-66321000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1111111111111111;Sampled=1"
+	r.Consume([]telemetryapi.Event{
+		ev(t, 0, evStart, startRec(req1, xray)),
+		ev(t, 10, evRuntimeDone, runtimeDoneRec(req1, "success", "", 10, 0)),
+	})
+	*clock = at(1000)
+	td, _, _ := r.Collect(ptrace.NewTraces())
+	inv := oneSpan(t, td, "orders")
+	if inv.TraceID() != fnTrace || inv.ParentSpanID() != upstream {
+		t.Errorf("invocation span in trace %s under %s, want the function's trace %s under %s", inv.TraceID(), inv.ParentSpanID(), fnTrace, upstream)
+	}
+}
+
 // TestReportLines: START, END and REPORT as log records.
 func TestReportLines(t *testing.T) {
 	r, clock := newTestReceiver(func(c *Config) { c.LogReportLines = true })

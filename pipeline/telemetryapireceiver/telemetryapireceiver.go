@@ -93,6 +93,10 @@ type Receiver struct {
 	open    []*invocation          // not emitted yet, in order of arrival
 	recent  []*invocation          // emitted, oldest first
 	invokes map[string]invokeInfo  // Invoke calls before their platform.start
+	// earlyRoots are function root spans exported before their
+	// invocation's platform.start, by request id (earlyOrder: oldest first).
+	earlyRoots map[string]earlyRoot
+	earlyOrder []string
 
 	phases        []*phase // init/restore phases not emitted nor placed in an invocation
 	lastPhase     *phase   // the latest init or restore
