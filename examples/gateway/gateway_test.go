@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -212,6 +213,7 @@ func readLogs(tb testing.TB, path string) []plog.Logs {
 // connections break and new ones go to the others.
 type balancer struct {
 	ln       net.Listener
+	mu       sync.Mutex
 	backends []string
 	next     int
 }
@@ -232,9 +234,11 @@ func startBalancer(tb testing.TB, backends ...string) *balancer {
 			if err != nil {
 				return
 			}
-			first := b.next
-			b.next = (b.next + 1) % len(backends)
-			go b.forward(ctx, c, first)
+			b.mu.Lock()
+			backends, first := b.backends, b.next
+			b.next++
+			b.mu.Unlock()
+			go b.forward(ctx, c, backends, first)
 		}
 	}()
 	return b
@@ -242,13 +246,20 @@ func startBalancer(tb testing.TB, backends ...string) *balancer {
 
 func (b *balancer) addr() string { return b.ln.Addr().String() }
 
-func (b *balancer) forward(ctx context.Context, c net.Conn, first int) {
+// set replaces the backends (a new gateway joins the tier).
+func (b *balancer) set(backends ...string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = backends
+}
+
+func (b *balancer) forward(ctx context.Context, c net.Conn, backends []string, first int) {
 	defer c.Close()
 	var up net.Conn
-	for i := range b.backends {
+	for i := range backends {
 		d := net.Dialer{Timeout: time.Second}
 		var err error
-		if up, err = d.DialContext(ctx, "tcp", b.backends[(first+i)%len(b.backends)]); err == nil {
+		if up, err = d.DialContext(ctx, "tcp", backends[(first+i)%len(backends)]); err == nil {
 			break
 		}
 	}
