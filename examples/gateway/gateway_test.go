@@ -71,6 +71,13 @@ type gateway struct {
 // collector is stopped when the test ends.
 func startGateway(tb testing.TB, config string, vars map[string]string) *gateway {
 	tb.Helper()
+	return startGatewayEnv(tb, config, vars, nil)
+}
+
+// startGatewayEnv is startGateway with environment variables for the
+// collector (NAME=value, with the same replacements as the config).
+func startGatewayEnv(tb testing.TB, config string, vars map[string]string, env []string) *gateway {
+	tb.Helper()
 	bin := gatewayBinary(tb)
 	g := &gateway{dir: tb.TempDir(), logs: &lambdatest.LogBuffer{}, exited: make(chan struct{})}
 	grpcPort, httpPort, healthPort := lambdatest.FreePort(tb), lambdatest.FreePort(tb), lambdatest.FreePort(tb)
@@ -82,10 +89,15 @@ func startGateway(tb testing.TB, config string, vars map[string]string) *gateway
 		pairs = append(pairs, k, v)
 	}
 	path := filepath.Join(g.dir, "config.yaml")
-	if err := os.WriteFile(path, []byte(strings.NewReplacer(pairs...).Replace(config)), 0o644); err != nil {
+	repl := strings.NewReplacer(pairs...)
+	if err := os.WriteFile(path, []byte(repl.Replace(config)), 0o644); err != nil {
 		tb.Fatal(err)
 	}
 	g.cmd = exec.Command(bin, "--config", path)
+	g.cmd.Env = os.Environ()
+	for _, kv := range env {
+		g.cmd.Env = append(g.cmd.Env, repl.Replace(kv))
+	}
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	if err := g.cmd.Start(); err != nil {
 		tb.Fatalf("starting the gateway collector %s: %v", bin, err)
