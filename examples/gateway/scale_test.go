@@ -37,6 +37,7 @@ type event struct {
 	Spans     int    `json:"spans"`
 	Logs      int    `json:"logs"`
 	Fail      bool   `json:"fail"`
+	Attrs     int    `json:"attrs,omitempty"`
 	Call      string `json:"call,omitempty"`
 	CallEvent *event `json:"callEvent,omitempty"`
 }
