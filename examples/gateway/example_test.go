@@ -1,10 +1,15 @@
 package gateway_test
 
 import (
+	"bytes"
+	"io"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 )
@@ -94,4 +99,67 @@ func TestExampleConfig(t *testing.T) {
 		}
 	}
 	checkTraces(t, in, []*invocation{failed})
+}
+
+// TestKubernetesManifest keeps the Kubernetes example in step with the
+// configuration it mounts: every variable the Deployment sets is one that
+// collector.yaml reads, and every variable collector.yaml needs without a
+// default is set.
+func TestKubernetesManifest(t *testing.T) {
+	config, err := os.ReadFile("collector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := os.ReadFile("kubernetes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]bool{} // variable → has a default
+	for _, m := range regexp.MustCompile(`\$\{env:(\w+)(:-)?`).FindAllStringSubmatch(string(config), -1) {
+		reads[m[1]] = reads[m[1]] || m[2] != ""
+	}
+	set := map[string]bool{}
+	dec := yaml.NewDecoder(bytes.NewReader(manifest))
+	for {
+		var doc struct {
+			Kind string
+			Spec struct {
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Args []string
+							Env  []struct{ Name string }
+						}
+					}
+				}
+			}
+		}
+		if err := dec.Decode(&doc); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("kubernetes.yaml: %v", err)
+		}
+		if doc.Kind != "Deployment" {
+			continue
+		}
+		for _, c := range doc.Spec.Template.Spec.Containers {
+			if !strings.HasSuffix(strings.Join(c.Args, " "), "/collector.yaml") {
+				t.Errorf("the container's args %q do not run collector.yaml", c.Args)
+			}
+			for _, e := range c.Env {
+				set[e.Name] = true
+				if _, ok := reads[e.Name]; !ok && !strings.HasPrefix(e.Name, "GO") {
+					t.Errorf("kubernetes.yaml sets %s, which collector.yaml does not read", e.Name)
+				}
+			}
+		}
+	}
+	if len(set) == 0 {
+		t.Fatal("kubernetes.yaml has no Deployment with environment variables")
+	}
+	for name, hasDefault := range reads {
+		if !hasDefault && !set[name] {
+			t.Errorf("collector.yaml needs %s, which kubernetes.yaml does not set", name)
+		}
+	}
 }
