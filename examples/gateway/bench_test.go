@@ -148,6 +148,7 @@ func BenchmarkGateway(b *testing.B) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			var spansPerSec, coresPer10k float64
+			rss0, _ := gw.memoryKB(b)
 			for range b.N {
 				before := backend.SpanCount()
 				want := before + invocations*(spans+1)
@@ -184,6 +185,7 @@ func BenchmarkGateway(b *testing.B) {
 				spansPerSec = float64(got) / elapsed.Seconds()
 				coresPer10k = cpu / float64(got) * 10000
 			}
+			_, peak := gw.memoryKB(b)
 			counts := shutDown([]*function{f}) // what is still spilled is replayed at SHUTDOWN
 			in := newInventory()
 			in.addTraces(backend.Traces())
@@ -203,6 +205,7 @@ func BenchmarkGateway(b *testing.B) {
 			fmt.Printf("| spans per second, one function → extension → gateway (%s) → sink | %.0f span/s |  | Managed Instances, %d at a time, %d spans per invocation (%d attributes each), %d invocations; function, extension, gateway and sink on one 2-core machine |\n",
 				c.name, spansPerSec, concurrency, spans+1, attrs+1, invocations)
 			fmt.Printf("| gateway CPU per 10,000 spans/s (%s) | %.3f cores |  | user+system time from /proc/PID/stat per 10,000 spans |\n", c.name, coresPer10k)
+			fmt.Printf("| gateway peak memory (%s) | %.1f MB |  | VmHWM; %.1f MB before the run (VmRSS) |\n", c.name, float64(peak)/1024, float64(rss0)/1024)
 		})
 	}
 }

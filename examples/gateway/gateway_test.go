@@ -173,6 +173,28 @@ func (g *gateway) cpuSeconds(tb testing.TB) float64 {
 	return (utime + stime) / 100 // USER_HZ is 100 on Linux
 }
 
+// memoryKB returns the collector's resident memory now and at its peak
+// (VmRSS and VmHWM of /proc/PID/status), in KiB.
+func (g *gateway) memoryKB(tb testing.TB) (rss, peak int) {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", g.cmd.Process.Pid))
+	if err != nil {
+		tb.Fatalf("reading the gateway's memory: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && (f[0] == "VmRSS:" || f[0] == "VmHWM:") {
+			n, _ := strconv.Atoi(f[1])
+			if f[0] == "VmRSS:" {
+				rss = n
+			} else {
+				peak = n
+			}
+		}
+	}
+	return rss, peak
+}
+
 // readJSONLines decodes a file exporter's output: one OTLP JSON document
 // per line. A missing file is empty.
 func readJSONLines[T any](tb testing.TB, path string, decode func([]byte) (T, error)) []T {
