@@ -156,21 +156,7 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 		}
 		roots = findRoots(ft, want)
 	}
-	// Root spans that arrive before their invocation's runtimeDone (a
-	// flush while the invocation runs: Managed Instances, periodic and
-	// continuous flushing) leave now: the invocation takes their trace id
-	// and upstream parent at once, and they become children of its span,
-	// whose id is known already.
-	for _, inv := range r.open {
-		if rs := roots[inv]; len(rs) > 0 && !inv.early {
-			inv.adoptRoot(rs[0])
-			inv.early = true
-			if r.cfg.Spans {
-				reparent(rs, inv)
-				inv.logSpanID = inv.spanID
-			}
-		}
-	}
+	roots = r.earlyRoots(roots, ready, ft)
 	if r.cfg.Spans {
 		// Root spans that arrive after their invocation was emitted (an
 		// SDK that exported late) are joined when they are in its trace.
@@ -178,29 +164,17 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 			reparent(roots[inv], inv)
 		}
 	}
-	r.rememberEarlyRoots(ft)
 	for _, inv := range ready {
 		inv.emitted = true
-		if er, ok := r.earlyRoots[inv.id]; ok && !inv.early && len(roots[inv]) == 0 {
-			// Its root span left before its platform.start came: the
-			// invocation joins that trace, beside the root.
-			inv.traceID, inv.parentID, inv.flags, inv.traceState = er.traceID, er.parentID, er.flags, er.traceState
-			inv.logSpanID, inv.early = er.spanID, true
-			if r.cfg.Spans {
-				inv.logSpanID = inv.spanID
-			}
-		}
-		delete(r.earlyRoots, inv.id)
 		if rs := roots[inv]; len(rs) > 0 {
-			if !inv.early {
-				inv.adoptRoot(rs[0])
-			}
+			first := rs[0]
+			inv.traceID, inv.parentID = first.TraceID(), first.ParentSpanID()
+			inv.flags, inv.traceState = first.Flags(), first.TraceState().AsRaw()
+			inv.logSpanID = first.SpanID()
 			if r.cfg.Spans {
 				reparent(rs, inv)
 				inv.logSpanID = inv.spanID
 			}
-		} else if inv.early {
-			// Its root spans left with an earlier flush.
 		} else {
 			if tid, parent, sampled, ok := parseXRay(inv.xray); ok {
 				inv.traceID, inv.parentID = tid, parent
@@ -226,27 +200,68 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	}
 }
 
-// earlyRoot is the trace of a function's root span that was exported
-// before the receiver saw its invocation's platform.start.
-type earlyRoot struct {
-	traceID          pcommon.TraceID
-	parentID, spanID pcommon.SpanID
-	flags            uint32
-	traceState       string
+// earlyRoots handles the function's root spans that leave before their
+// invocation is emitted: a flush while the invocation runs (on Managed
+// Instances, with periodic or continuous flushing) takes them before
+// platform.runtimeDone, or even before platform.start arrives. A copy of
+// each (with its upstream parent) is kept; the root spans of an open
+// invocation become children of its span at once (its id is chosen at
+// platform.start). roots gains, for each ready invocation whose root spans
+// are not in this flush, the copy kept, so that the invocation takes that
+// trace, parent and trigger as if they were here.
+func (r *Receiver) earlyRoots(roots map[*invocation][]ptrace.Span, ready []*invocation, ft ptrace.Traces) map[*invocation][]ptrace.Span {
+	for _, inv := range r.open {
+		rs := roots[inv]
+		if len(rs) == 0 {
+			continue
+		}
+		if inv.earlyRoot == nil {
+			c := ptrace.NewSpan()
+			rs[0].CopyTo(c)
+			inv.earlyRoot = &c
+		}
+		if r.cfg.Spans {
+			for _, sp := range rs {
+				if sp.TraceID() == inv.earlyRoot.TraceID() && sp.ParentSpanID() == inv.earlyRoot.ParentSpanID() {
+					sp.SetParentSpanID(inv.spanID)
+					sp.SetFlags(sp.Flags() | flagsRemoteParent)
+				}
+			}
+		}
+	}
+	r.rememberUnknownRoots(ft)
+	for _, inv := range ready {
+		if len(roots[inv]) > 0 {
+			delete(r.unknownRoots, inv.id)
+			continue
+		}
+		root := inv.earlyRoot
+		if c, ok := r.unknownRoots[inv.id]; ok && root == nil {
+			root = &c
+		}
+		delete(r.unknownRoots, inv.id)
+		if root == nil {
+			continue
+		}
+		if roots == nil {
+			roots = map[*invocation][]ptrace.Span{}
+		}
+		roots[inv] = []ptrace.Span{*root}
+	}
+	return roots
 }
 
-// maxEarlyRoots bounds the early roots remembered.
-const maxEarlyRoots = 256
+// maxUnknownRoots bounds the root spans of unknown invocations kept.
+const maxUnknownRoots = 256
 
-// rememberEarlyRoots remembers the trace of the function's root spans in
-// ft whose invocation is unknown yet: on Managed Instances an invocation
-// can end, and a flush take its spans, before the Telemetry API delivers
-// its platform.start. The invocation span then joins that trace.
-func (r *Receiver) rememberEarlyRoots(ft ptrace.Traces) {
+// rememberUnknownRoots keeps a copy of the function's root spans in ft
+// whose invocation the receiver has not seen yet (its platform.start is
+// still in the Telemetry API's buffer), by request id.
+func (r *Receiver) rememberUnknownRoots(ft ptrace.Traces) {
 	if ft == (ptrace.Traces{}) || ft.SpanCount() == 0 {
 		return
 	}
-	var cands []ptrace.Span
+	var unknown map[string]*invocation
 	forEachSpan(ft, func(sp ptrace.Span) {
 		v, ok := sp.Attributes().Get(attrFaaSInvocationID)
 		if !ok {
@@ -256,44 +271,31 @@ func (r *Receiver) rememberEarlyRoots(ft ptrace.Traces) {
 			return
 		}
 		if _, known := r.invs[v.Str()]; !known {
-			cands = append(cands, sp)
+			if unknown == nil {
+				unknown = map[string]*invocation{}
+			}
+			unknown[v.Str()] = &invocation{id: v.Str()}
 		}
 	})
-	if len(cands) == 0 {
+	if len(unknown) == 0 {
 		return
 	}
-	present := map[pcommon.SpanID]bool{}
-	forEachSpan(ft, func(sp ptrace.Span) { present[sp.SpanID()] = true })
-	if r.earlyRoots == nil {
-		r.earlyRoots = map[string]earlyRoot{}
+	if r.unknownRoots == nil {
+		r.unknownRoots = map[string]ptrace.Span{}
 	}
-	for _, sp := range cands {
-		v, _ := sp.Attributes().Get(attrFaaSInvocationID)
-		if v.Type() != pcommon.ValueTypeStr {
-			v, _ = sp.Attributes().Get(attrFaaSExecution)
-		}
-		id := v.Str()
-		if p := sp.ParentSpanID(); !p.IsEmpty() && present[p] {
+	for inv, rs := range findRoots(ft, unknown) {
+		if _, seen := r.unknownRoots[inv.id]; seen {
 			continue
 		}
-		if _, seen := r.earlyRoots[id]; seen {
-			continue
+		if len(r.unknownOrder) >= maxUnknownRoots {
+			delete(r.unknownRoots, r.unknownOrder[0])
+			r.unknownOrder = r.unknownOrder[1:]
 		}
-		if len(r.earlyOrder) >= maxEarlyRoots {
-			delete(r.earlyRoots, r.earlyOrder[0])
-			r.earlyOrder = r.earlyOrder[1:]
-		}
-		r.earlyRoots[id] = earlyRoot{traceID: sp.TraceID(), parentID: sp.ParentSpanID(), spanID: sp.SpanID(),
-			flags: sp.Flags(), traceState: sp.TraceState().AsRaw()}
-		r.earlyOrder = append(r.earlyOrder, id)
+		c := ptrace.NewSpan()
+		rs[0].CopyTo(c)
+		r.unknownRoots[inv.id] = c
+		r.unknownOrder = append(r.unknownOrder, inv.id)
 	}
-}
-
-// adoptRoot gives the invocation the trace of the function's root span.
-func (inv *invocation) adoptRoot(root ptrace.Span) {
-	inv.traceID, inv.parentID = root.TraceID(), root.ParentSpanID()
-	inv.flags, inv.traceState = root.Flags(), root.TraceState().AsRaw()
-	inv.logSpanID = root.SpanID()
 }
 
 // findRoots finds, for each invocation of want, the function's root spans:
