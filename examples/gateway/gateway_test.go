@@ -321,5 +321,3 @@ func copyConn(dst, src net.Conn) {
 		}
 	}
 }
-
-func netListen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }

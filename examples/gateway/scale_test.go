@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -142,7 +143,7 @@ func startFunction(tb testing.TB, o functionOptions) *function {
 	}, f.logs)
 	port := lambdatest.FreePort(tb)
 	srv := &http.Server{Addr: "127.0.0.1:" + strconv.Itoa(port), Handler: f.env.InvokeHandler()}
-	ln, err := netListen(srv.Addr)
+	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -605,8 +606,9 @@ service:
 `
 
 // scaleFunctions and scaleInvocations size TestScale: environments at
-// once, and invocations the test makes of each (a quarter of the callers'
-// invocations also call another function).
+// once, and invocations the test makes of each (a third of the callers'
+// invocations also call another function). samplePercent is the share of
+// the traces without error that the tail_sampling policy keeps.
 const (
 	scaleFunctions   = 8
 	scaleInvocations = 24
