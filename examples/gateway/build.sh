@@ -42,7 +42,7 @@ fi
 
 # The builder itself, at its pinned version.
 builder=$cache/tools/builder
-if [ ! -x "$builder" ] || ! "$builder" version 2>/dev/null | grep -q "${builder_version#v}"; then
+if [ ! -x "$builder" ] || ! "$builder" version 2>&1 | grep -q "${builder_version#v}"; then
 	echo "gateway build: installing go.opentelemetry.io/collector/cmd/builder@$builder_version" >&2
 	GOBIN=$cache/tools GOFLAGS= go install "go.opentelemetry.io/collector/cmd/builder@$builder_version" ||
 		fail "go install go.opentelemetry.io/collector/cmd/builder@$builder_version failed"
