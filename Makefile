@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs gateway scale bench-gateway clean
+.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs clean
 
 all: build
 
@@ -48,6 +48,8 @@ bench-nodejs:
 ## layers: the extension's layer zips for x86_64 and arm64 in dist/ (reproducible; lambdaotel layer -h)
 layers: build
 	$(BIN)/lambdaotel layer build --arch x86_64,arm64 --out dist/
+
+.PHONY: gateway scale bench-gateway
 
 ## gateway: the gateway collector of examples/gateway (the collector's builder; cached in examples/gateway/.cache)
 gateway:
