@@ -55,3 +55,17 @@ bench-nodejs:
 ## layers: the extension's layer zips for x86_64 and arm64 in dist/ (reproducible; lambdaotel layer -h)
 layers: build
 	$(BIN)/lambdaotel layer build --arch x86_64,arm64 --out dist/
+
+.PHONY: gateway scale bench-gateway
+
+## gateway: the gateway collector of examples/gateway (the collector's builder; cached in examples/gateway/.cache)
+gateway:
+	examples/gateway/build.sh
+
+## scale: the gateway tests alone (eight environments through a real collector, tail sampling, failover; part of make test)
+scale: gateway
+	$(GO) test -count=1 -v -run 'TestScale|TestFailover|TestExampleConfig' ./examples/gateway/
+
+## bench-gateway: spans per second through one extension to the gateway, and the gateway's CPU per 10,000 spans/s
+bench-gateway: gateway
+	$(GO) test -count=1 -run '^$$' -bench Gateway -benchtime 1x ./examples/gateway/

@@ -173,18 +173,22 @@ func (r *Receiver) learnInstance(ft ptrace.Traces) {
 // are recorded here, with its trigger.
 func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Traces) {
 	var roots map[*invocation][]ptrace.Span
-	if len(ready)+len(r.recent) > 0 && ft != (ptrace.Traces{}) && ft.SpanCount() > 0 {
-		want := make(map[string]*invocation, len(ready)+len(r.recent))
+	if len(ready)+len(r.recent)+len(r.open) > 0 && ft != (ptrace.Traces{}) && ft.SpanCount() > 0 {
+		want := make(map[string]*invocation, len(ready)+len(r.recent)+len(r.open))
 		if r.cfg.Spans {
 			for _, inv := range r.recent {
 				want[inv.id] = inv
 			}
+		}
+		for _, inv := range r.open {
+			want[inv.id] = inv
 		}
 		for _, inv := range ready {
 			want[inv.id] = inv
 		}
 		roots = findRoots(ft, want)
 	}
+	roots = r.earlyRoots(roots, ready, ft)
 	if r.cfg.Spans {
 		// Root spans that arrive after their invocation was emitted (an
 		// SDK that exported late) are joined when they are in its trace.
@@ -237,6 +241,104 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 	for _, p := range phases {
 		p.emitted, p.traceID, p.flags = true, newTraceID(), flagSampled
 		r.recordInit(p)
+	}
+}
+
+// earlyRoots handles the function's root spans that leave before their
+// invocation is emitted: a flush while the invocation runs (on Managed
+// Instances, with periodic or continuous flushing) takes them before
+// platform.runtimeDone, or even before platform.start arrives. A copy of
+// each (with its upstream parent) is kept; the root spans of an open
+// invocation become children of its span at once (its id is chosen at
+// platform.start). roots gains, for each ready invocation whose root spans
+// are not in this flush, the copy kept, so that the invocation takes that
+// trace, parent and trigger as if they were here.
+func (r *Receiver) earlyRoots(roots map[*invocation][]ptrace.Span, ready []*invocation, ft ptrace.Traces) map[*invocation][]ptrace.Span {
+	for _, inv := range r.open {
+		rs := roots[inv]
+		if len(rs) == 0 {
+			continue
+		}
+		if inv.earlyRoot == nil {
+			c := ptrace.NewSpan()
+			rs[0].CopyTo(c)
+			inv.earlyRoot = &c
+		}
+		if r.cfg.Spans {
+			for _, sp := range rs {
+				if sp.TraceID() == inv.earlyRoot.TraceID() && sp.ParentSpanID() == inv.earlyRoot.ParentSpanID() {
+					sp.SetParentSpanID(inv.spanID)
+					sp.SetFlags(sp.Flags() | flagsRemoteParent)
+				}
+			}
+		}
+	}
+	r.rememberUnknownRoots(ft)
+	for _, inv := range ready {
+		if len(roots[inv]) > 0 {
+			delete(r.unknownRoots, inv.id)
+			continue
+		}
+		root := inv.earlyRoot
+		if c, ok := r.unknownRoots[inv.id]; ok && root == nil {
+			root = &c
+		}
+		delete(r.unknownRoots, inv.id)
+		if root == nil {
+			continue
+		}
+		if roots == nil {
+			roots = map[*invocation][]ptrace.Span{}
+		}
+		roots[inv] = []ptrace.Span{*root}
+	}
+	return roots
+}
+
+// maxUnknownRoots bounds the root spans of unknown invocations kept.
+const maxUnknownRoots = 256
+
+// rememberUnknownRoots keeps a copy of the function's root spans in ft
+// whose invocation the receiver has not seen yet (its platform.start is
+// still in the Telemetry API's buffer), by request id.
+func (r *Receiver) rememberUnknownRoots(ft ptrace.Traces) {
+	if ft == (ptrace.Traces{}) || ft.SpanCount() == 0 {
+		return
+	}
+	var unknown map[string]*invocation
+	forEachSpan(ft, func(sp ptrace.Span) {
+		v, ok := sp.Attributes().Get(attrFaaSInvocationID)
+		if !ok {
+			v, ok = sp.Attributes().Get(attrFaaSExecution)
+		}
+		if !ok || v.Type() != pcommon.ValueTypeStr {
+			return
+		}
+		if _, known := r.invs[v.Str()]; !known {
+			if unknown == nil {
+				unknown = map[string]*invocation{}
+			}
+			unknown[v.Str()] = &invocation{id: v.Str()}
+		}
+	})
+	if len(unknown) == 0 {
+		return
+	}
+	if r.unknownRoots == nil {
+		r.unknownRoots = map[string]ptrace.Span{}
+	}
+	for inv, rs := range findRoots(ft, unknown) {
+		if _, seen := r.unknownRoots[inv.id]; seen {
+			continue
+		}
+		if len(r.unknownOrder) >= maxUnknownRoots {
+			delete(r.unknownRoots, r.unknownOrder[0])
+			r.unknownOrder = r.unknownOrder[1:]
+		}
+		c := ptrace.NewSpan()
+		rs[0].CopyTo(c)
+		r.unknownRoots[inv.id] = c
+		r.unknownOrder = append(r.unknownOrder, inv.id)
 	}
 }
 

@@ -614,6 +614,55 @@ func TestLateFunctionRoot(t *testing.T) {
 	}
 }
 
+// TestEarlyFunctionRoot: a flush while the invocation runs (Managed
+// Instances, periodic and continuous flushing) takes the function's spans
+// before platform.runtimeDone; the invocation span emitted later is still
+// in the function's trace, under its upstream parent, and the root span
+// that left early is its child.
+func TestEarlyFunctionRoot(t *testing.T) {
+	r, clock := newTestReceiver(nil)
+	xray := "Root=1-66321000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1111111111111111;Sampled=1"
+	r.Consume([]telemetryapi.Event{ev(t, 0, evStart, startRec(req1, xray))})
+	fnTrace, upstream := traceID("0af7651916cd43dd8448eb211c80319c"), spanID("b7ad6b7169203331")
+	early := functionTraces(attrFaaSInvocationID, req1, fnTrace, upstream, spanID("00f067aa0ba902b7"), 1, 99)
+	*clock = at(99)
+	if td, _, _ := r.Collect(early); td.SpanCount() != 0 {
+		t.Fatalf("an invocation without runtimeDone was emitted: %v", spanNames(td))
+	}
+	r.Consume([]telemetryapi.Event{ev(t, 100, evRuntimeDone, runtimeDoneRec(req1, "success", "", 100, 0))})
+	*clock = at(1000)
+	td, _, _ := r.Collect(ptrace.NewTraces())
+	inv := oneSpan(t, td, "orders")
+	if inv.TraceID() != fnTrace || inv.ParentSpanID() != upstream {
+		t.Errorf("invocation span in trace %s under %s, want the function's trace %s under %s", inv.TraceID(), inv.ParentSpanID(), fnTrace, upstream)
+	}
+	if p := early.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).ParentSpanID(); p != inv.SpanID() {
+		t.Errorf("early root parent %s, want the invocation span %s", p, inv.SpanID())
+	}
+}
+
+// TestRootBeforeStart: on Managed Instances an invocation can end, and a
+// flush take the function's spans, before platform.start is delivered; the
+// invocation span still joins the function's trace (beside its root).
+func TestRootBeforeStart(t *testing.T) {
+	r, clock := newTestReceiver(nil)
+	fnTrace, upstream := traceID("0af7651916cd43dd8448eb211c80319c"), spanID("b7ad6b7169203331")
+	early := functionTraces(attrFaaSInvocationID, req1, fnTrace, upstream, spanID("00f067aa0ba902b7"), 1, 9)
+	*clock = at(10)
+	r.Collect(early)
+	xray := "Root=1-66321000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1111111111111111;Sampled=1"
+	r.Consume([]telemetryapi.Event{
+		ev(t, 0, evStart, startRec(req1, xray)),
+		ev(t, 10, evRuntimeDone, runtimeDoneRec(req1, "success", "", 10, 0)),
+	})
+	*clock = at(1000)
+	td, _, _ := r.Collect(ptrace.NewTraces())
+	inv := oneSpan(t, td, "orders")
+	if inv.TraceID() != fnTrace || inv.ParentSpanID() != upstream {
+		t.Errorf("invocation span in trace %s under %s, want the function's trace %s under %s", inv.TraceID(), inv.ParentSpanID(), fnTrace, upstream)
+	}
+}
+
 // TestReportLines: START, END and REPORT as log records.
 func TestReportLines(t *testing.T) {
 	r, clock := newTestReceiver(func(c *Config) { c.LogReportLines = true })

@@ -33,6 +33,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
 )
@@ -113,6 +114,11 @@ type Receiver struct {
 	open    []*invocation          // not emitted yet, in order of arrival
 	recent  []*invocation          // emitted, oldest first
 	invokes map[string]invokeInfo  // Invoke calls before their platform.start
+	// unknownRoots are copies of function root spans exported before
+	// their invocation's platform.start, by request id (unknownOrder:
+	// oldest first).
+	unknownRoots map[string]ptrace.Span
+	unknownOrder []string
 
 	phases        []*phase // init/restore phases not emitted nor placed in an invocation
 	lastPhase     *phase   // the latest init or restore
@@ -163,6 +169,9 @@ type invocation struct {
 	doneAt time.Time
 
 	spanID pcommon.SpanID // the invocation span's id, chosen at once
+	// earlyRoot is a copy of the function's root span (with its upstream
+	// parent) when it left before the invocation was emitted.
+	earlyRoot *ptrace.Span
 	// Set when emitted:
 	emitted    bool
 	traceID    pcommon.TraceID
