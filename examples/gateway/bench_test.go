@@ -136,6 +136,7 @@ func BenchmarkGateway(b *testing.B) {
 			logs := &lambdatest.LogBuffer{}
 			env := lambdatest.StartSandbox(b, sandbox.Config{
 				TaskRoot: task, Layers: []string{layer}, FunctionName: "bench", Timeout: 30 * time.Second,
+				Network:        sandbox.NetworkHost, // no relay between the extension and the gateway
 				MaxConcurrency: concurrency,
 				Env: map[string]string{"LAMBDAOTEL_CONFIG": config,
 					"OTEL_EXPORTER_OTLP_ENDPOINT": fmt.Sprintf("http://127.0.0.1:%d", port),

@@ -128,6 +128,10 @@ func startFunction(tb testing.TB, o functionOptions) *function {
 	}
 	f := &function{name: o.name, logs: &lambdatest.LogBuffer{}, managed: o.managed > 1}
 	f.env = lambdatest.StartSandbox(tb, sandbox.Config{
+		// The host's network: the gateways, the balancer and the other
+		// functions' invoke endpoints are the test's servers on the
+		// host's loopback, on ports of their own.
+		Network:        sandbox.NetworkHost,
 		TaskRoot:       task,
 		Layers:         []string{layer},
 		FunctionName:   o.name,
