@@ -300,7 +300,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in exporter",
 			yaml: minimalWith("exporters", "  otlphttp:\n    endpoint: https://otlp.example.com\n    retries: 3\n"),
-			want: `config.yaml:10:5: exporters.otlphttp: unknown key "retries"; supported: endpoint, traces_endpoint, metrics_endpoint, logs_endpoint, headers, compression, timeout, tls, encoding`,
+			want: `config.yaml:10:5: exporters.otlphttp: unknown key "retries"; supported: endpoint, traces_endpoint, metrics_endpoint, logs_endpoint, headers, compression, timeout, tls, encoding, auth`,
 		},
 		{
 			name: "unknown key in tls",

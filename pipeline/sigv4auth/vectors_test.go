@@ -157,4 +157,3 @@ func TestSigV4TestSuite(t *testing.T) {
 		t.Errorf("only %d vectors passed; expected most of the suite", passed)
 	}
 }
-
