@@ -496,7 +496,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unsupported provider",
 			yaml: strings.Replace(minimal, "otlp.example.com:4317", "${file:/var/task/endpoint.txt}", 1),
-			want: `config.yaml:7:15: ${file:/var/task/endpoint.txt}: only environment variables can be expanded (${env:VAR}); the "file" provider is not supported`,
+			want: `config.yaml:7:15: ${file:/var/task/endpoint.txt}: the "file" provider is not supported; supported: env, secretsmanager, ssm`,
 		},
 		{
 			name: "unterminated reference",

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/configsource"
 )
 
 // Parse reads a configuration in the collector's YAML layout. filename is
@@ -100,10 +101,11 @@ type parser struct {
 	getenv   func(string) string
 	errs     []*Error
 	warnings []string
-	usedEnv  map[string]bool       // variables referenced by ${...}
-	levelSet bool                  // lambdaotel.log_level was given
-	exts     declared              // the extensions section's ids
-	authRefs map[string]*yaml.Node // exporter id → its auth.authenticator node
+	usedEnv  map[string]bool        // variables referenced by ${...}
+	levelSet bool                   // lambdaotel.log_level was given
+	exts     declared               // the extensions section's ids
+	authRefs map[string]*yaml.Node  // exporter id → its auth.authenticator node
+	sources  *configsource.Resolver // ${secretsmanager:...} and ${ssm:...}, made at first use
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
