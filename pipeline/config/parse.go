@@ -481,6 +481,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	p.exts = p.extensions(top["extensions"].val, cfg)
 	p.checkAuth(cfg, p.exts, p.authRefs)
+	p.warnUnsignedAWS(cfg)
 	if e, ok := top["connectors"]; ok && !isNull(e.val) {
 		p.errorf(e.key, "connectors: not supported by lambdaotel; connect receivers to exporters within each pipeline instead")
 	}

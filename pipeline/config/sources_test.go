@@ -84,7 +84,7 @@ func TestSecretReferenceErrors(t *testing.T) {
 	_, env := standin(t)
 	for _, tc := range []struct {
 		name, ref, want string
-		env         map[string]string
+		env             map[string]string
 	}{
 		{"not found", "${secretsmanager:nope}", `config.yaml:11:18: ${secretsmanager:nope}: cannot resolve: secretsmanager:GetSecretValue: ResourceNotFoundException (HTTP 400): Secrets Manager can't find the specified secret.`, nil},
 		{"denied", "${secretsmanager:denied}", `${secretsmanager:denied}: cannot resolve: secretsmanager:GetSecretValue: AccessDeniedException (HTTP 400): User is not authorized`, nil},
