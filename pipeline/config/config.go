@@ -63,6 +63,10 @@ type Config struct {
 	// accepted but have no effect, components declared but unused, and a
 	// missing backend in the default configuration.
 	Warnings []string
+
+	// Secrets are the values resolved from ${secretsmanager:...} and
+	// ${ssm:...} references, for the extension to keep out of its logs.
+	Secrets []string
 }
 
 // DefaultSource is Config.Source for the built-in default configuration.

@@ -51,6 +51,7 @@ func Parse(data []byte, filename string, getenv func(string) string) (*Config, e
 	}
 	cfg.Source = filename
 	cfg.Warnings = append(cfg.Warnings, p.warnings...)
+	cfg.Secrets = p.secrets
 	for _, name := range exporterEnvNames {
 		if getenv(name) != "" && !p.usedEnv[name] {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("%s is set but not used: the configuration comes from %s; reference it there as ${env:%s} or remove it", name, filename, name))
@@ -106,6 +107,7 @@ type parser struct {
 	exts     declared               // the extensions section's ids
 	authRefs map[string]*yaml.Node  // exporter id → its auth.authenticator node
 	sources  *configsource.Resolver // ${secretsmanager:...} and ${ssm:...}, made at first use
+	secrets  []string               // the values sources resolved
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {

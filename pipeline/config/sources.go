@@ -23,6 +23,9 @@ func (p *parser) resolve(n *yaml.Node, text, scheme, ref string) (string, bool) 
 		p.errorf(n, "%s: cannot resolve: %v", text, err)
 		return "", false
 	}
+	if len(v) >= 4 { // shorter values are no secret, and would blank out common words
+		p.secrets = append(p.secrets, v)
+	}
 	return v, true
 }
 

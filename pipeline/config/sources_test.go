@@ -61,6 +61,9 @@ exporters:
 			t.Errorf("header %s = %q, want %q", k, o.Headers[k], v)
 		}
 	}
+	if len(cfg.Secrets) != 3 || !contains(cfg.Secrets, "s3cr3t-api-key") || !contains(cfg.Secrets, "k-123") {
+		t.Errorf("Secrets = %d values, want the 3 resolved of 4 characters or more", len(cfg.Secrets))
+	}
 	if sum := cfg.Summary(); strings.Contains(sum, "s3cr3t") || strings.Contains(sum, "k-123") {
 		t.Errorf("the summary shows a secret:\n%s", sum)
 	}

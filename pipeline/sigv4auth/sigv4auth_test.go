@@ -104,8 +104,8 @@ func TestRefreshBeforeExpiry(t *testing.T) {
 		}
 	}
 	step(0, "K1", 1)
-	step(9*time.Minute, "K1", 1)  // 6 min left: cached
-	step(2*time.Minute, "K2", 2)  // 4 min left: refreshed
+	step(9*time.Minute, "K1", 1) // 6 min left: cached
+	step(2*time.Minute, "K2", 2) // 4 min left: refreshed
 	fail = true
 	step(11*time.Minute, "K2", 3) // 4 min left, refresh fails: still valid, kept
 	now = now.Add(10 * time.Minute)
