@@ -148,6 +148,12 @@ type keyProxy struct {
 }
 
 func (p *keyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/v1/metrics" {
+		// A backend that echoes the key it got in its refusal: the
+		// extension logs the refusal, and must not show the key.
+		http.Error(w, "metrics are not enabled for API key "+r.Header.Get("X-Api-Key"), http.StatusBadRequest)
+		return
+	}
 	p.mu.Lock()
 	if r.Header.Get("X-Api-Key") != p.key {
 		p.bad++
@@ -198,6 +204,9 @@ service:
       receivers: [otlp]
       exporters: [otlphttp/xray, otlphttp/backend]
     logs:
+      receivers: [otlp]
+      exporters: [otlphttp/backend]
+    metrics:
       receivers: [otlp]
       exporters: [otlphttp/backend]
 lambdaotel:
@@ -260,7 +269,7 @@ lambdaotel:
 	if strings.Contains(out, "s3cr3t-backend-key-e2e") {
 		t.Errorf("the secret appears in the environment's output:\n%s", out)
 	}
-	if !strings.Contains(out, "lambdaotel") {
-		t.Errorf("no output of the extension was captured, so the check means nothing:\n%s", out)
+	if !strings.Contains(out, "metrics are not enabled for API key [redacted]") {
+		t.Errorf("the backend's refusal, echoing the key, is not in the output redacted:\n%s", out)
 	}
 }
