@@ -170,7 +170,8 @@ func (p *keyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // comes from ${secretsmanager:...} and whose X-Ray exporter signs with an
 // assumed role: the key reaches the backend on every request, X-Ray's
 // requests are signed with the role's credentials from STS, each AWS call
-// is verified by the stand-in, and the key appears in no output.
+// is verified by the stand-in, and the key appears in no output, not even
+// where the backend echoes it in a refusal the extension logs.
 func TestAWSSecretsAndAssumedRole(t *testing.T) {
 	t.Parallel()
 	const fn = "aws-secrets"
