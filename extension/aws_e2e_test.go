@@ -25,14 +25,18 @@ const (
 	awsRegion  = "eu-west-1"
 )
 
-// startAWS starts the AWS stand-in for a function named fn.
-func startAWS(t *testing.T, fn string) *awsstandin.Server {
+// startAWS starts the AWS stand-in for a function named fn; set, if
+// given, changes it before it starts.
+func startAWS(t *testing.T, fn string, set ...func(*awsstandin.Server)) *awsstandin.Server {
 	t.Helper()
 	s := &awsstandin.Server{
 		Region: awsRegion, AccessKeyID: fakeKeyID, SecretAccessKey: fakeSecret, SessionToken: fakeToken,
 		LogStreams: map[string]bool{"/aws/lambda/" + fn + "/lambdaotel": true},
 		Secrets:    map[string]string{"backend-key": "s3cr3t-backend-key-e2e"},
 		Roles:      map[string]bool{"arn:aws:iam::123456789012:role/otel-export": true},
+	}
+	for _, f := range set {
+		f(s)
 	}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -272,5 +276,46 @@ lambdaotel:
 	}
 	if !strings.Contains(out, "metrics are not enabled for API key [redacted]") {
 		t.Errorf("the backend's refusal, echoing the key, is not in the output redacted:\n%s", out)
+	}
+}
+
+// TestAWSReferenceFails checks that a secret, parameter or configuration
+// object that cannot be had fails the init with Extension.ConfigInvalid,
+// naming the reference and AWS's error code, and no secret value.
+func TestAWSReferenceFails(t *testing.T) {
+	t.Parallel()
+	aws := startAWS(t, "aws-fails", func(s *awsstandin.Server) {
+		s.Denied = map[string]bool{"denied-key": true}
+		s.Secrets["denied-key"] = "never-shown-value"
+	})
+	const cfg = "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:%HTTP_PORT%\nexporters:\n  otlphttp:\n    endpoint: http://%SINK_HTTP%\n    headers: {x-api-key: \"${secretsmanager:REF}\"}\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [otlphttp]\n"
+	for _, c := range []struct {
+		name, ref string
+		env       map[string]string
+		want      string
+	}{
+		{"missing secret", "otel/missing", nil, "${secretsmanager:otel/missing}: cannot resolve: secretsmanager:GetSecretValue: ResourceNotFoundException"},
+		{"denied secret", "denied-key", nil, "${secretsmanager:denied-key}: cannot resolve: secretsmanager:GetSecretValue: AccessDeniedException"},
+		{"missing S3 object", "backend-key", map[string]string{"LAMBDAOTEL_CONFIG": "s3://cfg-bucket.s3.eu-west-1.amazonaws.com/missing.yaml", "AWS_ENDPOINT_URL_S3": aws.URL},
+			"s3://cfg-bucket.s3.eu-west-1.amazonaws.com/missing.yaml: cannot fetch the configuration (named by LAMBDAOTEL_CONFIG): s3:GetObject s3://cfg-bucket/missing.yaml: NoSuchKey (HTTP 404)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			extEnv := awsEnv(aws)
+			for k, v := range c.env {
+				extEnv[k] = v
+			}
+			e := startEnv(t, envOptions{config: strings.Replace(cfg, "REF", c.ref, 1), extEnv: extEnv, sandbox: sandbox.Config{FunctionName: "aws-fails", Region: awsRegion}})
+			res := e.invoke(t, `{}`)
+			if res.Error == nil || res.Error.Type != "Extension.ConfigInvalid" || res.Init == nil {
+				t.Fatalf("result error %+v", res.Error)
+			}
+			if !strings.Contains(res.Init.ErrorMessage, c.want) || !strings.Contains(e.logs.String(), c.want) {
+				t.Errorf("init error %q and logs do not say %q:\n%s", res.Init.ErrorMessage, c.want, e.logs.String())
+			}
+			if strings.Contains(e.logs.String()+res.Init.ErrorMessage, "never-shown-value") {
+				t.Errorf("a secret value is shown")
+			}
+		})
 	}
 }
