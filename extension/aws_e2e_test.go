@@ -86,17 +86,27 @@ func spanNames(tds []ptrace.Traces) map[string]int {
 	return names
 }
 
-// TestAWSShortcut runs a function with LAMBDAOTEL_EXPORTER=aws and no
-// configuration file: its spans reach the X-Ray OTLP stand-in and its logs
-// the CloudWatch Logs one, every request gzip-compressed and SigV4-signed
-// (verified by the stand-in's own implementation) with the function's
-// credentials, the logs with the function's log group and the default
-// stream. Not parallel: the built-in default listens on the standard
+// TestAWSShortcut runs a function with LAMBDAOTEL_EXPORTER=aws (and
+// LAMBDAOTEL_AWS_METRICS=true) and no configuration file: its spans reach
+// the X-Ray OTLP stand-in, its logs the CloudWatch Logs one and its
+// metrics CloudWatch's, every request gzip-compressed and SigV4-signed
+// (verified by the stand-in's own implementation) with the credentials of
+// the container credentials endpoint (fetched once), the logs with the
+// function's log group and the default stream. Not parallel: the built-in default listens on the standard
 // ports 4317 and 4318.
 func TestAWSShortcut(t *testing.T) {
 	const fn = "aws-shortcut"
-	aws := startAWS(t, fn)
+	aws := startAWS(t, fn, func(s *awsstandin.Server) { s.ContainerToken = "container-token" })
 	extEnv := awsEnv(aws)
+	// The credentials come from the container credentials endpoint here,
+	// as on Lambda Managed Instances and SnapStart.
+	delete(extEnv, "AWS_ACCESS_KEY_ID")
+	delete(extEnv, "AWS_SECRET_ACCESS_KEY")
+	delete(extEnv, "AWS_SESSION_TOKEN")
+	extEnv["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = aws.URL + "/container-credentials"
+	extEnv["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "container-token"
+	extEnv["AWS_ENDPOINT_URL_CLOUDWATCH"] = aws.URL
+	extEnv["LAMBDAOTEL_AWS_METRICS"] = "true"
 	extEnv["LAMBDAOTEL_CONFIG"] = "" // the built-in default
 	extEnv["LAMBDAOTEL_EXPORTER"] = "aws"
 	extEnv["LAMBDAOTEL_FLUSH_STRATEGY"] = "end"
@@ -127,11 +137,21 @@ func TestAWSShortcut(t *testing.T) {
 	if sdkLogs != invocations*logs {
 		t.Errorf("%d of the function's log records at CloudWatch Logs, want %d", sdkLogs, invocations*logs)
 	}
+	points := 0
+	for _, md := range aws.Metrics() {
+		points += md.DataPointCount()
+	}
+	if points == 0 {
+		t.Errorf("no metric data points at CloudWatch's metrics endpoint")
+	}
 	n := checkSigned(t, aws)
-	if n["xray"] == 0 || n["logs"] == 0 {
-		t.Errorf("requests per service: %v", n)
+	if n["xray"] == 0 || n["logs"] == 0 || n["monitoring"] == 0 || n["container-credentials"] != 1 {
+		t.Errorf("requests per service: %v; want exports of each signal and one credentials fetch", n)
 	}
 	for _, r := range aws.Requests() {
+		if r.Service == "container-credentials" {
+			continue
+		}
 		if r.AccessKey != fakeKeyID || r.Header.Get("Content-Encoding") != "gzip" {
 			t.Errorf("%s: signed by %q with Content-Encoding %q", r.Operation, r.AccessKey, r.Header.Get("Content-Encoding"))
 		}

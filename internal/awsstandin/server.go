@@ -52,6 +52,11 @@ type Server struct {
 	// LogStreams are the "group/stream" pairs that exist for the
 	// CloudWatch Logs OTLP endpoint.
 	LogStreams map[string]bool
+	// ContainerToken, when set, makes GET /container-credentials answer
+	// as Lambda's container credentials endpoint
+	// (AWS_CONTAINER_CREDENTIALS_FULL_URI) with the function's
+	// credentials, to requests whose Authorization is this token.
+	ContainerToken string
 
 	// URL is the server's base URL once started.
 	URL string
@@ -149,6 +154,10 @@ type answer struct {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/container-credentials" && s.ContainerToken != "" {
+		s.containerCredentials(w, r)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -474,4 +483,24 @@ func (s *Server) s3(r *http.Request, op string) answer {
 		return answer{status: http.StatusNotFound, code: "NoSuchKey", msg: "The specified key does not exist."}
 	}
 	return answer{status: http.StatusOK, body: v, contentType: "application/octet-stream"}
+}
+
+// containerCredentials answers as the container credentials endpoint.
+func (s *Server) containerCredentials(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Service: "container-credentials", Operation: "GET /container-credentials", Header: r.Header.Clone()}
+	w.Header().Set("Content-Type", "application/json")
+	if r.Header.Get("Authorization") != s.ContainerToken {
+		rec.Status, rec.Code = http.StatusUnauthorized, "InvalidToken"
+		w.WriteHeader(http.StatusUnauthorized)
+		json.NewEncoder(w).Encode(map[string]string{"Code": "InvalidToken", "Message": "the authorization token is not valid"})
+	} else {
+		rec.Status = http.StatusOK
+		json.NewEncoder(w).Encode(map[string]string{
+			"AccessKeyId": s.AccessKeyID, "SecretAccessKey": s.SecretAccessKey, "Token": s.SessionToken,
+			"Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		})
+	}
+	s.mu.Lock()
+	s.reqs = append(s.reqs, rec)
+	s.mu.Unlock()
 }

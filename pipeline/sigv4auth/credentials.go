@@ -50,6 +50,10 @@ const (
 	EnvDefaultRegion      = "AWS_DEFAULT_REGION"
 )
 
+// containerProviders holds the container credentials providers by
+// endpoint, token and token file.
+var containerProviders sync.Map
+
 // RefreshBefore is how long before expiry cached credentials are fetched
 // again, so that a request is never signed with credentials about to end.
 const RefreshBefore = 5 * time.Minute
@@ -71,7 +75,11 @@ func FromEnvironment(getenv func(string) string) (Provider, error) {
 		return nil, fmt.Errorf("AWS credentials: %s and %s go together; only one is set", EnvAccessKeyID, EnvSecretAccessKey)
 	}
 	if u := getenv(EnvContainerFullURI); u != "" {
-		return &refreshing{fetch: containerFetch(u, getenv(EnvContainerToken), getenv(EnvContainerTokenFile))}, nil
+		// One provider per endpoint in the process: every signer shares
+		// its cached credentials, fetched once.
+		token, file := getenv(EnvContainerToken), getenv(EnvContainerTokenFile)
+		p, _ := containerProviders.LoadOrStore(u+"\x00"+token+"\x00"+file, &refreshing{fetch: containerFetch(u, token, file)})
+		return p.(*refreshing), nil
 	}
 	return nil, fmt.Errorf("no AWS credentials: none of %s/%s or %s is set (Lambda sets them for the function's execution role)",
 		EnvAccessKeyID, EnvSecretAccessKey, EnvContainerFullURI)
