@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/auth"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
@@ -71,7 +72,7 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger, filling f
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {
-					e, err := newExporter(cfg.Exporters[id])
+					e, err := newExporter(cfg.Exporters[id], cfg.Extensions)
 					if err != nil {
 						return nil, err
 					}
@@ -139,7 +140,18 @@ func (c *components) produces(s pipeline.Signal) bool {
 }
 
 // newExporter makes the exporter a configuration describes.
-func newExporter(ec *config.Exporter) (pipeline.Exporter, error) {
+func newExporter(ec *config.Exporter, exts map[string]*config.Extension) (pipeline.Exporter, error) {
+	var wrap auth.Wrapper
+	if ec.Auth != "" {
+		x := exts[ec.Auth]
+		if x == nil {
+			return nil, fmt.Errorf("%s: exporter %s: authenticator %q is not declared", ec.Pos, ec.ID, ec.Auth)
+		}
+		var err error
+		if wrap, err = auth.New(x, nil); err != nil {
+			return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
+		}
+	}
 	tlsOf := func(t config.TLS) otlpexporter.TLSConfig {
 		return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
 	}
@@ -152,12 +164,12 @@ func newExporter(ec *config.Exporter) (pipeline.Exporter, error) {
 		h := ec.OTLPHTTP
 		e, err = otlpexporter.NewHTTP(ec.ID, otlpexporter.HTTPConfig{
 			TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
-			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS),
+			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS), Wrap: wrap,
 		})
 	case ec.OTLP != nil:
 		g := ec.OTLP
 		e, err = otlpexporter.NewGRPC(ec.ID, otlpexporter.GRPCConfig{
-			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS),
+			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap,
 		})
 	case ec.Debug != nil:
 		// Every line starts like the extension's own, so that the

@@ -33,13 +33,16 @@ type part struct {
 	ld     plog.Logs
 }
 
-// parts cuts signal s of b into requests of at most maxRequestBytes.
+// parts cuts signal s of b into requests of at most maxRequestBytes (and
+// maxRequestSpans).
 func parts(s pipeline.Signal, b buffer.Batch) []part {
 	var out []part
 	switch s {
 	case pipeline.Traces:
 		for _, td := range buffer.SplitTraces(b.Traces, maxRequestBytes) {
-			out = append(out, part{signal: s, td: td})
+			for _, td := range splitSpans(td, maxRequestSpans) {
+				out = append(out, part{signal: s, td: td})
+			}
 		}
 	case pipeline.Metrics:
 		for _, md := range buffer.SplitMetrics(b.Metrics, maxRequestBytes) {

@@ -91,6 +91,7 @@ type Extension struct {
 	mu          sync.Mutex
 	runtimeDone map[string]chan struct{}
 	telemetryOK bool
+	redact      *redactWriter // keeps the configuration's secrets out of the log
 }
 
 // Run runs the extension until SHUTDOWN and returns its exit status.
@@ -99,7 +100,8 @@ func Run(ctx context.Context, opts Options) int {
 	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}, started: time.Now(),
 		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
 		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
-	x.log = slog.New(newLogHandler(opts.Stderr, x.level))
+	x.redact = &redactWriter{w: opts.Stderr}
+	x.log = slog.New(newLogHandler(x.redact, x.level))
 	if err := x.start(ctx); err != nil {
 		return 1
 	}
@@ -187,6 +189,7 @@ func (x *Extension) prepare() (string, error) {
 		return ErrorConfigInvalid, err
 	}
 	x.cfg = cfg
+	x.redact.set(cfg.Secrets)
 	x.level.Set(cfg.Settings.LogLevel)
 	x.budget = cfg.Settings.Flush.Budget
 	for _, w := range cfg.Warnings {

@@ -51,6 +51,10 @@ type Config struct {
 	// "logs/platform"). PipelinesFor gives them per signal, in order.
 	Pipelines map[string]*Pipeline
 
+	// Extensions holds the declared authenticator extensions, keyed by id;
+	// nil when there are none.
+	Extensions map[string]*Extension
+
 	// Settings is the "lambdaotel" section, with defaults and environment
 	// overrides applied.
 	Settings Settings
@@ -59,6 +63,10 @@ type Config struct {
 	// accepted but have no effect, components declared but unused, and a
 	// missing backend in the default configuration.
 	Warnings []string
+
+	// Secrets are the values resolved from ${secretsmanager:...} and
+	// ${ssm:...} references, for the extension to keep out of its logs.
+	Secrets []string
 }
 
 // DefaultSource is Config.Source for the built-in default configuration.
@@ -240,6 +248,9 @@ type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
 	Type string // canonical type: "otlp", "otlphttp" or "debug"
 	Pos  Position
+	// Auth is the id of the extension that authenticates the exporter's
+	// requests (auth: {authenticator: ID}), or "".
+	Auth string
 
 	OTLP     *OTLPExporter
 	OTLPHTTP *OTLPHTTPExporter
@@ -515,7 +526,11 @@ func (c *Config) Summary() string {
 		for _, id := range ids {
 			e := c.Exporters[id]
 			signals := c.exporterSignals(id)
-			fmt.Fprintf(&b, "  %s: %s\n", id, e.describe(signals))
+			d := e.describe(signals)
+			if e.Auth != "" {
+				d += ", authenticated by " + e.Auth
+			}
+			fmt.Fprintf(&b, "  %s: %s\n", id, d)
 		}
 	}
 	budget := c.Settings.Flush.Budget

@@ -300,7 +300,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key in exporter",
 			yaml: minimalWith("exporters", "  otlphttp:\n    endpoint: https://otlp.example.com\n    retries: 3\n"),
-			want: `config.yaml:10:5: exporters.otlphttp: unknown key "retries"; supported: endpoint, traces_endpoint, metrics_endpoint, logs_endpoint, headers, compression, timeout, tls, encoding`,
+			want: `config.yaml:10:5: exporters.otlphttp: unknown key "retries"; supported: endpoint, traces_endpoint, metrics_endpoint, logs_endpoint, headers, compression, timeout, tls, encoding, auth`,
 		},
 		{
 			name: "unknown key in tls",
@@ -496,7 +496,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unsupported provider",
 			yaml: strings.Replace(minimal, "otlp.example.com:4317", "${file:/var/task/endpoint.txt}", 1),
-			want: `config.yaml:7:15: ${file:/var/task/endpoint.txt}: only environment variables can be expanded (${env:VAR}); the "file" provider is not supported`,
+			want: `config.yaml:7:15: ${file:/var/task/endpoint.txt}: the "file" provider is not supported; supported: env, secretsmanager, ssm`,
 		},
 		{
 			name: "unterminated reference",

@@ -70,6 +70,12 @@ func Default(getenv func(string) string) (*Config, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
+	if v := strings.TrimSpace(getenv(EnvExporter)); v != "" {
+		if !strings.EqualFold(v, "aws") {
+			return nil, envError(EnvExporter, "unsupported value %q; supported: aws (X-Ray and CloudWatch over OTLP), or leave it unset and set LAMBDAOTEL_EXPORTER_OTLP_*", v)
+		}
+		return awsDefault(getenv)
+	}
 	cfg := &Config{
 		Source: DefaultSource,
 		Receivers: map[string]*Receiver{
@@ -181,6 +187,7 @@ func Default(getenv func(string) string) (*Config, error) {
 			Exporters: []string{exporterOf[s]},
 		}
 	}
+	signAWSEndpoints(cfg)
 	return cfg, nil
 }
 

@@ -95,8 +95,11 @@ func (p *parser) lookup(n *yaml.Node, text, ref string) (string, bool) {
 	name := ref
 	if i := strings.IndexByte(ref, ':'); i >= 0 && !strings.HasPrefix(ref[i:], ":-") {
 		scheme := ref[:i]
+		if scheme == "secretsmanager" || scheme == "ssm" {
+			return p.resolve(n, text, scheme, ref[i+1:])
+		}
 		if scheme != "env" {
-			p.errorf(n, "%s: only environment variables can be expanded (${env:VAR}); the %q provider is not supported", text, scheme)
+			p.errorf(n, "%s: the %q provider is not supported; supported: env, secretsmanager, ssm", text, scheme)
 			return "", false
 		}
 		name = ref[i+1:]

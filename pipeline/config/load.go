@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/lambdaotel/lambdaotel/pipeline/configsource"
 )
 
 // Variables that name the configuration file, in order of precedence.
@@ -25,10 +27,11 @@ var defaultConfigFile = DefaultConfigFile
 
 // Load finds and reads the configuration:
 //
-//  1. LAMBDAOTEL_CONFIG, a path;
+//  1. LAMBDAOTEL_CONFIG, a path, or an s3: or http(s): URI as below;
 //  2. OPENTELEMETRY_COLLECTOR_CONFIG_URI, as the upstream collector layer
-//     reads it: file:/path, file:///path or a plain path (only local files:
-//     http(s):, s3: and other schemes are errors);
+//     reads it: file:/path, file:///path or a plain path, or
+//     s3://BUCKET.s3.REGION.amazonaws.com/KEY, s3://BUCKET/KEY or
+//     http(s)://... (fetched once, see package configsource);
 //  3. OPENTELEMETRY_COLLECTOR_CONFIG_FILE, a path;
 //  4. /opt/lambdaotel/config.yaml, if it exists (a layer can ship it);
 //  5. else Default, driven by LAMBDAOTEL_EXPORTER_OTLP_* variables.
@@ -39,9 +42,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		getenv = os.Getenv
 	}
 	if v := strings.TrimSpace(getenv(EnvConfig)); v != "" {
+		if configsource.IsRemote(v) {
+			return loadRemote(v, EnvConfig, getenv)
+		}
 		return loadFile(v, EnvConfig, getenv)
 	}
 	if v := strings.TrimSpace(getenv(EnvCollectorURI)); v != "" {
+		if configsource.IsRemote(v) {
+			return loadRemote(v, EnvCollectorURI, getenv)
+		}
 		path, err := pathFromURI(v)
 		if err != nil {
 			return nil, err
@@ -117,8 +126,8 @@ func pathFromURI(v string) (string, error) {
 	}
 	if !strings.EqualFold(scheme, "file") {
 		return "", &Error{File: EnvCollectorURI, Message: fmt.Sprintf(
-			"%q: only local files are supported, not %s: URIs; put the file in the function's package or a layer and set %s to its path, e.g. /var/task/collector.yaml",
-			v, strings.ToLower(scheme), EnvCollectorURI)}
+			"%q: %s: URIs are not supported; use a path, file:, s3: or http(s): URI, e.g. /var/task/collector.yaml",
+			v, strings.ToLower(scheme))}
 	}
 	if !strings.HasPrefix(rest, "//") {
 		return rest, nil // file:/path or file:relative/path

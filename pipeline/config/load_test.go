@@ -97,14 +97,14 @@ func TestLoad(t *testing.T) {
 			wantErr: dir + ": cannot read config file (named by LAMBDAOTEL_CONFIG): is a directory",
 		},
 		{
-			name:    "https URI",
-			env:     map[string]string{"OPENTELEMETRY_COLLECTOR_CONFIG_URI": "https://config.example.com/collector.yaml"},
-			wantErr: `OPENTELEMETRY_COLLECTOR_CONFIG_URI: "https://config.example.com/collector.yaml": only local files are supported, not https: URIs; put the file in the function's package or a layer and set OPENTELEMETRY_COLLECTOR_CONFIG_URI to its path, e.g. /var/task/collector.yaml`,
+			name:    "gs URI",
+			env:     map[string]string{"OPENTELEMETRY_COLLECTOR_CONFIG_URI": "gs://my-bucket/collector.yaml"},
+			wantErr: `OPENTELEMETRY_COLLECTOR_CONFIG_URI: "gs://my-bucket/collector.yaml": gs: URIs are not supported; use a path, file:, s3: or http(s): URI, e.g. /var/task/collector.yaml`,
 		},
 		{
-			name:    "s3 URI",
+			name:    "s3 URI without credentials",
 			env:     map[string]string{"OPENTELEMETRY_COLLECTOR_CONFIG_URI": "s3://my-bucket.s3.us-east-1.amazonaws.com/collector.yaml"},
-			wantErr: `OPENTELEMETRY_COLLECTOR_CONFIG_URI: "s3://my-bucket.s3.us-east-1.amazonaws.com/collector.yaml": only local files are supported, not s3: URIs; put the file in the function's package or a layer and set OPENTELEMETRY_COLLECTOR_CONFIG_URI to its path, e.g. /var/task/collector.yaml`,
+			wantErr: `s3://my-bucket.s3.us-east-1.amazonaws.com/collector.yaml: cannot fetch the configuration (named by OPENTELEMETRY_COLLECTOR_CONFIG_URI): no AWS credentials: none of AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_CONTAINER_CREDENTIALS_FULL_URI is set (Lambda sets them for the function's execution role)`,
 		},
 		{
 			name:    "file URI with a host",

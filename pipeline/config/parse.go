@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/configsource"
 )
 
 // Parse reads a configuration in the collector's YAML layout. filename is
@@ -54,6 +55,7 @@ func Parse(data []byte, filename string, getenv func(string) string) (*Config, e
 	}
 	cfg.Source = filename
 	cfg.Warnings = append(cfg.Warnings, p.warnings...)
+	cfg.Secrets = p.secrets
 	for _, name := range exporterEnvNames {
 		if getenv(name) != "" && !p.usedEnv[name] {
 			cfg.Warnings = append(cfg.Warnings, fmt.Sprintf("%s is set but not used: the configuration comes from %s; reference it there as ${env:%s} or remove it", name, filename, name))
@@ -119,8 +121,12 @@ type parser struct {
 	getenv     func(string) string
 	errs       []*Error
 	warnings   []string
-	usedEnv    map[string]bool // variables referenced by ${...}
-	levelSet   bool            // lambdaotel.log_level was given
+	usedEnv    map[string]bool        // variables referenced by ${...}
+	levelSet   bool                   // lambdaotel.log_level was given
+	exts       declared               // the extensions section's ids
+	authRefs   map[string]*yaml.Node  // exporter id → its auth.authenticator node
+	sources    *configsource.Resolver // ${secretsmanager:...} and ${ssm:...}, made at first use
+	secrets    []string               // the values sources resolved
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -504,15 +510,9 @@ func (p *parser) config(root *yaml.Node) *Config {
 			}
 		}
 	}
-	if e, ok := top["extensions"]; ok {
-		if es := p.entries(e.val, "extensions"); len(es) > 0 {
-			ids := make([]string, len(es))
-			for i, x := range es {
-				ids[i] = x.key.Value
-			}
-			p.warnf("extensions: accepted and ignored: lambdaotel does not run collector extensions (%s)", strings.Join(ids, ", "))
-		}
-	}
+	p.exts = p.extensions(top["extensions"].val, cfg)
+	p.checkAuth(cfg, p.exts, p.authRefs)
+	p.warnUnsignedAWS(cfg)
 	if e, ok := top["connectors"]; ok && !isNull(e.val) {
 		p.errorf(e.key, "connectors: not supported by lambdaotel; connect receivers to exporters within each pipeline instead")
 	}
@@ -749,7 +749,8 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 	ex := &Exporter{ID: id, Type: typ, Pos: p.pos(e.key)}
 	switch typ {
 	case "otlp":
-		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls"}, ignoredExporterKeys)
+		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth"}, ignoredExporterKeys)
+		p.auth(ex, f["auth"], path+".auth")
 		o := &OTLPExporter{
 			Headers:     p.headers(f["headers"].val, path+".headers"),
 			Compression: p.compression(f["compression"], path+".compression"),
@@ -768,7 +769,8 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		}
 		ex.OTLP = o
 	case "otlphttp":
-		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding"}, ignoredExporterKeys)
+		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth"}, ignoredExporterKeys)
+		p.auth(ex, f["auth"], path+".auth")
 		o := &OTLPHTTPExporter{
 			Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
 			TracesEndpoint:  p.httpURL(f["traces_endpoint"], path+".traces_endpoint"),
@@ -917,9 +919,7 @@ func checkGRPCEndpoint(s string) string {
 func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 	f := p.fields(svc.val, "service", []string{"pipelines", "telemetry", "extensions"}, nil)
 	if e, ok := f["extensions"]; ok {
-		if ids, _ := p.list(e.val, "service.extensions"); len(ids) > 0 {
-			p.warnf("service.extensions: accepted and ignored: lambdaotel does not run collector extensions (%s)", strings.Join(ids, ", "))
-		}
+		p.serviceExtensions(e.val)
 	}
 	if e, ok := f["telemetry"]; ok {
 		// The collector's own telemetry has no equivalent, except the log

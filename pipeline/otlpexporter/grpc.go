@@ -42,6 +42,9 @@ type GRPCConfig struct {
 	// MaxRequestBytes is the largest request message; larger batches are
 	// split. Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// Wrap, if set, wraps the transport, e.g. to authenticate each request
+	// (pipeline/auth); it sees each request as sent.
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // GRPCExporter exports over OTLP/gRPC: unary gRPC calls over net/http's
@@ -155,8 +158,12 @@ func NewGRPC(name string, cfg GRPCConfig) (*GRPCExporter, error) {
 		e.transport.Proxy = http.ProxyFromEnvironment // HTTPS_PROXY, through CONNECT
 		e.baseURL = "https://" + hostport
 	}
+	var rt http.RoundTripper = e.transport
+	if cfg.Wrap != nil {
+		rt = cfg.Wrap(rt)
+	}
 	e.client = &http.Client{
-		Transport: e.transport,
+		Transport: rt,
 		// A gRPC server never redirects; following one would lose the body.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

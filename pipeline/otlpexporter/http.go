@@ -45,6 +45,9 @@ type HTTPConfig struct {
 	// MaxRequestBytes is the largest request body before compression, as
 	// protobuf; larger batches are split. Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// Wrap, if set, wraps the transport, e.g. to authenticate each request
+	// (pipeline/auth); it sees each request as sent, body compressed.
+	Wrap func(http.RoundTripper) http.RoundTripper
 }
 
 // HTTPExporter exports over OTLP/HTTP. Its methods may be called from
@@ -141,6 +144,9 @@ func NewHTTP(name string, cfg HTTPConfig) (*HTTPExporter, error) {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}}
+	if cfg.Wrap != nil {
+		e.client.Transport = cfg.Wrap(e.client.Transport)
+	}
 	return e, nil
 }
 

@@ -12,7 +12,49 @@ locals {
   environment = {
     LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT = var.otlp_endpoint
     LAMBDAOTEL_EXPORTER_OTLP_HEADERS  = var.otlp_headers
+    # aws: X-Ray and CloudWatch Logs instead of the OTLP backend.
+    LAMBDAOTEL_EXPORTER = var.destination == "aws" ? "aws" : ""
   }
+
+  # Destination aws: the functions' log groups, each with the stream the
+  # extension writes OTLP logs to (the endpoint writes only into existing
+  # streams).
+  aws_log_groups = var.destination == "aws" ? {
+    pets    = "/aws/lambda/${var.name_prefix}pets"
+    shipper = "/aws/lambda/${var.name_prefix}shipper"
+  } : {}
+}
+
+resource "aws_cloudwatch_log_group" "function" {
+  for_each = local.aws_log_groups
+  name     = each.value
+}
+
+resource "aws_cloudwatch_log_stream" "otlp" {
+  for_each       = local.aws_log_groups
+  name           = "lambdaotel"
+  log_group_name = aws_cloudwatch_log_group.function[each.key].name
+}
+
+# Destination aws: put spans into X-Ray, log events into those streams.
+data "aws_iam_policy_document" "otlp_to_aws" {
+  statement {
+    sid       = "Traces"
+    actions   = ["xray:PutTraceSegments", "xray:PutSpans", "xray:PutSpansForIndexing"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:PutLogEvents"]
+    resources = [for g in aws_cloudwatch_log_group.function : "${g.arn}:log-stream:lambdaotel"]
+  }
+}
+
+resource "aws_iam_role_policy" "otlp_to_aws" {
+  count  = var.destination == "aws" ? 1 : 0
+  name   = "otlp-to-aws"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.otlp_to_aws.json
 }
 
 resource "aws_lambda_layer_version" "lambdaotel" {

@@ -1,6 +1,18 @@
-variable "otlp_endpoint" {
-  description = "Base URL of the OTLP/HTTP backend or collector, e.g. https://otlp.example.com:4318 (LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces, /v1/metrics, /v1/logs are appended)."
+variable "destination" {
+  description = "otlp: the OTLP backend of otlp_endpoint; aws: traces to X-Ray and logs to CloudWatch Logs over their OTLP endpoints, signed with the functions' role (LAMBDAOTEL_EXPORTER=aws)."
   type        = string
+  default     = "otlp"
+
+  validation {
+    condition     = contains(["otlp", "aws"], var.destination)
+    error_message = "destination must be otlp or aws."
+  }
+}
+
+variable "otlp_endpoint" {
+  description = "Base URL of the OTLP/HTTP backend or collector, e.g. https://otlp.example.com:4318 (LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT; /v1/traces, /v1/metrics, /v1/logs are appended). Required unless destination is aws."
+  type        = string
+  default     = ""
 }
 
 variable "otlp_headers" {
