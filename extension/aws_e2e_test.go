@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel/internal/awsstandin"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 )
 
@@ -42,6 +43,7 @@ func startAWS(t *testing.T, fn string, set ...func(*awsstandin.Server)) *awsstan
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	lambdatest.Forward(t, s.URL)
 	return s
 }
 
@@ -250,6 +252,7 @@ lambdaotel:
 	proxy.next = front.Config.Handler
 	back := httptest.NewServer(proxy)
 	defer back.Close()
+	lambdatest.Forward(t, back.URL)
 	extEnv["BACKEND"] = back.URL
 	e := startEnv(t, envOptions{config: cfg, extEnv: extEnv, sandbox: sandbox.Config{FunctionName: fn, Region: awsRegion}})
 	sinkURL, _ := url.Parse("http://" + e.sink.HTTPAddr())
@@ -321,6 +324,7 @@ func TestAWSReferenceFails(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			lambdatest.Forward(t, aws.URL)
 			extEnv := awsEnv(aws)
 			for k, v := range c.env {
 				extEnv[k] = v
