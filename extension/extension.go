@@ -20,6 +20,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/extension/extensionsapi"
 	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/internal/engine"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
@@ -70,9 +71,8 @@ type Extension struct {
 	level  *slog.LevelVar
 	client *extensionsapi.Client
 	cfg    *config.Config
-	comp   *components
+	comp   *engine.Engine
 	tel    *telemetryapi.Listener
-	stats  counters
 	budget time.Duration
 	// platform turns Telemetry API events into telemetry; nil when no
 	// pipeline uses a telemetryapi receiver.
@@ -82,8 +82,6 @@ type Extension struct {
 	// once, no INVOKE events, no freeze.
 	managed bool
 	flusher flusher
-	// queue keeps what could not be sent in time; nil when spilling is off.
-	queue queue
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
@@ -161,18 +159,19 @@ func (x *Extension) start(ctx context.Context) error {
 		}
 		return p.err
 	}
-	if pc := x.comp.platform; pc != nil {
+	if pc := x.comp.PlatformConfig(); pc != nil {
 		res, err := telemetryapireceiver.ResourceFromEnv(x.opts.Getenv, reg.AccountID)
 		if err != nil {
 			x.log.Warn(err.Error())
 		}
 		x.platform = telemetryapireceiver.New(telemetryapireceiver.Config{
-			Spans: x.comp.produces(pipeline.Traces), Metrics: x.comp.produces(pipeline.Metrics),
-			Logs:           x.comp.produces(pipeline.Logs) && (pc.Has(config.TelemetryFunction) || pc.Has(config.TelemetryExtension)),
+			Spans: x.comp.Produces(pipeline.Traces), Metrics: x.comp.Produces(pipeline.Metrics),
+			Logs:           x.comp.Produces(pipeline.Logs) && (pc.Has(config.TelemetryFunction) || pc.Has(config.TelemetryExtension)),
 			LogReportLines: pc.LogReportLines, Cumulative: pc.Cumulative,
 			AdoptXRayParent: pc.AdoptXRayParent, ExportUnsampled: pc.ExportUnsampled,
 			Resource: res, SelfLogPrefix: selfLogPrefix, Version: Version,
 		})
+		x.comp.SetPlatform(x.platform)
 	}
 	ln := <-listener
 	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
@@ -196,18 +195,21 @@ func (x *Extension) prepare() (string, error) {
 		x.log.Warn(w)
 	}
 	buf := bufferBytes(cfg, x.opts.Getenv)
-	if x.comp, err = build(cfg, buf, x.log, x.flusher.kick); err != nil {
+	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick)); err != nil {
 		return ErrorConfigInvalid, err
+	}
+	if cfg.Settings.SelfTelemetry {
+		x.comp.SetSelfTelemetry(x.selfTelemetry)
 	}
 	if x.opts.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit(buf))
 	}
-	for _, r := range x.comp.receivers {
+	for _, r := range x.comp.Receivers() {
 		if err := r.Start(); err != nil {
 			return ErrorStartFailed, err
 		}
 	}
-	x.openQueue()
+	x.comp.OpenQueue(cfg.Settings.Spill)
 	return "", nil
 }
 
@@ -242,7 +244,7 @@ func (x *Extension) layerConfig() func(string) string {
 // event instead.
 func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemetryapi.Listener, err error) {
 	types := []string{config.TelemetryPlatform}
-	if pc := x.comp.platform; pc != nil && x.comp.produces(pipeline.Logs) {
+	if pc := x.comp.PlatformConfig(); pc != nil && x.comp.Produces(pipeline.Logs) {
 		for _, t := range pc.Types {
 			if t != config.TelemetryPlatform {
 				types = append(types, t)
@@ -418,11 +420,11 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
 	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
-	for _, r := range x.comp.receivers {
+	for _, r := range x.comp.Receivers() {
 		_ = r.WaitIdle(idle)
 	}
 	cancelIdle()
-	x.flush(ctx, false)
+	x.comp.Flush(ctx, false)
 }
 
 // shutdown makes the final flush and stops everything, before end. The
@@ -436,22 +438,30 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
-	for _, r := range x.comp.receivers {
+	for _, r := range x.comp.Receivers() {
 		_ = r.Shutdown(idle)
 	}
 	cancelIdle()
 	// Everything, including what the platform receiver still holds.
-	x.flush(ctx, true)
-	for _, e := range x.comp.exporters {
-		_ = e.Shutdown(ctx)
-	}
+	x.comp.Flush(ctx, true)
+	x.comp.Shutdown(ctx)
 	if x.tel != nil {
 		x.tel.Close()
 	}
-	x.closeQueue(reason)
-	x.log.Info("shut down", "reason", reason, "accepted", x.accepted(), "exported", x.stats.exported.Load(), "retried", x.stats.retried.Load(),
-		"spilled", x.stats.spilled.Load(), "replayed", x.stats.replayed.Load(), "rejected", x.stats.rejected.Load(),
-		"dropped", x.dropped(), "abandoned", x.stats.abandoned.Load(), "refused", x.refused())
+	x.comp.CloseQueue(reason)
+	n := x.comp.Counts()
+	x.log.Info("shut down", "reason", reason, "accepted", n.Accepted, "exported", n.Exported, "retried", n.Retried,
+		"spilled", n.Spilled, "replayed", n.Replayed, "rejected", n.Rejected,
+		"dropped", n.Dropped, "abandoned", n.Abandoned, "refused", n.Refused)
+}
+
+// engineOptions are the engine's options in the extension: the debug
+// exporter writes to stderr, every line starting like the extension's own,
+// so that the telemetryapi receiver recognises it when it comes back as an
+// extension log line and never exports it again.
+func engineOptions(bufferBytes int64, logger *slog.Logger, filling func()) engine.Options {
+	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling,
+		DebugOutput: &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}}
 }
 
 // bufferBytes is the buffer limit: the configured one, else a tenth of the
@@ -485,12 +495,10 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := build(cfg, bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil)
+	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil))
 	if err != nil {
 		return "", err
 	}
-	for _, e := range comp.exporters {
-		_ = e.Shutdown(context.Background())
-	}
+	comp.Shutdown(context.Background())
 	return cfg.Summary(), nil
 }

@@ -1,10 +1,16 @@
-package extension
+// Package engine runs the extension's pipelines: it builds the components
+// a configuration names, routes what the receivers decode to the buffers of
+// the pipelines that take it, and at each flush runs the processors, fans
+// out to the exporters, splits into requests, delivers with retries, and
+// hands what could not be sent to the spill queue. When to flush is not its
+// business: the Lambda lifecycle (package extension) decides and calls Flush.
+package engine
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -32,23 +38,60 @@ type pipe struct {
 	platform bool
 }
 
-// components are the parts built from a configuration.
-type components struct {
+// Options configure Build.
+type Options struct {
+	// BufferBytes is shared out among the pipelines' buffers.
+	BufferBytes int64
+	// Logger receives the engine's log lines.
+	Logger *slog.Logger
+	// Filling, if set, is called when a pipeline's buffer is a quarter full.
+	Filling func()
+	// DebugOutput receives the debug exporter's lines.
+	DebugOutput io.Writer
+}
+
+// Platform is the source of platform telemetry (the telemetryapi
+// receiver): at each flush the engine joins the function's traces to it
+// and adds what it made to the pipelines that take platform telemetry.
+type Platform interface {
+	// Collect returns the telemetry of the invocations that ended; the
+	// function's traces given are joined to their invocations.
+	Collect(functionTraces ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs)
+	// Drain returns everything, ended or not (the final flush).
+	Drain(functionTraces ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs)
+	// Join joins function traces to their invocations without collecting.
+	Join(functionTraces ptrace.Traces)
+}
+
+// Engine is the pipelines built from one configuration.
+type Engine struct {
+	log       *slog.Logger
 	receivers []*otlpreceiver.Receiver
 	pipes     []*pipe
 	exporters []pipeline.Exporter
-	// platform configures the telemetryapi receiver (the union of the
+	// platformCfg configures the telemetryapi receiver (the union of the
 	// configuration's telemetryapi receivers that a pipeline uses); nil
 	// when there is none.
-	platform *config.TelemetryAPIReceiver
+	platformCfg *config.TelemetryAPIReceiver
+	// platform makes platform telemetry; nil when none is used.
+	platform Platform
+	// selfTelemetry, if set, makes the extension's own metrics at a flush.
+	selfTelemetry func() pmetric.Metrics
+	stats         counters
+	// queue keeps what could not be sent in time; nil when spilling is off.
+	queue queue
 }
 
-// build makes every component of cfg; receivers are made but not started.
-// bufferBytes is shared out among the pipelines.
-// filling, if set, is called when a pipeline's buffer is a quarter full.
-func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger, filling func()) (*components, error) {
+// Build makes every component of cfg that a pipeline uses; receivers are
+// made but not started.
+func Build(cfg *config.Config, o Options) (*Engine, error) {
+	logger, filling := o.Logger, o.Filling
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	bufferBytes := o.BufferBytes
 	// Only what a pipeline uses is built; each exporter and processor once.
-	c := &components{}
+	c := &Engine{log: logger}
 	exporters := map[string]pipeline.Exporter{}
 	processors := map[string]*resourceprocessor.Processor{}
 	perPipe := bufferBytes / int64(max(1, len(cfg.Pipelines)))
@@ -72,7 +115,7 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger, filling f
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {
-					e, err := newExporter(cfg.Exporters[id], cfg.Extensions)
+					e, err := newExporter(cfg.Exporters[id], cfg.Extensions, o.DebugOutput)
 					if err != nil {
 						return nil, err
 					}
@@ -104,7 +147,7 @@ func build(cfg *config.Config, bufferBytes int64, logger *slog.Logger, filling f
 			for _, p := range byReceiver[id] {
 				p.platform = true
 			}
-			c.platform = mergeTelemetryAPI(c.platform, rc.TelemetryAPI)
+			c.platformCfg = mergeTelemetryAPI(c.platformCfg, rc.TelemetryAPI)
 		}
 	}
 	return c, nil
@@ -129,8 +172,30 @@ func mergeTelemetryAPI(a, b *config.TelemetryAPIReceiver) *config.TelemetryAPIRe
 	return a
 }
 
-// produces reports whether a pipeline of signal s takes platform telemetry.
-func (c *components) produces(s pipeline.Signal) bool {
+// Receivers are the OTLP receivers, to start, wait for and shut down.
+func (c *Engine) Receivers() []*otlpreceiver.Receiver { return c.receivers }
+
+// PlatformConfig is the telemetryapi receiver's configuration (the union
+// of those the pipelines use), nil when no pipeline takes platform
+// telemetry.
+func (c *Engine) PlatformConfig() *config.TelemetryAPIReceiver { return c.platformCfg }
+
+// SetPlatform sets the source of platform telemetry.
+func (c *Engine) SetPlatform(p Platform) { c.platform = p }
+
+// SetSelfTelemetry sets the maker of the extension's own metrics, added to
+// the first metrics pipeline at each flush.
+func (c *Engine) SetSelfTelemetry(f func() pmetric.Metrics) { c.selfTelemetry = f }
+
+// Shutdown releases the exporters' connections; it does not export.
+func (c *Engine) Shutdown(ctx context.Context) {
+	for _, e := range c.exporters {
+		_ = e.Shutdown(ctx)
+	}
+}
+
+// Produces reports whether a pipeline of signal s takes platform telemetry.
+func (c *Engine) Produces(s pipeline.Signal) bool {
 	for _, p := range c.pipes {
 		if p.platform && p.signal == s {
 			return true
@@ -140,7 +205,7 @@ func (c *components) produces(s pipeline.Signal) bool {
 }
 
 // newExporter makes the exporter a configuration describes.
-func newExporter(ec *config.Exporter, exts map[string]*config.Extension) (pipeline.Exporter, error) {
+func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOut io.Writer) (pipeline.Exporter, error) {
 	var wrap auth.Wrapper
 	if ec.Auth != "" {
 		x := exts[ec.Auth]
@@ -172,10 +237,10 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension) (pipeli
 			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap,
 		})
 	case ec.Debug != nil:
-		// Every line starts like the extension's own, so that the
-		// telemetryapi receiver recognises it when it comes back as an
-		// extension log line and never exports it again.
-		e, err = debugexporter.New(ec.ID, &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}, debugexporter.Verbosity(ec.Debug.Verbosity))
+		if debugOut == nil {
+			debugOut = io.Discard
+		}
+		e, err = debugexporter.New(ec.ID, debugOut, debugexporter.Verbosity(ec.Debug.Verbosity))
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}

@@ -1,4 +1,4 @@
-package extension
+package engine
 
 import "go.opentelemetry.io/collector/pdata/ptrace"
 

@@ -1,4 +1,4 @@
-package extension
+package engine
 
 import (
 	"context"
@@ -27,14 +27,14 @@ type counters struct {
 	made        atomic.Int64 // made by the extension for a pipeline: platform and self-telemetry
 }
 
-// flush exports everything the pipelines hold, with the platform
+// Flush exports everything the pipelines hold, with the platform
 // telemetry of the invocations that ended (all of it when final), every
 // pipeline and exporter at once, until ctx ends. What could not be sent
 // in time goes to the spill queue; when every export succeeded, the queue
 // is replayed, oldest first, with the time left.
-func (x *Extension) flush(ctx context.Context, final bool) {
-	batches := make([]buffer.Batch, len(x.comp.pipes))
-	for i, p := range x.comp.pipes {
+func (x *Engine) Flush(ctx context.Context, final bool) {
+	batches := make([]buffer.Batch, len(x.pipes))
+	for i, p := range x.pipes {
 		batches[i] = p.buf.Take()
 	}
 	if x.platform != nil {
@@ -45,7 +45,7 @@ func (x *Extension) flush(ctx context.Context, final bool) {
 		wg     sync.WaitGroup
 		failed atomic.Bool
 	)
-	for i, p := range x.comp.pipes {
+	for i, p := range x.pipes {
 		batch := batches[i]
 		if batch.Empty() {
 			continue
@@ -85,14 +85,14 @@ func (x *Extension) flush(ctx context.Context, final bool) {
 // addPlatform joins the function's traces to the platform's (in every
 // traces pipeline that takes platform telemetry) and adds the platform
 // telemetry to the batches of the pipelines that take it.
-func (x *Extension) addPlatform(batches []buffer.Batch, final bool) {
+func (x *Engine) addPlatform(batches []buffer.Batch, final bool) {
 	var (
 		td      ptrace.Traces
 		md      pmetric.Metrics
 		ld      plog.Logs
 		collect = true
 	)
-	for i, p := range x.comp.pipes {
+	for i, p := range x.pipes {
 		if !p.platform || p.signal != pipeline.Traces {
 			continue
 		}
@@ -116,12 +116,12 @@ func (x *Extension) addPlatform(batches []buffer.Batch, final bool) {
 		}
 	}
 	counts := map[pipeline.Signal]int{}
-	for _, p := range x.comp.pipes {
+	for _, p := range x.pipes {
 		if p.platform {
 			counts[p.signal]++
 		}
 	}
-	for i, p := range x.comp.pipes {
+	for i, p := range x.pipes {
 		if !p.platform {
 			continue
 		}
@@ -141,6 +141,56 @@ func (x *Extension) addPlatform(batches []buffer.Batch, final bool) {
 			addSignal(&batches[i], p.signal, buffer.Batch{Traces: td, Metrics: md, Logs: ld})
 		}
 	}
+}
+
+// addSelfTelemetry adds the extension's own metrics to the first metrics
+// pipeline.
+func (x *Engine) addSelfTelemetry(batches []buffer.Batch) {
+	if x.selfTelemetry == nil {
+		return
+	}
+	for i, p := range x.pipes {
+		if p.signal != pipeline.Metrics {
+			continue
+		}
+		md := x.selfTelemetry()
+		x.stats.made.Add(int64(md.DataPointCount()))
+		addSignal(&batches[i], pipeline.Metrics, buffer.Batch{Metrics: md})
+		return
+	}
+}
+
+// Counts are the engine's counters of items (spans, data points, log
+// records) since it was built.
+type Counts struct {
+	Accepted    int64 // handed to the pipelines: by the receivers, and made by the extension
+	Exported    int64 // accepted by a backend
+	Retried     int64 // sent again after a retryable failure
+	Interrupted int64 // in flight when the environment froze, sent again
+	Spilled     int64 // written to the spill queue
+	Replayed    int64 // sent from the spill queue
+	Rejected    int64 // refused by a backend in a partial success
+	Dropped     int64 // lost: permanent failure, full or damaged queue, no queue
+	Abandoned   int64 // still unsent at shutdown
+	Refused     int64 // refused to a client, which was told (and keeps them)
+}
+
+// Counts returns the counters now.
+func (x *Engine) Counts() Counts {
+	c := Counts{
+		Accepted: x.stats.made.Load(), Exported: x.stats.exported.Load(), Retried: x.stats.retried.Load(),
+		Interrupted: x.stats.interrupted.Load(), Spilled: x.stats.spilled.Load(), Replayed: x.stats.replayed.Load(),
+		Rejected: x.stats.rejected.Load(), Dropped: x.stats.dropped.Load(), Abandoned: x.stats.abandoned.Load(),
+	}
+	for _, p := range x.pipes {
+		st := p.buf.Stats()
+		c.Accepted += st.Accepted.Total()
+		c.Refused += st.Rejected.Total()
+	}
+	if x.queue != nil {
+		c.Dropped += x.queue.lost()
+	}
+	return c
 }
 
 // addSignal moves signal s of from into b.

@@ -1,4 +1,4 @@
-package extension
+package engine
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/spill"
 )
 
@@ -70,11 +71,10 @@ func (s spillQueue) lost() int64 {
 }
 func (s spillQueue) close() error { return s.q.Close() }
 
-// openQueue opens the spill queue as the settings say; without one (off,
-// or /tmp unusable) the extension still works and drops what it cannot
+// OpenQueue opens the spill queue as the settings say; without one (off,
+// or /tmp unusable) the engine still works and drops what it cannot
 // send, and says so.
-func (x *Extension) openQueue() {
-	st := x.cfg.Settings.Spill
+func (x *Engine) OpenQueue(st config.SpillSettings) {
 	if !st.Enabled {
 		return
 	}
@@ -96,7 +96,7 @@ func (x *Extension) openQueue() {
 
 // keep puts parts an exporter could not send into the queue, or counts
 // them as dropped when there is no queue or it refuses them.
-func (x *Extension) keep(e interface{ Name() string }, rest []part, cause error) {
+func (x *Engine) keep(e interface{ Name() string }, rest []part, cause error) {
 	var n int64
 	for _, p := range rest {
 		n += p.items()
@@ -120,14 +120,14 @@ func (x *Extension) keep(e interface{ Name() string }, rest []part, cause error)
 // replay sends what the queue holds, oldest first, while ctx lasts. Once
 // an exporter fails, its records stay queued for a later flush and the
 // other exporters' records go on.
-func (x *Extension) replay(ctx context.Context) {
+func (x *Engine) replay(ctx context.Context) {
 	if x.queue == nil {
 		return
 	}
 	// What was handed out and not acknowledged goes back in the queue.
 	defer x.queue.rewind()
 	exporters := map[string]int{}
-	for i, e := range x.comp.exporters {
+	for i, e := range x.exporters {
 		exporters[e.Name()] = i
 	}
 	failed := map[string]bool{}
@@ -147,7 +147,7 @@ func (x *Extension) replay(ctx context.Context) {
 			continue
 		}
 		before := x.stats.exported.Load()
-		out := x.deliver(ctx, x.comp.exporters[i], []part{p})
+		out := x.deliver(ctx, x.exporters[i], []part{p})
 		if len(out.rest) > 0 {
 			failed[name] = true
 			continue
@@ -157,11 +157,11 @@ func (x *Extension) replay(ctx context.Context) {
 	}
 }
 
-// closeQueue closes the queue when the extension stops. At a spindown the
+// CloseQueue closes the queue when the extension stops. At a spindown the
 // environment and its /tmp end: what is still queued is abandoned and
 // counted. After a timeout or a failure the environment (and /tmp) stays,
 // and the next extension process replays the queue.
-func (x *Extension) closeQueue(reason string) {
+func (x *Engine) CloseQueue(reason string) {
 	if x.queue == nil {
 		return
 	}

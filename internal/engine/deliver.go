@@ -1,4 +1,4 @@
-package extension
+package engine
 
 import (
 	"context"
@@ -121,7 +121,7 @@ type outcome struct {
 // backoff (or the backend's Retry-After) while ctx lasts. A permanent
 // failure drops that part (counted); a rejected share of a partial success
 // is counted and not retried, as the OTLP specification says.
-func (x *Extension) deliver(ctx context.Context, e pipeline.Exporter, ps []part) outcome {
+func (x *Engine) deliver(ctx context.Context, e pipeline.Exporter, ps []part) outcome {
 	var last error
 	for i, p := range ps {
 		backoff := firstBackoff
