@@ -34,7 +34,8 @@ type part struct {
 }
 
 // parts cuts signal s of b into requests of at most maxRequestBytes (and
-// maxRequestSpans).
+// maxRequestSpans). It is the one place where a batch is cut: the
+// exporters are built with NoSplit and send each part as one request.
 func parts(s pipeline.Signal, b buffer.Batch) []part {
 	var out []part
 	switch s {

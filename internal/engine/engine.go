@@ -229,12 +229,12 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOu
 		h := ec.OTLPHTTP
 		e, err = otlpexporter.NewHTTP(ec.ID, otlpexporter.HTTPConfig{
 			TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
-			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS), Wrap: wrap,
+			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS), Wrap: wrap, NoSplit: true,
 		})
 	case ec.OTLP != nil:
 		g := ec.OTLP
 		e, err = otlpexporter.NewGRPC(ec.ID, otlpexporter.GRPCConfig{
-			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap,
+			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap, NoSplit: true,
 		})
 	case ec.Debug != nil:
 		if debugOut == nil {

@@ -45,6 +45,10 @@ type HTTPConfig struct {
 	// MaxRequestBytes is the largest request body before compression, as
 	// protobuf; larger batches are split. Zero means DefaultMaxRequestBytes.
 	MaxRequestBytes int
+	// NoSplit means the caller has cut the data into requests already
+	// (the engine does, once, before delivery): each Export call is sent
+	// as one request, and its size is not computed again.
+	NoSplit bool
 	// Wrap, if set, wraps the transport, e.g. to authenticate each request
 	// (pipeline/auth); it sees each request as sent, body compressed.
 	Wrap func(http.RoundTripper) http.RoundTripper
@@ -122,6 +126,9 @@ func NewHTTP(name string, cfg HTTPConfig) (*HTTPExporter, error) {
 	}
 	if e.maxBytes == 0 {
 		e.maxBytes = DefaultMaxRequestBytes
+	}
+	if cfg.NoSplit {
+		e.maxBytes = 0 // the parts functions return the batch as it is
 	}
 	for k, v := range cfg.Headers {
 		if strings.EqualFold(k, "Host") {

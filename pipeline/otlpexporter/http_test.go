@@ -422,6 +422,49 @@ func TestHTTPSplit(t *testing.T) {
 	}
 }
 
+// TestHTTPNoSplit exports, with NoSplit, batches larger than
+// MaxRequestBytes: the caller has cut them already, so each Export call is
+// one request, with nothing lost.
+func TestHTTPNoSplit(t *testing.T) {
+	s := startSink(t, nil)
+	cfg := httpURLs(s)
+	cfg.MaxRequestBytes = 4096
+	cfg.NoSplit = true
+	e, err := NewHTTP("otlphttp", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t)
+	td, md, ld := testTraces(3, 2, 40), testMetrics(40), testLogs(300)
+	var tm ptrace.ProtoMarshaler
+	if size := tm.TracesSize(td); size <= cfg.MaxRequestBytes {
+		t.Fatalf("the test's traces are %d bytes, not over %d", size, cfg.MaxRequestBytes)
+	}
+	wantSpans, wantPoints, wantLogs := td.SpanCount(), md.DataPointCount(), ld.LogRecordCount()
+	if err := e.ExportTraces(ctx, td); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExportMetrics(ctx, md); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExportLogs(ctx, ld); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Traces()); n != 1 {
+		t.Errorf("traces arrived in %d requests, want 1", n)
+	}
+	if n := len(s.Metrics()); n != 1 {
+		t.Errorf("metrics arrived in %d requests, want 1", n)
+	}
+	if n := len(s.Logs()); n != 1 {
+		t.Errorf("logs arrived in %d requests, want 1", n)
+	}
+	if s.SpanCount() != wantSpans || s.DataPointCount() != wantPoints || s.LogRecordCount() != wantLogs {
+		t.Errorf("sink has %d spans, %d data points, %d log records; want %d, %d, %d",
+			s.SpanCount(), s.DataPointCount(), s.LogRecordCount(), wantSpans, wantPoints, wantLogs)
+	}
+}
+
 // TestHTTPSplitFailure fails the second of several requests and checks that
 // the rest are not sent and the error counts them.
 func TestHTTPSplitFailure(t *testing.T) {

@@ -2,7 +2,8 @@
 // OTLP/HTTP (NewHTTP) or OTLP/gRPC (NewGRPC).
 //
 // Both exporters implement pipeline.Exporter. Each Export call splits a
-// batch larger than the configured request size into several requests,
+// batch larger than the configured request size (unless NoSplit: the
+// caller cut it already) into several requests,
 // sends them one after the other and makes exactly one attempt per request:
 // retrying is left to the caller, guided by the *pipeline.ExportError that a
 // failed call returns (Retryable, RetryAfter, Rejected). Nothing connects
