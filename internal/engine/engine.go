@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/auth"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
@@ -24,7 +25,6 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
-	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
 )
 
 // pipe is one configured pipeline: its buffer, processors and exporters.
@@ -32,7 +32,7 @@ type pipe struct {
 	id         string
 	signal     pipeline.Signal
 	buf        *buffer.Buffer
-	processors []*resourceprocessor.Processor
+	processors []stage
 	exporters  []pipeline.Exporter
 	// platform: a telemetryapi receiver feeds the pipeline.
 	platform bool
@@ -69,6 +69,8 @@ type Engine struct {
 	receivers []*otlpreceiver.Receiver
 	pipes     []*pipe
 	exporters []pipeline.Exporter
+	// processors are the processor instances, each once.
+	processors []processor.Processor
 	// platformCfg configures the telemetryapi receiver (the union of the
 	// configuration's telemetryapi receivers that a pipeline uses); nil
 	// when there is none.
@@ -93,25 +95,30 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 	// Only what a pipeline uses is built; each exporter and processor once.
 	c := &Engine{log: logger}
 	exporters := map[string]pipeline.Exporter{}
-	processors := map[string]*resourceprocessor.Processor{}
+	processors := map[string]processor.Processor{}
 	perPipe := bufferBytes / int64(max(1, len(cfg.Pipelines)))
 	byReceiver := map[string][]*pipe{}
 	for _, s := range pipeline.Signals {
 		for _, pc := range cfg.PipelinesFor(s) {
 			p := &pipe{id: pc.ID, signal: s, buf: buffer.New(perPipe)}
 			for _, id := range pc.Processors {
-				rc := cfg.Processors[id].Resource
-				if rc == nil {
+				prc := cfg.Processors[id]
+				if prc.Ignored() {
 					continue // batch, decouple, memory_limiter: accepted and ignored
 				}
 				if processors[id] == nil {
-					pr, err := resourceprocessor.New(*rc)
+					pr, err := newProcessor(prc)
 					if err != nil {
-						return nil, fmt.Errorf("%s: processor %s: %w", cfg.Processors[id].Pos, id, err)
+						return nil, fmt.Errorf("%s: processor %s: %w", prc.Pos, id, err)
 					}
 					processors[id] = pr
+					c.processors = append(c.processors, pr)
 				}
-				p.processors = append(p.processors, processors[id])
+				st, err := stageFor(id, processors[id], s)
+				if err != nil {
+					return nil, fmt.Errorf("%s: pipeline %s: %w", prc.Pos, pc.ID, err)
+				}
+				p.processors = append(p.processors, st)
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {

@@ -50,15 +50,8 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 		if batch.Empty() {
 			continue
 		}
-		for _, pr := range p.processors {
-			switch p.signal {
-			case pipeline.Traces:
-				pr.ProcessTraces(batch.Traces)
-			case pipeline.Metrics:
-				pr.ProcessMetrics(batch.Metrics)
-			case pipeline.Logs:
-				pr.ProcessLogs(batch.Logs)
-			}
+		if !x.process(ctx, p, batch) {
+			continue
 		}
 		for j, e := range p.exporters {
 			b := batch
@@ -77,9 +70,25 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 		}
 	}
 	wg.Wait()
+	x.endFlush(final)
 	if !failed.Load() {
 		x.replay(ctx)
 	}
+}
+
+// process runs the pipeline's processors on its batch, in order. A
+// processor that fails drops the batch (counted and logged), as in the
+// collector: data it should have changed is not sent unchanged.
+func (x *Engine) process(ctx context.Context, p *pipe, batch buffer.Batch) bool {
+	for _, st := range p.processors {
+		if err := st.process(ctx, batch); err != nil {
+			n := itemsOf(p.signal, batch)
+			x.stats.dropped.Add(n)
+			x.log.Warn("a processor failed: data dropped", "pipeline", p.id, "processor", st.id, "items", n, "error", err)
+			return false
+		}
+	}
+	return true
 }
 
 // addPlatform joins the function's traces to the platform's (in every
@@ -191,6 +200,18 @@ func (x *Engine) Counts() Counts {
 		c.Dropped += x.queue.lost()
 	}
 	return c
+}
+
+// itemsOf counts the spans, data points or log records of signal s in b.
+func itemsOf(s pipeline.Signal, b buffer.Batch) int64 {
+	switch s {
+	case pipeline.Traces:
+		return int64(b.Traces.SpanCount())
+	case pipeline.Metrics:
+		return int64(b.Metrics.DataPointCount())
+	default:
+		return int64(b.Logs.LogRecordCount())
+	}
 }
 
 // addSignal moves signal s of from into b.

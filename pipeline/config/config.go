@@ -199,18 +199,21 @@ func (r *TelemetryAPIReceiver) Has(t string) bool {
 }
 
 // Processor is a declared processor. Resource is set for type "resource";
-// the other supported types (batch, decouple, memory_limiter) are accepted
-// for compatibility and do nothing.
+// Options for a type registered in package internal/processor (what its
+// factory's Decode returned). The types registered as ignored (batch,
+// decouple, memory_limiter) are accepted for compatibility and do nothing.
 type Processor struct {
 	ID   string
-	Type string // "resource", "batch", "decouple" or "memory_limiter"
+	Type string // "resource", or a registered processor type
 	Pos  Position
 
 	Resource *ResourceProcessor
+	// Options is the registered type's own configuration.
+	Options any
 }
 
 // Ignored reports whether the processor is accepted but does nothing.
-func (p *Processor) Ignored() bool { return p.Resource == nil }
+func (p *Processor) Ignored() bool { return p.Resource == nil && p.Options == nil }
 
 // ResourceProcessor configures the resource processor: actions applied, in
 // order, to the attributes of every resource.
@@ -610,6 +613,12 @@ func (r *Receiver) describe() string {
 }
 
 func (p *Processor) describe() string {
+	if p.Options != nil {
+		if s, ok := p.Options.(fmt.Stringer); ok {
+			return s.String()
+		}
+		return p.Type
+	}
 	if p.Resource == nil {
 		return "accepted and ignored"
 	}

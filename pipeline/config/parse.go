@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/configsource"
 )
@@ -402,21 +403,14 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 
 // Component types, by section.
 var (
-	receiverTypes  = []string{"otlp", "telemetryapi"}
-	processorTypes = []string{"batch", "decouple", "memory_limiter", "resource"}
-	exporterTypes  = []string{"otlp", "otlphttp", "debug"}
+	receiverTypes = []string{"otlp", "telemetryapi"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug"}
 	// exporterAliases are the collector's newer names for the same exporters.
 	exporterAliases = map[string]string{"otlp_grpc": "otlp", "otlp_http": "otlphttp"}
 	// typeHints help with names users of the collector commonly write.
 	typeHints = map[string]string{
 		"exporters logging":              `; the collector renamed "logging" to "debug": use debug`,
 		"receivers telemetryapireceiver": `; the Telemetry API receiver's type is "telemetryapi"`,
-	}
-	// ignoredProcessors explains why a processor type is accepted but does nothing.
-	ignoredProcessors = map[string]string{
-		"batch":          "lambdaotel flushes at the end of each invocation and bounds its buffer itself",
-		"decouple":       "lambdaotel's receivers always answer at once and export after the function responds",
-		"memory_limiter": "lambdaotel bounds its buffer itself (lambdaotel.buffer.max_bytes)",
 	}
 	signalNames = []string{"traces", "metrics", "logs"}
 )
@@ -496,7 +490,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	for _, e := range p.entries(top["processors"].val, "processors") {
 		procs[e.key.Value] = true
-		if typ, ok := p.component(e, "processors", processorTypes, nil); ok {
+		if typ, ok := p.component(e, "processors", processorTypes(), nil); ok {
 			if pr := p.processor(e, typ); pr != nil {
 				cfg.Processors[pr.ID] = pr
 			}
@@ -636,14 +630,35 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// processorTypes are the supported processor types: resource, parsed
+// here, and the types registered in package internal/processor, each of
+// which parses its own options.
+func processorTypes() []string {
+	types := append(processor.Types(), "resource")
+	sort.Strings(types)
+	return types
+}
+
 func (p *parser) processor(e entry, typ string) *Processor {
 	id := e.key.Value
 	pr := &Processor{ID: id, Type: typ, Pos: p.pos(e.key)}
-	if why, ok := ignoredProcessors[typ]; ok {
-		p.warnf("processor %s: accepted and ignored: %s", id, why)
+	path := "processors." + id
+	if f, ok := processor.Lookup(typ); ok {
+		if f.Ignored != "" {
+			p.warnf("processor %s: accepted and ignored: %s", id, f.Ignored)
+			return pr
+		}
+		opts, err := f.Decode(deref(e.val))
+		if err != nil {
+			p.errorf(e.key, "%s: %v", path, err)
+			return nil
+		}
+		if opts == nil {
+			opts = struct{}{}
+		}
+		pr.Options = opts
 		return pr
 	}
-	path := "processors." + id
 	f := p.fields(e.val, path, []string{"attributes"}, nil)
 	a, ok := f["attributes"]
 	if !ok || isNull(a.val) {

@@ -5,6 +5,7 @@
 package resourceprocessor
 
 import (
+	"context"
 	"fmt"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -82,27 +83,30 @@ func toValue(v any) (pcommon.Value, error) {
 }
 
 // ProcessTraces applies the actions to every resource of td.
-func (p *Processor) ProcessTraces(td ptrace.Traces) {
+func (p *Processor) ProcessTraces(_ context.Context, td ptrace.Traces) error {
 	rs := td.ResourceSpans()
 	for i := 0; i < rs.Len(); i++ {
 		p.apply(rs.At(i).Resource().Attributes())
 	}
+	return nil
 }
 
 // ProcessMetrics applies the actions to every resource of md.
-func (p *Processor) ProcessMetrics(md pmetric.Metrics) {
+func (p *Processor) ProcessMetrics(_ context.Context, md pmetric.Metrics) error {
 	rm := md.ResourceMetrics()
 	for i := 0; i < rm.Len(); i++ {
 		p.apply(rm.At(i).Resource().Attributes())
 	}
+	return nil
 }
 
 // ProcessLogs applies the actions to every resource of ld.
-func (p *Processor) ProcessLogs(ld plog.Logs) {
+func (p *Processor) ProcessLogs(_ context.Context, ld plog.Logs) error {
 	rl := ld.ResourceLogs()
 	for i := 0; i < rl.Len(); i++ {
 		p.apply(rl.At(i).Resource().Attributes())
 	}
+	return nil
 }
 
 // apply runs the actions, in order, on one resource's attributes.

@@ -1,6 +1,7 @@
 package resourceprocessor
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
@@ -132,9 +133,15 @@ func TestActions(t *testing.T) {
 			span := td.ResourceSpans().At(0).ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 			span.Attributes().PutStr("stage", "span-level")
 
-			p.ProcessTraces(td)
-			p.ProcessMetrics(md)
-			p.ProcessLogs(ld)
+			if err := p.ProcessTraces(context.Background(), td); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.ProcessMetrics(context.Background(), md); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.ProcessLogs(context.Background(), ld); err != nil {
+				t.Fatal(err)
+			}
 
 			for i := 0; i < 2; i++ {
 				check(t, "traces", td.ResourceSpans().At(i).Resource().Attributes().AsRaw(), tt.want)
@@ -163,7 +170,9 @@ func TestFromAttributeWhileGrowing(t *testing.T) {
 	}
 	td := ptrace.NewTraces()
 	td.ResourceSpans().AppendEmpty().Resource().Attributes().PutStr("src", "value")
-	p.ProcessTraces(td)
+	if err := p.ProcessTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
 	check(t, "traces", td.ResourceSpans().At(0).Resource().Attributes().AsRaw(), want)
 }
 
@@ -228,7 +237,9 @@ service:
 	}
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().Resource().Attributes().PutStr("cloud.provider", "gcp")
-	p.ProcessLogs(ld)
+	if err := p.ProcessLogs(context.Background(), ld); err != nil {
+		t.Fatal(err)
+	}
 	check(t, "logs", ld.ResourceLogs().At(0).Resource().Attributes().AsRaw(), map[string]any{
 		"deployment.environment": "prod",
 		"cloud.provider":         "gcp",

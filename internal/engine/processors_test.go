@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/internal/processor"
+	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+)
+
+// spanNamer is a traces-only processor that keeps state across flushes:
+// it renames every span "<flush>.<name>", and fails when told to.
+type spanNamer struct {
+	flushes int
+	ended   []bool
+	fail    bool
+}
+
+func (p *spanNamer) ProcessTraces(_ context.Context, td ptrace.Traces) error {
+	if p.fail {
+		return errors.New("told to fail")
+	}
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				spans.At(k).SetName(string(rune('0'+p.flushes)) + "." + spans.At(k).Name())
+			}
+		}
+	}
+	return nil
+}
+
+func (p *spanNamer) EndFlush(final bool) {
+	p.flushes++
+	p.ended = append(p.ended, final)
+}
+
+// recorder is an exporter that keeps the span names it got.
+type recorder struct {
+	mu    sync.Mutex
+	names []string
+}
+
+func (r *recorder) Name() string { return "recorder" }
+func (r *recorder) ExportTraces(_ context.Context, td ptrace.Traces) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		sss := rss.At(i).ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				r.names = append(r.names, spans.At(k).Name())
+			}
+		}
+	}
+	return nil
+}
+func (r *recorder) ExportMetrics(context.Context, pmetric.Metrics) error { return nil }
+func (r *recorder) ExportLogs(context.Context, plog.Logs) error          { return nil }
+func (r *recorder) Shutdown(context.Context) error                       { return nil }
+
+func spans(names ...string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for _, n := range names {
+		ss.AppendEmpty().SetName(n)
+	}
+	return td
+}
+
+// TestProcessorAcrossFlushes runs a processor with state through three
+// flushes: it sees every batch of its pipeline, hears the end of every
+// flush (the last one final), and a failure drops that flush's batch,
+// counted.
+func TestProcessorAcrossFlushes(t *testing.T) {
+	pr := &spanNamer{}
+	st, err := stageFor("namer", pr, pipeline.Traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := &recorder{}
+	p := &pipe{id: "traces", signal: pipeline.Traces, buf: buffer.New(1 << 20), processors: []stage{st}, exporters: []pipeline.Exporter{exp}}
+	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp}, processors: []processor.Processor{pr}}
+	ctx := context.Background()
+	for i, c := range []struct {
+		spans []string
+		fail  bool
+		final bool
+	}{{[]string{"a", "b"}, false, false}, {[]string{"c"}, true, false}, {[]string{"d"}, false, true}} {
+		if err := p.buf.ConsumeTraces(ctx, spans(c.spans...)); err != nil {
+			t.Fatal(err)
+		}
+		pr.fail = c.fail
+		x.Flush(ctx, c.final)
+		if pr.flushes != i+1 {
+			t.Fatalf("after flush %d the processor heard of %d flush ends", i+1, pr.flushes)
+		}
+	}
+	if got, want := strings.Join(exp.names, " "), "0.a 0.b 2.d"; got != want {
+		t.Errorf("exported %q, want %q", got, want)
+	}
+	if got, want := pr.ended, []bool{false, false, true}; len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Errorf("EndFlush(final) got %v, want %v", got, want)
+	}
+	if n := x.Counts(); n.Dropped != 1 || n.Exported != 3 {
+		t.Errorf("dropped %d, exported %d; want 1 dropped (the failed flush's span), 3 exported", n.Dropped, n.Exported)
+	}
+}
+
+// TestStageForSignal: a processor in a pipeline of a signal it does not
+// process is an error naming the signals it does process.
+func TestStageForSignal(t *testing.T) {
+	for _, c := range []struct {
+		signal pipeline.Signal
+		err    string
+	}{
+		{pipeline.Traces, ""},
+		{pipeline.Metrics, "processor namer does not process metrics; it processes: traces"},
+		{pipeline.Logs, "processor namer does not process logs; it processes: traces"},
+	} {
+		_, err := stageFor("namer", &spanNamer{}, c.signal)
+		if (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) {
+			t.Errorf("%s: error %v, want %q", c.signal, err, c.err)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+// Package processor defines what a processor is to the pipeline engine and
+// keeps the registry of processor types: a processor type is one package
+// that provides a Factory, and one line in the engine's list of factories.
+//
+// A processor handles the signals it implements (Traces, Metrics, Logs;
+// any of them) and may keep state across flushes: the engine makes one
+// instance per processor id for the life of the extension, calls it for
+// every batch of a pipeline that lists it, and, if it implements
+// FlushEnder, once at the end of every flush.
+package processor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.yaml.in/yaml/v3"
+)
+
+// Processor is an instance of a processor type: a value that implements
+// one or more of Traces, Metrics and Logs, and optionally FlushEnder.
+type Processor any
+
+// Traces processes the spans of a flush, in place.
+type Traces interface {
+	ProcessTraces(ctx context.Context, td ptrace.Traces) error
+}
+
+// Metrics processes the metrics of a flush, in place.
+type Metrics interface {
+	ProcessMetrics(ctx context.Context, md pmetric.Metrics) error
+}
+
+// Logs processes the log records of a flush, in place.
+type Logs interface {
+	ProcessLogs(ctx context.Context, ld plog.Logs) error
+}
+
+// FlushEnder is implemented by a processor that keeps state across
+// flushes: EndFlush is called once every pipeline of a flush was
+// processed; final is set for the last flush, at shutdown.
+type FlushEnder interface {
+	EndFlush(final bool)
+}
+
+// Factory makes the processors of one type.
+type Factory struct {
+	// Type is the type in the configuration, e.g. "attributes".
+	Type string
+	// Ignored, if set, says why the type is accepted but does nothing;
+	// Decode and New are then not used.
+	Ignored string
+	// Decode reads and validates the options of one processor of this
+	// type from its node in the configuration (a mapping, or null when
+	// none are given) and returns the type's own configuration. Its error
+	// names the option that is wrong and the value found; the
+	// configuration adds the file, line and processor id.
+	Decode func(node *yaml.Node) (any, error)
+	// New makes a processor from what Decode returned.
+	New func(cfg any) (Processor, error)
+}
+
+var (
+	mu        sync.RWMutex
+	factories = map[string]Factory{}
+)
+
+// Register adds a processor type. It panics if the type is registered
+// twice or the factory is incomplete: both are mistakes in the program.
+func Register(f Factory) {
+	mu.Lock()
+	defer mu.Unlock()
+	if f.Type == "" || (f.Ignored == "" && (f.Decode == nil || f.New == nil)) {
+		panic(fmt.Sprintf("processor: incomplete factory for type %q", f.Type))
+	}
+	if _, dup := factories[f.Type]; dup {
+		panic(fmt.Sprintf("processor: type %q registered twice", f.Type))
+	}
+	factories[f.Type] = f
+}
+
+// Lookup returns the factory of a processor type.
+func Lookup(typ string) (Factory, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	f, ok := factories[typ]
+	return f, ok
+}
+
+// Types lists the registered types, sorted.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(factories))
+	for t := range factories {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The processor types of the collector that lambdaotel accepts and
+// ignores: what they do, it does itself.
+func init() {
+	for _, f := range []Factory{
+		{Type: "batch", Ignored: "lambdaotel flushes at the end of each invocation and bounds its buffer itself"},
+		{Type: "decouple", Ignored: "lambdaotel's receivers always answer at once and export after the function responds"},
+		{Type: "memory_limiter", Ignored: "lambdaotel bounds its buffer itself (lambdaotel.buffer.max_bytes)"},
+	} {
+		Register(f)
+	}
+}
