@@ -7,6 +7,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/attributesprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
@@ -16,7 +17,9 @@ import (
 // (whose options pipeline/config still parses) and the ignored ones
 // (registered by package processor). A new processor type is its own
 // package, with its configuration and its Factory, and one line here.
-var factories = []processor.Factory{}
+var factories = []processor.Factory{
+	attributesprocessor.Factory,
+}
 
 func init() {
 	for _, f := range factories {
