@@ -319,7 +319,7 @@ func (x *Extension) runtimeDoneFor(requestID string, done bool) chan struct{} {
 // loop handles events until SHUTDOWN.
 func (x *Extension) loop(ctx context.Context) int {
 	x.flusher.init(x)
-	if x.managed || x.cfg.Settings.Flush.Strategy == config.StrategyContinuous {
+	if x.flusher.background() {
 		go x.flusher.run(ctx)
 	}
 	for {

@@ -23,15 +23,18 @@ const (
 // adaptive choice from the gaps between invocations, and runs the
 // background flushes of the continuous strategy and of Managed Instances.
 type flusher struct {
-	x        *Extension
-	strategy string
+	x *Extension
+	// strategy is the strategy applied: the configuration's, except on
+	// Managed Instances (continuous). It is decided here, in init, and
+	// nowhere else.
+	strategy config.Strategy
 	interval time.Duration
 
 	mu        sync.Mutex
 	lastFlush time.Time
 	idleAt    time.Time       // when the extension last asked for an event
 	gaps      []time.Duration // the latest gaps between invocations
-	current   string          // the adaptive strategy's present choice
+	current   config.Strategy // the adaptive strategy's present choice
 
 	kickC   chan struct{}
 	stopC   chan struct{}
@@ -73,8 +76,13 @@ func (f *flusher) due(now time.Time) bool {
 	return now.Sub(f.lastFlush) >= f.interval
 }
 
-// mode returns the strategy for an invocation that starts now.
-func (f *flusher) mode(now time.Time) string {
+// background reports whether data is exported in the background (the
+// continuous strategy) rather than at invocations.
+func (f *flusher) background() bool { return f.strategy == config.StrategyContinuous }
+
+// mode returns the strategy for an invocation that starts now: end,
+// periodic or continuous (adaptive chooses between the first two).
+func (f *flusher) mode(now time.Time) config.Strategy {
 	if f.strategy != config.StrategyAdaptive {
 		return f.strategy
 	}
@@ -136,7 +144,7 @@ func (f *flusher) stop() {
 	default:
 	}
 	close(f.stopC)
-	if f.strategy == config.StrategyContinuous {
+	if f.background() {
 		<-f.stopped
 	}
 }

@@ -404,26 +404,55 @@ type Settings struct {
 	LogLevel      slog.Level
 }
 
+// Strategy says when the extension flushes: one of the Strategy
+// constants. The configuration (file or LAMBDAOTEL_FLUSH_STRATEGY) is
+// read with ParseStrategy; the extension then decides, in one place, the
+// strategy it applies (on Managed Instances always continuous).
+type Strategy string
+
 // Flush strategies.
 const (
 	// StrategyEnd flushes after each invocation's runtimeDone, before the
 	// extension asks for the next event.
-	StrategyEnd = "end"
+	StrategyEnd Strategy = "end"
 	// StrategyPeriodic flushes at the start of an invocation once Interval
 	// has passed since the last flush, while the function runs.
-	StrategyPeriodic = "periodic"
+	StrategyPeriodic Strategy = "periodic"
 	// StrategyContinuous exports in the background and asks for the next
 	// event at once.
-	StrategyContinuous = "continuous"
+	StrategyContinuous Strategy = "continuous"
 	// StrategyAdaptive moves between end and periodic with the gaps
 	// between invocations.
-	StrategyAdaptive = "adaptive"
+	StrategyAdaptive Strategy = "adaptive"
 )
+
+// strategies lists the strategies, as users see them listed.
+var strategies = []Strategy{StrategyAdaptive, StrategyEnd, StrategyPeriodic, StrategyContinuous}
+
+// strategyNames are the strategies' names, in the order of strategies.
+func strategyNames() []string {
+	out := make([]string, len(strategies))
+	for i, s := range strategies {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// ParseStrategy returns the strategy named s (any case), or an error
+// listing the supported ones.
+func ParseStrategy(s string) (Strategy, error) {
+	for _, st := range strategies {
+		if strings.EqualFold(s, string(st)) {
+			return st, nil
+		}
+	}
+	return "", fmt.Errorf("unsupported value %q; supported: %s", s, strings.Join(strategyNames(), ", "))
+}
 
 // FlushSettings says when and how long the extension flushes.
 type FlushSettings struct {
 	// Strategy is one of the Strategy constants (default adaptive).
-	Strategy string
+	Strategy Strategy
 	// Budget is the longest a flush may hold the next event: retries stop
 	// and what is left goes to the spill queue when it runs out.
 	Budget time.Duration

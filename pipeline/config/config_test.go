@@ -915,3 +915,23 @@ func indent(s string) string {
 	}
 	return b.String()
 }
+
+func TestParseStrategy(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Strategy
+		err  string
+	}{
+		{"adaptive", StrategyAdaptive, ""},
+		{"end", StrategyEnd, ""},
+		{"Periodic", StrategyPeriodic, ""},
+		{"CONTINUOUS", StrategyContinuous, ""},
+		{"eventually", "", `unsupported value "eventually"; supported: adaptive, end, periodic, continuous`},
+		{"", "", `unsupported value ""; supported: adaptive, end, periodic, continuous`},
+	} {
+		got, err := ParseStrategy(c.in)
+		if got != c.want || (err == nil) != (c.err == "") || (err != nil && err.Error() != c.err) {
+			t.Errorf("ParseStrategy(%q) = %q, %v; want %q, %q", c.in, got, err, c.want, c.err)
+		}
+	}
+}

@@ -408,11 +408,10 @@ func applyEnv(s *Settings, getenv func(string) string) error {
 		}
 	}
 	if v := strings.TrimSpace(getenv("LAMBDAOTEL_FLUSH_STRATEGY")); v != "" {
-		switch strings.ToLower(v) {
-		case StrategyAdaptive, StrategyEnd, StrategyPeriodic, StrategyContinuous:
-			s.Flush.Strategy = strings.ToLower(v)
-		default:
-			errs = append(errs, envError("LAMBDAOTEL_FLUSH_STRATEGY", "unsupported value %q; supported: adaptive, end, periodic, continuous", v))
+		if st, err := ParseStrategy(v); err != nil {
+			errs = append(errs, envError("LAMBDAOTEL_FLUSH_STRATEGY", "%v", err))
+		} else {
+			s.Flush.Strategy = st
 		}
 	}
 	if v := strings.TrimSpace(getenv("LAMBDAOTEL_FLUSH_INTERVAL")); v != "" {

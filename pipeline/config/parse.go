@@ -1070,8 +1070,8 @@ func (p *parser) settings(n *yaml.Node, s *Settings) {
 	f := p.fields(n, "lambdaotel", []string{"flush", "buffer", "spill", "self_telemetry", "log_level"}, nil)
 	if e, ok := f["flush"]; ok {
 		ff := p.fields(e.val, "lambdaotel.flush", []string{"strategy", "budget", "interval"}, nil)
-		if v := p.oneOf(ff["strategy"].val, "lambdaotel.flush.strategy", StrategyAdaptive, StrategyEnd, StrategyPeriodic, StrategyContinuous); v != "" {
-			s.Flush.Strategy = v
+		if v := p.oneOf(ff["strategy"].val, "lambdaotel.flush.strategy", strategyNames()...); v != "" {
+			s.Flush.Strategy = Strategy(v)
 		}
 		if d := p.duration(ff["interval"].val, "lambdaotel.flush.interval"); d > 0 {
 			s.Flush.Interval = d
