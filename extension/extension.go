@@ -18,9 +18,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lambdaotel/lambdaotel/extension/extensionsapi"
-	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
 	"github.com/lambdaotel/lambdaotel/internal/engine"
+	"github.com/lambdaotel/lambdaotel/internal/extensionsapi"
+	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"

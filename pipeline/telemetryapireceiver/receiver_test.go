@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
 const (

@@ -6,7 +6,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
 // Records of the platform events, as documented in

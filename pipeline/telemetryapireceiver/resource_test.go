@@ -7,7 +7,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
 func TestResourceFromEnv(t *testing.T) {

@@ -35,7 +35,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/extension/telemetryapi"
+	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
 // ScopeName is the instrumentation scope of everything the receiver makes.
