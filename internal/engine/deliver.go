@@ -37,76 +37,27 @@ type part struct {
 // maxRequestSpans). It is the one place where a batch is cut: the
 // exporters are built with NoSplit and send each part as one request.
 func parts(s pipeline.Signal, b buffer.Batch) []part {
-	var out []part
-	switch s {
-	case pipeline.Traces:
-		for _, td := range buffer.SplitTraces(b.Traces, maxRequestBytes) {
-			for _, td := range splitSpans(td, maxRequestSpans) {
-				out = append(out, part{signal: s, td: td})
-			}
-		}
-	case pipeline.Metrics:
-		for _, md := range buffer.SplitMetrics(b.Metrics, maxRequestBytes) {
-			out = append(out, part{signal: s, md: md})
-		}
-	case pipeline.Logs:
-		for _, ld := range buffer.SplitLogs(b.Logs, maxRequestBytes) {
-			out = append(out, part{signal: s, ld: ld})
-		}
-	}
-	return out
+	o := ops[s]
+	return o.split(o.of(b))
 }
 
 // items counts the part's spans, data points or log records.
-func (p part) items() int64 {
-	switch p.signal {
-	case pipeline.Traces:
-		return int64(p.td.SpanCount())
-	case pipeline.Metrics:
-		return int64(p.md.DataPointCount())
-	default:
-		return int64(p.ld.LogRecordCount())
-	}
-}
+func (p part) items() int64 { return ops[p.signal].count(p) }
 
 // marshal encodes the part as OTLP protobuf, for the spill queue.
-func (p part) marshal() ([]byte, error) {
-	switch p.signal {
-	case pipeline.Traces:
-		return (&ptrace.ProtoMarshaler{}).MarshalTraces(p.td)
-	case pipeline.Metrics:
-		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(p.md)
-	default:
-		return (&plog.ProtoMarshaler{}).MarshalLogs(p.ld)
-	}
-}
+func (p part) marshal() ([]byte, error) { return ops[p.signal].marshal(p) }
 
 // unmarshalPart decodes what marshal encoded.
 func unmarshalPart(s pipeline.Signal, data []byte) (part, error) {
-	p := part{signal: s}
-	var err error
-	switch s {
-	case pipeline.Traces:
-		p.td, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(data)
-	case pipeline.Metrics:
-		p.md, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(data)
-	case pipeline.Logs:
-		p.ld, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
-	default:
-		err = fmt.Errorf("unknown signal %q", s)
+	o, ok := ops[s]
+	if !ok {
+		return part{signal: s}, fmt.Errorf("unknown signal %q", s)
 	}
-	return p, err
+	return o.unmarshal(data)
 }
 
 func (p part) export(ctx context.Context, e pipeline.Exporter) error {
-	switch p.signal {
-	case pipeline.Traces:
-		return e.ExportTraces(ctx, p.td)
-	case pipeline.Metrics:
-		return e.ExportMetrics(ctx, p.md)
-	default:
-		return e.ExportLogs(ctx, p.ld)
-	}
+	return ops[p.signal].export(ctx, e, p)
 }
 
 // outcome says how the delivery of parts ended.

@@ -135,14 +135,7 @@ func (x *Engine) addPlatform(batches []buffer.Batch, final bool) {
 			continue
 		}
 		counts[p.signal]--
-		switch p.signal {
-		case pipeline.Traces:
-			x.stats.made.Add(int64(td.SpanCount()))
-		case pipeline.Metrics:
-			x.stats.made.Add(int64(md.DataPointCount()))
-		case pipeline.Logs:
-			x.stats.made.Add(int64(ld.LogRecordCount()))
-		}
+		x.stats.made.Add(itemsOf(p.signal, buffer.Batch{Traces: td, Metrics: md, Logs: ld}))
 		if counts[p.signal] > 0 {
 			// Another pipeline takes the same data: give this one a copy.
 			addSignal(&batches[i], p.signal, copyBatch(buffer.Batch{Traces: td, Metrics: md, Logs: ld}, p.signal))
@@ -204,44 +197,22 @@ func (x *Engine) Counts() Counts {
 
 // itemsOf counts the spans, data points or log records of signal s in b.
 func itemsOf(s pipeline.Signal, b buffer.Batch) int64 {
-	switch s {
-	case pipeline.Traces:
-		return int64(b.Traces.SpanCount())
-	case pipeline.Metrics:
-		return int64(b.Metrics.DataPointCount())
-	default:
-		return int64(b.Logs.LogRecordCount())
-	}
+	o := ops[s]
+	return o.count(o.of(b))
 }
 
 // addSignal moves signal s of from into b.
 func addSignal(b *buffer.Batch, s pipeline.Signal, from buffer.Batch) {
-	switch s {
-	case pipeline.Traces:
-		b.Items.Spans += int64(from.Traces.SpanCount())
-		from.Traces.ResourceSpans().MoveAndAppendTo(b.Traces.ResourceSpans())
-	case pipeline.Metrics:
-		b.Items.DataPoints += int64(from.Metrics.DataPointCount())
-		from.Metrics.ResourceMetrics().MoveAndAppendTo(b.Metrics.ResourceMetrics())
-	case pipeline.Logs:
-		b.Items.LogRecords += int64(from.Logs.LogRecordCount())
-		from.Logs.ResourceLogs().MoveAndAppendTo(b.Logs.ResourceLogs())
-	}
+	o := ops[s]
+	f := o.of(from)
+	b.Items.Add(s, o.count(f))
+	o.moveTo(f, o.of(*b))
 }
 
 // copyBatch copies the signal s of b, for a second exporter.
 func copyBatch(b buffer.Batch, s pipeline.Signal) buffer.Batch {
+	o := ops[s]
 	c := b
-	switch s {
-	case pipeline.Traces:
-		c.Traces = ptrace.NewTraces()
-		b.Traces.CopyTo(c.Traces)
-	case pipeline.Metrics:
-		c.Metrics = pmetric.NewMetrics()
-		b.Metrics.CopyTo(c.Metrics)
-	case pipeline.Logs:
-		c.Logs = plog.NewLogs()
-		b.Logs.CopyTo(c.Logs)
-	}
+	o.set(&c, o.copy(o.of(b)))
 	return c
 }

@@ -79,6 +79,9 @@ func (c Counts) Of(s pipeline.Signal) int64 {
 // Total returns the sum of the counts.
 func (c Counts) Total() int64 { return c.Spans + c.DataPoints + c.LogRecords }
 
+// Add adds n items of signal s.
+func (c *Counts) Add(s pipeline.Signal, n int64) { c.add(s, n) }
+
 func (c *Counts) add(s pipeline.Signal, n int64) {
 	switch s {
 	case pipeline.Traces:
