@@ -13,12 +13,13 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
 )
 
-// factories are the processor types the engine builds besides resource
-// (whose options pipeline/config still parses) and the ignored ones
-// (registered by package processor). A new processor type is its own
-// package, with its configuration and its Factory, and one line here.
+// factories are the processor types the engine builds, besides the ignored
+// ones (registered by package processor). A new processor type is its own
+// package, with its configuration, its parsing and its Factory, and one
+// line here.
 var factories = []processor.Factory{
 	attributesprocessor.Factory,
+	resourceprocessor.Factory,
 }
 
 func init() {
@@ -29,9 +30,6 @@ func init() {
 
 // newProcessor makes the processor a configuration describes.
 func newProcessor(c *config.Processor) (processor.Processor, error) {
-	if c.Resource != nil {
-		return resourceprocessor.New(*c.Resource)
-	}
 	f, ok := processor.Lookup(c.Type)
 	if !ok {
 		return nil, fmt.Errorf("type %q cannot be built", c.Type)

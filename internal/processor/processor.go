@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -55,13 +56,66 @@ type Factory struct {
 	// Decode and New are then not used.
 	Ignored string
 	// Decode reads and validates the options of one processor of this
-	// type from its node in the configuration (a mapping, or null when
-	// none are given) and returns the type's own configuration. Its error
-	// names the option that is wrong and the value found; the
-	// configuration adds the file, line and processor id.
-	Decode func(node *yaml.Node) (any, error)
+	// type: value is its node in the configuration (null when no options
+	// are given), key the node of its id, path its place in messages
+	// ("processors.<id>"). It reports every mistake through d, naming
+	// the option and the value found, and returns the type's own
+	// configuration; what it returns is not used when it reported one.
+	Decode func(d Decoder, key, value *yaml.Node, path string) any
 	// New makes a processor from what Decode returned.
 	New func(cfg any) (Processor, error)
+}
+
+// Decoder reads options with the configuration file's rules (aliases and
+// merge keys followed, duplicate keys and runaway expansion refused) and
+// records each mistake at its line and column in the file.
+type Decoder interface {
+	// Fields returns the entries of mapping n (null is empty) by key, and
+	// reports keys not in known: "<path>: unknown key ...; supported: ...".
+	Fields(n *yaml.Node, path string, known []string) map[string]Entry
+	// Scalar returns n's single value ("" for null), or reports that n is
+	// a list or mapping.
+	Scalar(n *yaml.Node, path string) (string, bool)
+	// OneOf returns which of allowed n is (any case), or reports it; ""
+	// for null.
+	OneOf(n *yaml.Node, path string, allowed ...string) string
+	// Errorf reports a mistake at n.
+	Errorf(n *yaml.Node, format string, args ...any)
+	// Mistakes counts the mistakes reported so far.
+	Mistakes() int
+}
+
+// Entry is one key: value pair of a mapping.
+type Entry struct {
+	Key, Value *yaml.Node
+}
+
+// Deref follows aliases.
+func Deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// IsNull reports whether n is absent or null.
+func IsNull(n *yaml.Node) bool {
+	n = Deref(n)
+	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// Describe names what n is, for messages: "a mapping", "a list", or its
+// quoted value.
+func Describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return strconv.Quote(n.Value)
+	}
+	return "nothing"
 }
 
 var (

@@ -17,7 +17,7 @@ func TestRegistry(t *testing.T) {
 	if _, ok := Lookup("nonesuch"); ok {
 		t.Error("an unregistered type was found")
 	}
-	decode := func(*yaml.Node) (any, error) { return nil, nil }
+	decode := func(Decoder, *yaml.Node, *yaml.Node, string) any { return nil }
 	newp := func(any) (Processor, error) { return nil, nil }
 	Register(Factory{Type: "test_registry", Decode: decode, New: newp})
 	if got := strings.Join(Types(), ","); !strings.Contains(got, "batch,decouple,memory_limiter,test_registry") {

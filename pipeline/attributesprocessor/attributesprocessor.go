@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -56,114 +57,72 @@ var unsupportedActions = []string{"insert", "update", "upsert", "hash", "extract
 
 // Decode reads the processor's options: actions, a list of {key or
 // pattern, action: delete}.
-func Decode(n *yaml.Node) (any, error) {
-	if n == nil || n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") {
-		return nil, fmt.Errorf("actions is required: a list of {key or pattern, action: delete}")
+func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
+	f := d.Fields(value, path, []string{"actions", "include", "exclude"})
+	if v := processor.Deref(value); !processor.IsNull(v) && v.Kind != yaml.MappingNode {
+		return nil // Fields said what it is
 	}
-	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("expected a mapping with actions, got %s at line %d", kind(n), n.Line)
-	}
-	var actions *yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch k.Value {
-		case "actions":
-			actions = v
-		case "include", "exclude":
-			return nil, fmt.Errorf("%s (line %d) is not supported: the attributes processor applies its actions to every span, data point and log record", k.Value, k.Line)
-		default:
-			return nil, fmt.Errorf("unknown option %q (line %d); supported: actions", k.Value, k.Line)
+	for _, k := range []string{"include", "exclude"} {
+		if e, ok := f[k]; ok {
+			d.Errorf(e.Key, "%s.%s: not supported: the attributes processor applies its actions to every span, data point and log record", path, k)
 		}
 	}
-	if actions != nil && actions.Kind == yaml.AliasNode {
-		actions = actions.Alias
+	a, ok := f["actions"]
+	if !ok || processor.IsNull(a.Value) {
+		d.Errorf(key, "%s: actions is required: a list of {key or pattern, action: delete}", path)
+		return nil
 	}
-	if actions == nil || actions.Kind != yaml.SequenceNode || len(actions.Content) == 0 {
-		return nil, fmt.Errorf("actions: expected a non-empty list of {key or pattern, action: delete}")
+	items := processor.Deref(a.Value)
+	if items.Kind != yaml.SequenceNode || len(items.Content) == 0 {
+		d.Errorf(items, "%s.actions: expected a non-empty list of {key or pattern, action: delete}, got %s", path, processor.Describe(items))
+		return nil
 	}
 	cfg := &Config{}
-	for i, item := range actions.Content {
-		a, err := decodeAction(item)
-		if err != nil {
-			return nil, fmt.Errorf("actions[%d] (line %d): %w", i, item.Line, err)
+	for i, item := range items.Content {
+		if act, ok := decodeAction(d, processor.Deref(item), fmt.Sprintf("%s.actions[%d]", path, i)); ok {
+			cfg.Actions = append(cfg.Actions, act)
 		}
-		cfg.Actions = append(cfg.Actions, a)
 	}
-	return cfg, nil
+	return cfg
 }
 
-func decodeAction(n *yaml.Node) (Action, error) {
+func decodeAction(d processor.Decoder, n *yaml.Node, path string) (Action, bool) {
 	var a Action
-	if n.Kind == yaml.AliasNode {
-		n = n.Alias
+	nerr := d.Mistakes()
+	f := d.Fields(n, path, []string{"key", "pattern", "action", "value", "from_attribute", "from_context", "converted_type"})
+	if d.Mistakes() > nerr {
+		return a, false
 	}
-	if n.Kind != yaml.MappingNode {
-		return a, fmt.Errorf("expected a mapping {key or pattern, action: delete}, got %s", kind(n))
-	}
-	fields := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		switch k.Value {
-		case "key", "pattern", "action", "value", "from_attribute", "from_context", "converted_type":
-			if v.Kind != yaml.ScalarNode {
-				return a, fmt.Errorf("%s: expected a string, got %s", k.Value, kind(v))
-			}
-			fields[k.Value] = v
-		default:
-			return a, fmt.Errorf("unknown option %q; supported: key, pattern, action", k.Value)
-		}
-	}
-	action, ok := fields["action"]
-	if !ok || action.Value == "" {
-		return a, fmt.Errorf("action is required; supported: delete")
-	}
+	action, _ := d.Scalar(f["action"].Value, path+".action")
 	switch {
-	case action.Value == "delete":
-	case contains(unsupportedActions, action.Value):
-		return a, fmt.Errorf("action %q is not supported; supported: delete", action.Value)
+	case action == "":
+		d.Errorf(n, "%s: action is required; supported: delete", path)
+		return a, false
+	case action == "delete":
+	case slices.Contains(unsupportedActions, action):
+		d.Errorf(f["action"].Value, "%s.action: %q is not supported; supported: delete", path, action)
+		return a, false
 	default:
-		return a, fmt.Errorf("unknown action %q; supported: delete", action.Value)
+		d.Errorf(f["action"].Value, "%s.action: unknown action %q; supported: delete", path, action)
+		return a, false
 	}
-	for _, f := range []string{"value", "from_attribute", "from_context", "converted_type"} {
-		if _, ok := fields[f]; ok {
-			return a, fmt.Errorf("action delete takes key or pattern, not %s", f)
+	for _, k := range []string{"value", "from_attribute", "from_context", "converted_type"} {
+		if e, ok := f[k]; ok {
+			d.Errorf(e.Key, "%s: action delete takes key or pattern, not %s", path, k)
 		}
 	}
-	if k := fields["key"]; k != nil {
-		a.Key = k.Value
-	}
-	if p := fields["pattern"]; p != nil && p.Value != "" {
-		re, err := regexp.Compile(p.Value)
+	a.Key, _ = d.Scalar(f["key"].Value, path+".key")
+	if pattern, _ := d.Scalar(f["pattern"].Value, path+".pattern"); pattern != "" {
+		re, err := regexp.Compile(pattern)
 		if err != nil {
-			return a, fmt.Errorf("pattern %q is not a valid regular expression: %v", p.Value, err)
+			d.Errorf(f["pattern"].Value, "%s.pattern: %q is not a valid regular expression: %v", path, pattern, err)
 		}
 		a.Pattern = re
 	}
-	if a.Key == "" && a.Pattern == nil {
-		return a, fmt.Errorf("action delete needs key or pattern")
+	if f["key"].Value == nil && f["pattern"].Value == nil {
+		d.Errorf(n, "%s: action delete needs key or pattern", path)
 	}
-	return a, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// kind names a node's kind for messages.
-func kind(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	default:
-		return fmt.Sprintf("%q", n.Value)
-	}
+	return a, d.Mistakes() == nerr
 }
 
 // Processor deletes attributes. It keeps no state and is safe for

@@ -11,23 +11,42 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 )
 
-func decode(t *testing.T, src string) (any, error) {
+func init() { processor.Register(Factory) }
+
+// configFile is a configuration with the processor attributes/x, whose
+// options start at line 7.
+func configFile(options string) string {
+	return `receivers:
+  otlp:
+    protocols:
+      http:
+processors:
+  attributes/x:
+` + options + `
+exporters:
+  debug:
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [attributes/x]
+      exporters: [debug]
+`
+}
+
+// decode parses options (indented under the processor) as the extension does.
+func decode(t *testing.T, options string) (any, error) {
 	t.Helper()
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
-		t.Fatal(err)
+	cfg, err := config.Parse([]byte(configFile(options)), "config.yaml", func(string) string { return "" })
+	if err != nil {
+		return nil, err
 	}
-	n := &doc
-	if n.Kind == yaml.DocumentNode {
-		n = n.Content[0]
-	}
-	return Decode(n)
+	return cfg.Processors["attributes/x"].Options, nil
 }
 
 func TestDelete(t *testing.T) {
@@ -46,7 +65,7 @@ func TestDelete(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := decode(t, "actions:\n"+indent(c.actions))
+			cfg, err := decode(t, "    actions:\n"+indent(c.actions))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,83 +116,37 @@ func TestDelete(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	cases := []struct{ src, want string }{
-		{"", "actions is required: a list of {key or pattern, action: delete}"},
-		{"[a]", `expected a mapping with actions, got a list at line 1`},
-		{"actions: []", "actions: expected a non-empty list of {key or pattern, action: delete}"},
-		{"actions:\n  - {key: a, action: delete}\ninclude:\n  match_type: strict", "include (line 3) is not supported: the attributes processor applies its actions to every span, data point and log record"},
-		{"actions:\n  - {key: a, action: delete}\nexclude: {}", "exclude (line 3) is not supported: the attributes processor applies its actions to every span, data point and log record"},
-		{"action: delete", `unknown option "action" (line 1); supported: actions`},
-		{"actions:\n  - {key: a, action: upsert, value: b}", `actions[0] (line 2): action "upsert" is not supported; supported: delete`},
-		{"actions:\n  - {key: a, action: delete}\n  - {key: a, action: hash}", `actions[1] (line 3): action "hash" is not supported; supported: delete`},
-		{"actions:\n  - {key: a, action: remove}", `actions[0] (line 2): unknown action "remove"; supported: delete`},
-		{"actions:\n  - {key: a}", `actions[0] (line 2): action is required; supported: delete`},
-		{"actions:\n  - {action: delete}", `actions[0] (line 2): action delete needs key or pattern`},
-		{"actions:\n  - {key: a, action: delete, value: b}", `actions[0] (line 2): action delete takes key or pattern, not value`},
-		{"actions:\n  - {pattern: '(', action: delete}", "actions[0] (line 2): pattern \"(\" is not a valid regular expression: error parsing regexp: missing closing ): `(`"},
-		{"actions:\n  - {key: [a], action: delete}", `actions[0] (line 2): key: expected a string, got a list`},
-		{"actions:\n  - {keys: a, action: delete}", `actions[0] (line 2): unknown option "keys"; supported: key, pattern, action`},
-		{"actions:\n  - delete", `actions[0] (line 2): expected a mapping {key or pattern, action: delete}, got "delete"`},
+	cases := []struct{ options, want string }{
+		{"", "config.yaml:6:3: processors.attributes/x: actions is required: a list of {key or pattern, action: delete}"},
+		{"    [a]", `config.yaml:7:5: processors.attributes/x: expected a mapping (key: value), got a list`},
+		{"    actions: []", "config.yaml:7:14: processors.attributes/x.actions: expected a non-empty list of {key or pattern, action: delete}, got a list"},
+		{"    actions:\n      - {key: a, action: delete}\n    include:\n      match_type: strict",
+			"config.yaml:9:5: processors.attributes/x.include: not supported: the attributes processor applies its actions to every span, data point and log record"},
+		{"    actions:\n      - {key: a, action: delete}\n    exclude: {}",
+			"config.yaml:9:5: processors.attributes/x.exclude: not supported: the attributes processor applies its actions to every span, data point and log record"},
+		{"    action: delete\n    actions:\n      - {key: a, action: delete}", `config.yaml:7:5: processors.attributes/x: unknown key "action"; supported: actions, include, exclude`},
+		{"    actions:\n      - {key: a, action: upsert, value: b}", `config.yaml:8:26: processors.attributes/x.actions[0].action: "upsert" is not supported; supported: delete`},
+		{"    actions:\n      - {key: a, action: delete}\n      - {key: a, action: hash}", `config.yaml:9:26: processors.attributes/x.actions[1].action: "hash" is not supported; supported: delete`},
+		{"    actions:\n      - {key: a, action: remove}", `config.yaml:8:26: processors.attributes/x.actions[0].action: unknown action "remove"; supported: delete`},
+		{"    actions:\n      - {key: a}", `config.yaml:8:9: processors.attributes/x.actions[0]: action is required; supported: delete`},
+		{"    actions:\n      - {action: delete}", `config.yaml:8:9: processors.attributes/x.actions[0]: action delete needs key or pattern`},
+		{"    actions:\n      - {key: a, action: delete, value: b}", `config.yaml:8:34: processors.attributes/x.actions[0]: action delete takes key or pattern, not value`},
+		{"    actions:\n      - {pattern: '(', action: delete}", "config.yaml:8:19: processors.attributes/x.actions[0].pattern: \"(\" is not a valid regular expression: error parsing regexp: missing closing ): `(`"},
+		{"    actions:\n      - {key: [a], action: delete}", `config.yaml:8:15: processors.attributes/x.actions[0].key: expected a single value, got a list`},
+		{"    actions:\n      - {keys: a, action: delete}", `config.yaml:8:10: processors.attributes/x.actions[0]: unknown key "keys"; supported: key, pattern, action, value, from_attribute, from_context, converted_type`},
+		{"    actions:\n      - delete", `config.yaml:8:9: processors.attributes/x.actions[0]: expected a mapping (key: value), got "delete"`},
 	}
 	for _, c := range cases {
 		t.Run(c.want, func(t *testing.T) {
-			_, err := decode(t, c.src)
+			_, err := decode(t, c.options)
 			if err == nil || err.Error() != c.want {
-				t.Errorf("error %v, want %s", err, c.want)
+				t.Errorf("error %v\nwant  %s", err, c.want)
 			}
 		})
 	}
 }
 
-// TestInConfiguration parses a configuration with the processor as the
-// extension does: config check names what it does, and a mistake is
-// reported with the file, line and processor id.
-func TestInConfiguration(t *testing.T) {
-	processor.Register(Factory)
-	const file = `receivers:
-  otlp:
-    protocols:
-      http:
-processors:
-  attributes/scrub:
-    actions:
-      - key: db.statement
-        action: delete
-      - pattern: ^secret
-        action: delete
-exporters:
-  debug:
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [attributes/scrub]
-      exporters: [debug]
-`
-	cfg, err := config.Parse([]byte(file), "config.yaml", func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc := cfg.Processors["attributes/scrub"]
-	if pc == nil || pc.Ignored() {
-		t.Fatalf("processor %+v", pc)
-	}
-	if s := cfg.Summary(); !strings.Contains(s, `attributes/scrub: attributes: delete db.statement; delete keys matching "^secret"`) {
-		t.Errorf("summary does not describe the processor:\n%s", s)
-	}
-	bad := strings.Replace(file, "action: delete\n      - pattern", "action: upsert\n      - pattern", 1)
-	_, err = config.Parse([]byte(bad), "config.yaml", func(string) string { return "" })
-	if want := `config.yaml:6:3: processors.attributes/scrub: actions[0] (line 8): action "upsert" is not supported; supported: delete`; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %v, want it to contain %s", err, want)
-	}
-	other := strings.Replace(file, "attributes/scrub", "span/x", 1)
-	_, err = config.Parse([]byte(other), "config.yaml", func(string) string { return "" })
-	if want := `processors: unknown type "span"; supported: attributes, batch, decouple, memory_limiter, resource`; err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("error %v, want it to contain %s", err, want)
-	}
-}
-
-func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }
+func indent(s string) string { return "      " + strings.ReplaceAll(s, "\n", "\n      ") }
 
 func fill(t *testing.T, err error) {
 	t.Helper()

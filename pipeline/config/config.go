@@ -13,7 +13,9 @@
 // Supported components:
 //
 //	receivers:  otlp, telemetryapi
-//	processors: resource; batch, decouple, memory_limiter (accepted and ignored)
+//	processors: the types registered in package internal/processor, each
+//	            of which parses its own options (resource, attributes);
+//	            batch, decouple, memory_limiter (accepted and ignored)
 //	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug
 //
 // Scalar values may use ${env:VAR}, ${VAR} and ${env:VAR:-default}; $$ is a
@@ -198,30 +200,23 @@ func (r *TelemetryAPIReceiver) Has(t string) bool {
 	return false
 }
 
-// Processor is a declared processor. Resource is set for type "resource";
-// Options for a type registered in package internal/processor (what its
-// factory's Decode returned). The types registered as ignored (batch,
-// decouple, memory_limiter) are accepted for compatibility and do nothing.
+// Processor is a declared processor of a type registered in package
+// internal/processor. Options is that type's own configuration (what its
+// factory's Decode returned); it is nil for the types registered as
+// ignored (batch, decouple, memory_limiter), accepted for compatibility.
 type Processor struct {
 	ID   string
-	Type string // "resource", or a registered processor type
+	Type string
 	Pos  Position
 
-	Resource *ResourceProcessor
-	// Options is the registered type's own configuration.
+	// Options is the type's own configuration.
 	Options any
 }
 
 // Ignored reports whether the processor is accepted but does nothing.
-func (p *Processor) Ignored() bool { return p.Resource == nil && p.Options == nil }
+func (p *Processor) Ignored() bool { return p.Options == nil }
 
-// ResourceProcessor configures the resource processor: actions applied, in
-// order, to the attributes of every resource.
-type ResourceProcessor struct {
-	Attributes []AttributeAction
-}
-
-// Action is what an AttributeAction does.
+// Action is what a HeaderAction does.
 type Action string
 
 // The supported actions.
@@ -231,19 +226,6 @@ const (
 	Upsert Action = "upsert" // set the key
 	Delete Action = "delete" // remove the key
 )
-
-// AttributeAction is one entry of the resource processor's attributes list.
-// For insert, update and upsert exactly one of Value and FromAttribute is
-// set; for delete neither is.
-type AttributeAction struct {
-	Key    string
-	Action Action
-	// Value is a string, int64, float64 or bool.
-	Value any
-	// FromAttribute names another resource attribute whose value is copied;
-	// the action does nothing when that attribute is absent.
-	FromAttribute string
-}
 
 // Exporter is a declared exporter. Exactly one of the type-specific fields
 // is set, according to Type.
@@ -642,34 +624,13 @@ func (r *Receiver) describe() string {
 }
 
 func (p *Processor) describe() string {
-	if p.Options != nil {
-		if s, ok := p.Options.(fmt.Stringer); ok {
-			return s.String()
-		}
-		return p.Type
-	}
-	if p.Resource == nil {
+	if p.Options == nil {
 		return "accepted and ignored"
 	}
-	var parts []string
-	for _, a := range p.Resource.Attributes {
-		switch {
-		case a.Action == Delete:
-			parts = append(parts, fmt.Sprintf("delete %s", a.Key))
-		case a.FromAttribute != "":
-			parts = append(parts, fmt.Sprintf("%s %s from %s", a.Action, a.Key, a.FromAttribute))
-		default:
-			parts = append(parts, fmt.Sprintf("%s %s=%s", a.Action, a.Key, formatValue(a.Value)))
-		}
+	if s, ok := p.Options.(fmt.Stringer); ok {
+		return s.String()
 	}
-	return "resource attributes: " + strings.Join(parts, "; ")
-}
-
-func formatValue(v any) string {
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprint(v)
+	return p.Type
 }
 
 func (e *Exporter) describe(signals []pipeline.Signal) string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
 )
 
 // envMap returns a getenv over m.
@@ -125,13 +126,13 @@ func TestParseFullConfig(t *testing.T) {
 		},
 		Processors: map[string]*Processor{
 			"memory_limiter": {ID: "memory_limiter", Type: "memory_limiter"},
-			"resource": {ID: "resource", Type: "resource", Resource: &ResourceProcessor{Attributes: []AttributeAction{
-				{Key: "deployment.environment", Action: Upsert, Value: "dev"},
-				{Key: "team.size", Action: Insert, Value: int64(7)},
-				{Key: "sampling.ratio", Action: Insert, Value: 0.25},
-				{Key: "billing.enabled", Action: Update, Value: true},
-				{Key: "service.namespace", Action: Insert, FromAttribute: "faas.name"},
-				{Key: "process.command_args", Action: Delete},
+			"resource": {ID: "resource", Type: "resource", Options: &resourceprocessor.Config{Attributes: []resourceprocessor.AttributeAction{
+				{Key: "deployment.environment", Action: resourceprocessor.Upsert, Value: "dev"},
+				{Key: "team.size", Action: resourceprocessor.Insert, Value: int64(7)},
+				{Key: "sampling.ratio", Action: resourceprocessor.Insert, Value: 0.25},
+				{Key: "billing.enabled", Action: resourceprocessor.Update, Value: true},
+				{Key: "service.namespace", Action: resourceprocessor.Insert, FromAttribute: "faas.name"},
+				{Key: "process.command_args", Action: resourceprocessor.Delete},
 			}}},
 		},
 		Exporters: map[string]*Exporter{
@@ -203,8 +204,8 @@ func dump(c *Config) string {
 	for _, id := range sortedKeys(c.Processors) {
 		p := c.Processors[id]
 		b.WriteString("\n  processor " + id + ": " + sprint(*p))
-		if p.Resource != nil {
-			b.WriteString(" " + sprint(*p.Resource))
+		if p.Options != nil {
+			b.WriteString(" " + sprint(p.Options))
 		}
 	}
 	for _, id := range sortedKeys(c.Exporters) {
@@ -645,7 +646,7 @@ func TestExpand(t *testing.T) {
 			if got := cfg.Exporters["otlp"].OTLP.Headers["h"]; got != tt.wantStr {
 				t.Errorf("header = %q, want %q", got, tt.wantStr)
 			}
-			if got := cfg.Processors["resource"].Resource.Attributes[0].Value; got != tt.wantValue {
+			if got := cfg.Processors["resource"].Options.(*resourceprocessor.Config).Attributes[0].Value; got != tt.wantValue {
 				t.Errorf("attribute = %#v, want %#v", got, tt.wantValue)
 			}
 		})

@@ -630,121 +630,56 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// processorTypes are the supported processor types: resource, parsed
-// here, and the types registered in package internal/processor, each of
-// which parses its own options.
-func processorTypes() []string {
-	types := append(processor.Types(), "resource")
-	sort.Strings(types)
-	return types
-}
+// processorTypes are the supported processor types: those registered in
+// package internal/processor, each of which parses its own options.
+func processorTypes() []string { return processor.Types() }
 
 func (p *parser) processor(e entry, typ string) *Processor {
 	id := e.key.Value
 	pr := &Processor{ID: id, Type: typ, Pos: p.pos(e.key)}
 	path := "processors." + id
-	if f, ok := processor.Lookup(typ); ok {
-		if f.Ignored != "" {
-			p.warnf("processor %s: accepted and ignored: %s", id, f.Ignored)
-			return pr
-		}
-		opts, err := f.Decode(deref(e.val))
-		if err != nil {
-			p.errorf(e.key, "%s: %v", path, err)
-			return nil
-		}
-		if opts == nil {
-			opts = struct{}{}
-		}
-		pr.Options = opts
+	f, ok := processor.Lookup(typ)
+	if !ok {
+		p.errorf(e.key, "%s: type %q is not registered", path, typ)
+		return nil
+	}
+	if f.Ignored != "" {
+		p.warnf("processor %s: accepted and ignored: %s", id, f.Ignored)
 		return pr
 	}
-	f := p.fields(e.val, path, []string{"attributes"}, nil)
-	a, ok := f["attributes"]
-	if !ok || isNull(a.val) {
-		p.errorf(e.key, "%s: attributes is required: a list of {key, action, value or from_attribute}", path)
+	nerr := len(p.errs)
+	opts := f.Decode(decoder{p}, e.key, e.val, path)
+	if len(p.errs) > nerr {
 		return nil
 	}
-	items := deref(a.val)
-	if items.Kind != yaml.SequenceNode || len(items.Content) == 0 {
-		p.errorf(items, "%s.attributes: expected a non-empty list of {key, action, value or from_attribute}, got %s", path, describe(items))
-		return nil
+	if opts == nil {
+		opts = struct{}{}
 	}
-	pr.Resource = &ResourceProcessor{}
-	for i, item := range items.Content {
-		ip := fmt.Sprintf("%s.attributes[%d]", path, i)
-		if act, ok := p.attributeAction(deref(item), ip); ok {
-			pr.Resource.Attributes = append(pr.Resource.Attributes, act)
-		}
-	}
+	pr.Options = opts
 	return pr
 }
 
-func (p *parser) attributeAction(n *yaml.Node, path string) (AttributeAction, bool) {
-	var a AttributeAction
-	nerr := len(p.errs)
-	f := p.fields(n, path, []string{"key", "value", "action", "from_attribute"}, nil)
-	if len(p.errs) > nerr {
-		return a, false
+// decoder lets a component read its own options with the parser's rules
+// (see processor.Decoder).
+type decoder struct{ p *parser }
+
+func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
+	out := map[string]processor.Entry{}
+	for k, e := range d.p.fields(n, path, known, nil) {
+		out[k] = processor.Entry{Key: e.key, Value: e.val}
 	}
-	a.Key, _ = p.scalar(f["key"].val, path+".key")
-	if a.Key == "" {
-		p.errorf(n, "%s: key is required", path)
-	}
-	actionEntry, hasAction := f["action"]
-	if !hasAction || isNull(actionEntry.val) {
-		p.errorf(n, "%s: action is required; supported: insert, update, upsert, delete", path)
-		return a, false
-	}
-	a.Action = Action(p.oneOf(actionEntry.val, path+".action", "insert", "update", "upsert", "delete"))
-	if a.Action == "" {
-		return a, false
-	}
-	a.FromAttribute, _ = p.scalar(f["from_attribute"].val, path+".from_attribute")
-	valueEntry, hasValue := f["value"]
-	hasValue = hasValue && !isNull(valueEntry.val)
-	if hasValue {
-		a.Value = p.attributeValue(deref(valueEntry.val), path+".value")
-	}
-	switch {
-	case a.Action == Delete && (hasValue || a.FromAttribute != ""):
-		p.errorf(n, "%s: action delete takes neither value nor from_attribute", path)
-	case a.Action != Delete && hasValue && a.FromAttribute != "":
-		p.errorf(n, "%s: set value or from_attribute, not both", path)
-	case a.Action != Delete && !hasValue && a.FromAttribute == "":
-		p.errorf(n, "%s: action %s needs value or from_attribute", path, a.Action)
-	}
-	return a, len(p.errs) == nerr
+	return out
 }
 
-// attributeValue decodes a scalar as string, int64, float64 or bool.
-func (p *parser) attributeValue(n *yaml.Node, path string) any {
-	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, "%s: expected a string, number or true/false, got %s", path, describe(n))
-		return nil
-	}
-	var v any
-	if err := n.Decode(&v); err != nil {
-		p.errorf(n, "%s: %v", path, err)
-		return nil
-	}
-	switch x := v.(type) {
-	case string, bool, float64:
-		return x
-	case int:
-		return int64(x)
-	case int64:
-		return x
-	case uint64:
-		if x > 1<<63-1 {
-			p.errorf(n, "%s: %d is too large for an attribute (at most %d)", path, x, int64(1<<63-1))
-			return nil
-		}
-		return int64(x)
-	}
-	// Timestamps and other YAML types: keep the text.
-	return n.Value
+func (d decoder) Scalar(n *yaml.Node, path string) (string, bool) { return d.p.scalar(n, path) }
+
+func (d decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
+	return d.p.oneOf(n, path, allowed...)
 }
+
+func (d decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
+
+func (d decoder) Mistakes() int { return len(d.p.errs) }
 
 // Exporter keys accepted for compatibility and ignored.
 var ignoredExporterKeys = map[string]string{

@@ -12,8 +12,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
 )
 
 // Processor applies a resource processor's actions. It keeps no state
@@ -24,15 +22,15 @@ type Processor struct {
 
 type action struct {
 	key   string
-	kind  config.Action
+	kind  Action
 	from  string        // copy from this attribute, if set
 	value pcommon.Value // else set this value
 }
 
 // New prepares the actions of cfg. It returns an error naming the action
 // when one is invalid: an unknown action, an empty key, or a value that is
-// not a string, integer, float or bool (config.Parse never produces these).
-func New(cfg config.ResourceProcessor) (*Processor, error) {
+// not a string, integer, float or bool (Decode never produces these).
+func New(cfg Config) (*Processor, error) {
 	p := &Processor{actions: make([]action, 0, len(cfg.Attributes))}
 	for i, a := range cfg.Attributes {
 		if a.Key == "" {
@@ -40,8 +38,8 @@ func New(cfg config.ResourceProcessor) (*Processor, error) {
 		}
 		act := action{key: a.Key, kind: a.Action, from: a.FromAttribute}
 		switch a.Action {
-		case config.Delete:
-		case config.Insert, config.Update, config.Upsert:
+		case Delete:
+		case Insert, Update, Upsert:
 			if a.FromAttribute == "" {
 				v, err := toValue(a.Value)
 				if err != nil {
@@ -112,12 +110,12 @@ func (p *Processor) ProcessLogs(_ context.Context, ld plog.Logs) error {
 // apply runs the actions, in order, on one resource's attributes.
 func (p *Processor) apply(attrs pcommon.Map) {
 	for _, a := range p.actions {
-		if a.kind == config.Delete {
+		if a.kind == Delete {
 			attrs.Remove(a.key)
 			continue
 		}
 		_, exists := attrs.Get(a.key)
-		if a.kind == config.Insert && exists || a.kind == config.Update && !exists {
+		if a.kind == Insert && exists || a.kind == Update && !exists {
 			continue
 		}
 		if a.from == "" {

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 )
 
@@ -22,89 +23,89 @@ func TestActions(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		actions []config.AttributeAction
+		actions []AttributeAction
 		want    map[string]any
 	}{
 		{
 			name:    "insert adds an absent key",
-			actions: []config.AttributeAction{{Key: "deployment.environment", Action: config.Insert, Value: "prod"}},
+			actions: []AttributeAction{{Key: "deployment.environment", Action: Insert, Value: "prod"}},
 			want:    with(base, "deployment.environment", "prod"),
 		},
 		{
 			name:    "insert keeps a present key",
-			actions: []config.AttributeAction{{Key: "stage", Action: config.Insert, Value: "prod"}},
+			actions: []AttributeAction{{Key: "stage", Action: Insert, Value: "prod"}},
 			want:    base,
 		},
 		{
 			name:    "update changes a present key",
-			actions: []config.AttributeAction{{Key: "stage", Action: config.Update, Value: "prod"}},
+			actions: []AttributeAction{{Key: "stage", Action: Update, Value: "prod"}},
 			want:    with(base, "stage", "prod"),
 		},
 		{
 			name:    "update ignores an absent key",
-			actions: []config.AttributeAction{{Key: "region", Action: config.Update, Value: "eu-west-1"}},
+			actions: []AttributeAction{{Key: "region", Action: Update, Value: "eu-west-1"}},
 			want:    base,
 		},
 		{
 			name: "upsert sets present and absent keys",
-			actions: []config.AttributeAction{
-				{Key: "stage", Action: config.Upsert, Value: "prod"},
-				{Key: "region", Action: config.Upsert, Value: "eu-west-1"},
+			actions: []AttributeAction{
+				{Key: "stage", Action: Upsert, Value: "prod"},
+				{Key: "region", Action: Upsert, Value: "eu-west-1"},
 			},
 			want: with(with(base, "stage", "prod"), "region", "eu-west-1"),
 		},
 		{
 			name: "delete removes a key, absent keys are fine",
-			actions: []config.AttributeAction{
-				{Key: "tags", Action: config.Delete},
-				{Key: "nope", Action: config.Delete},
+			actions: []AttributeAction{
+				{Key: "tags", Action: Delete},
+				{Key: "nope", Action: Delete},
 			},
 			want: without(base, "tags"),
 		},
 		{
 			name: "value types",
-			actions: []config.AttributeAction{
-				{Key: "s", Action: config.Insert, Value: "x"},
-				{Key: "i", Action: config.Insert, Value: int64(42)},
-				{Key: "i32", Action: config.Insert, Value: 7},
-				{Key: "f", Action: config.Insert, Value: 0.5},
-				{Key: "b", Action: config.Insert, Value: true},
-				{Key: "count", Action: config.Update, Value: "three"},
+			actions: []AttributeAction{
+				{Key: "s", Action: Insert, Value: "x"},
+				{Key: "i", Action: Insert, Value: int64(42)},
+				{Key: "i32", Action: Insert, Value: 7},
+				{Key: "f", Action: Insert, Value: 0.5},
+				{Key: "b", Action: Insert, Value: true},
+				{Key: "count", Action: Update, Value: "three"},
 			},
 			want: with(with(with(with(with(with(base, "s", "x"), "i", int64(42)), "i32", int64(7)), "f", 0.5), "b", true), "count", "three"),
 		},
 		{
 			name:    "from_attribute copies another attribute",
-			actions: []config.AttributeAction{{Key: "service.namespace", Action: config.Insert, FromAttribute: "faas.name"}},
+			actions: []AttributeAction{{Key: "service.namespace", Action: Insert, FromAttribute: "faas.name"}},
 			want:    with(base, "service.namespace", "checkout-fn"),
 		},
 		{
 			name:    "from_attribute copies non-string values",
-			actions: []config.AttributeAction{{Key: "labels", Action: config.Upsert, FromAttribute: "tags"}},
+			actions: []AttributeAction{{Key: "labels", Action: Upsert, FromAttribute: "tags"}},
 			want:    with(base, "labels", []any{"a", "b"}),
 		},
 		{
 			name:    "from_attribute overwrites with update",
-			actions: []config.AttributeAction{{Key: "service.name", Action: config.Update, FromAttribute: "faas.name"}},
+			actions: []AttributeAction{{Key: "service.name", Action: Update, FromAttribute: "faas.name"}},
 			want:    with(base, "service.name", "checkout-fn"),
 		},
 		{
 			name:    "from_attribute with an absent source does nothing",
-			actions: []config.AttributeAction{{Key: "stage", Action: config.Upsert, FromAttribute: "nope"}},
+			actions: []AttributeAction{{Key: "stage", Action: Upsert, FromAttribute: "nope"}},
 			want:    base,
 		},
 		{
 			name:    "from_attribute naming itself does nothing",
-			actions: []config.AttributeAction{{Key: "stage", Action: config.Upsert, FromAttribute: "stage"}},
+			actions: []AttributeAction{{Key: "stage", Action: Upsert, FromAttribute: "stage"}},
 			want:    base,
 		},
 		{
 			name: "actions run in order",
-			actions: []config.AttributeAction{
-				{Key: "old.name", Action: config.Insert, FromAttribute: "service.name"},
-				{Key: "service.name", Action: config.Upsert, Value: "renamed"},
-				{Key: "stage", Action: config.Delete},
-				{Key: "stage", Action: config.Insert, Value: "prod"},
+			actions: []AttributeAction{
+				{Key: "old.name", Action: Insert, FromAttribute: "service.name"},
+				{Key: "service.name", Action: Upsert, Value: "renamed"},
+				{Key: "stage", Action: Delete},
+				{Key: "stage", Action: Insert, Value: "prod"},
 			},
 			want: with(with(with(base, "old.name", "checkout"), "service.name", "renamed"), "stage", "prod"),
 		},
@@ -116,7 +117,7 @@ func TestActions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := New(config.ResourceProcessor{Attributes: tt.actions})
+			p, err := New(Config{Attributes: tt.actions})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,13 +159,13 @@ func TestActions(t *testing.T) {
 // TestFromAttributeWhileGrowing copies into many new keys, so that the
 // attribute map grows and moves while a source value is being read.
 func TestFromAttributeWhileGrowing(t *testing.T) {
-	var actions []config.AttributeAction
+	var actions []AttributeAction
 	want := map[string]any{"src": "value"}
 	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"} {
-		actions = append(actions, config.AttributeAction{Key: k, Action: config.Insert, FromAttribute: "src"})
+		actions = append(actions, AttributeAction{Key: k, Action: Insert, FromAttribute: "src"})
 		want[k] = "value"
 	}
-	p, err := New(config.ResourceProcessor{Attributes: actions})
+	p, err := New(Config{Attributes: actions})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,17 +180,17 @@ func TestFromAttributeWhileGrowing(t *testing.T) {
 func TestNewErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		action config.AttributeAction
+		action AttributeAction
 		want   string
 	}{
-		{"unknown action", config.AttributeAction{Key: "k", Action: "hash"}, `resource processor: attributes[0] (k): unsupported action "hash"; supported: insert, update, upsert, delete`},
-		{"empty key", config.AttributeAction{Action: config.Delete}, "resource processor: attributes[0]: key is empty"},
-		{"no value", config.AttributeAction{Key: "k", Action: config.Insert}, "resource processor: attributes[0] (insert k): no value and no from_attribute"},
-		{"bad value type", config.AttributeAction{Key: "k", Action: config.Upsert, Value: []string{"x"}}, "resource processor: attributes[0] (upsert k): value [x] is a []string; want a string, integer, float or bool"},
+		{"unknown action", AttributeAction{Key: "k", Action: "hash"}, `resource processor: attributes[0] (k): unsupported action "hash"; supported: insert, update, upsert, delete`},
+		{"empty key", AttributeAction{Action: Delete}, "resource processor: attributes[0]: key is empty"},
+		{"no value", AttributeAction{Key: "k", Action: Insert}, "resource processor: attributes[0] (insert k): no value and no from_attribute"},
+		{"bad value type", AttributeAction{Key: "k", Action: Upsert, Value: []string{"x"}}, "resource processor: attributes[0] (upsert k): value [x] is a []string; want a string, integer, float or bool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(config.ResourceProcessor{Attributes: []config.AttributeAction{tt.action}})
+			_, err := New(Config{Attributes: []AttributeAction{tt.action}})
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("error = %v, want %s", err, tt.want)
 			}
@@ -225,13 +226,14 @@ service:
       processors: [resource]
       exporters: [debug]
 `
+	processor.Register(Factory)
 	cfg, err := config.Parse([]byte(yaml), "config.yaml", func(k string) string {
 		return map[string]string{"STAGE": "prod"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(*cfg.Processors["resource"].Resource)
+	p, err := New(*cfg.Processors["resource"].Options.(*Config))
 	if err != nil {
 		t.Fatal(err)
 	}
