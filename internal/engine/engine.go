@@ -302,50 +302,32 @@ func (r *router) Admit(signal pipeline.Signal, size, items int64) error {
 	return nil
 }
 
-func (r *router) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	ps := r.targets(pipeline.Traces)
-	for i, p := range ps {
-		d := td
+// consume hands p to the buffer of every pipeline of its signal; all but
+// the last get a copy.
+func (r *router) consume(ctx context.Context, p part) error {
+	o := ops[p.signal]
+	ps := r.targets(p.signal)
+	for i, pp := range ps {
+		d := p
 		if i < len(ps)-1 {
-			d = ptrace.NewTraces()
-			td.CopyTo(d)
+			d = o.copy(p)
 		}
-		if err := p.buf.ConsumeTraces(ctx, d); err != nil {
-			return fmt.Errorf("pipeline %s: %w", p.id, err)
+		if err := o.consume(ctx, pp.buf, d); err != nil {
+			return fmt.Errorf("pipeline %s: %w", pp.id, err)
 		}
-		r.filled(p)
+		r.filled(pp)
 	}
 	return nil
+}
+
+func (r *router) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	return r.consume(ctx, part{signal: pipeline.Traces, td: td})
 }
 
 func (r *router) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	ps := r.targets(pipeline.Metrics)
-	for i, p := range ps {
-		d := md
-		if i < len(ps)-1 {
-			d = pmetric.NewMetrics()
-			md.CopyTo(d)
-		}
-		if err := p.buf.ConsumeMetrics(ctx, d); err != nil {
-			return fmt.Errorf("pipeline %s: %w", p.id, err)
-		}
-		r.filled(p)
-	}
-	return nil
+	return r.consume(ctx, part{signal: pipeline.Metrics, md: md})
 }
 
 func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	ps := r.targets(pipeline.Logs)
-	for i, p := range ps {
-		d := ld
-		if i < len(ps)-1 {
-			d = plog.NewLogs()
-			ld.CopyTo(d)
-		}
-		if err := p.buf.ConsumeLogs(ctx, d); err != nil {
-			return fmt.Errorf("pipeline %s: %w", p.id, err)
-		}
-		r.filled(p)
-	}
-	return nil
+	return r.consume(ctx, part{signal: pipeline.Logs, ld: ld})
 }

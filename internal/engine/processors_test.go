@@ -138,3 +138,23 @@ func TestStageForSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestRouterFanOut: what a receiver got reaches every pipeline of its
+// signal, each with its own copy, and no pipeline of another signal.
+func TestRouterFanOut(t *testing.T) {
+	a := &pipe{id: "traces/a", signal: pipeline.Traces, buf: buffer.New(1 << 20)}
+	b := &pipe{id: "traces/b", signal: pipeline.Traces, buf: buffer.New(1 << 20)}
+	m := &pipe{id: "metrics", signal: pipeline.Metrics, buf: buffer.New(1 << 20)}
+	r := &router{receiver: "otlp", pipes: []*pipe{a, b, m}, logger: slog.New(slog.DiscardHandler)}
+	if err := r.ConsumeTraces(context.Background(), spans("x", "y")); err != nil {
+		t.Fatal(err)
+	}
+	ta, tb := a.buf.Take(), b.buf.Take()
+	if ta.Traces.SpanCount() != 2 || tb.Traces.SpanCount() != 2 || !m.buf.Empty() {
+		t.Fatalf("spans: a %d, b %d, metrics pipeline empty %v; want 2, 2, true", ta.Traces.SpanCount(), tb.Traces.SpanCount(), m.buf.Empty())
+	}
+	ta.Traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetName("changed")
+	if n := tb.Traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name(); n != "x" {
+		t.Errorf("pipeline b's span is %q after a's was renamed: the pipelines share data", n)
+	}
+}

@@ -33,6 +33,8 @@ type signalOps struct {
 	unmarshal func(data []byte) (part, error)
 	// export sends p to e.
 	export func(ctx context.Context, e pipeline.Exporter, p part) error
+	// consume hands p to a pipeline's buffer.
+	consume func(ctx context.Context, b *buffer.Buffer, p part) error
 }
 
 var ops = map[pipeline.Signal]*signalOps{
@@ -60,7 +62,8 @@ var ops = map[pipeline.Signal]*signalOps{
 			td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(data)
 			return part{signal: pipeline.Traces, td: td}, err
 		},
-		export: func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportTraces(ctx, p.td) },
+		export:  func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportTraces(ctx, p.td) },
+		consume: func(ctx context.Context, b *buffer.Buffer, p part) error { return b.ConsumeTraces(ctx, p.td) },
 	},
 	pipeline.Metrics: {
 		of:    func(b buffer.Batch) part { return part{signal: pipeline.Metrics, md: b.Metrics} },
@@ -84,7 +87,8 @@ var ops = map[pipeline.Signal]*signalOps{
 			md, err := (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(data)
 			return part{signal: pipeline.Metrics, md: md}, err
 		},
-		export: func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportMetrics(ctx, p.md) },
+		export:  func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportMetrics(ctx, p.md) },
+		consume: func(ctx context.Context, b *buffer.Buffer, p part) error { return b.ConsumeMetrics(ctx, p.md) },
 	},
 	pipeline.Logs: {
 		of:    func(b buffer.Batch) part { return part{signal: pipeline.Logs, ld: b.Logs} },
@@ -108,6 +112,7 @@ var ops = map[pipeline.Signal]*signalOps{
 			ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(data)
 			return part{signal: pipeline.Logs, ld: ld}, err
 		},
-		export: func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportLogs(ctx, p.ld) },
+		export:  func(ctx context.Context, e pipeline.Exporter, p part) error { return e.ExportLogs(ctx, p.ld) },
+		consume: func(ctx context.Context, b *buffer.Buffer, p part) error { return b.ConsumeLogs(ctx, p.ld) },
 	},
 }
