@@ -2,11 +2,12 @@
 // start sets up the OpenTelemetry SDK for a Lambda function: a tracer
 // provider exporting OTLP/HTTP protobuf to the lambdaotel extension on
 // localhost, the propagators of OTEL_PROPAGATORS, optional metrics and logs,
-// and the instrumentations (the Lambda handler, http, fetch/undici, the AWS
-// SDK). The aws-lambda instrumentation ends each invocation's span and,
-// before the invocation returns, flushes every provider through flush
-// below, which waits at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
-// invocation's deadline.
+// and the instrumentations (http, fetch/undici, the AWS SDK). wrapHandler
+// wraps the function's handler in the invocation span (invocation.cjs),
+// which flushes every provider through flush below before the invocation
+// returns, waiting at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
+// invocation's deadline. On SIGTERM (Lambda's shutdown) the providers are
+// flushed and shut down.
 
 const config = require('./config.cjs');
 const log = require('./log.cjs');
@@ -42,14 +43,15 @@ function start(env = process.env) {
 
   const api = require('@opentelemetry/api');
   const core = require('@opentelemetry/core');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   api.diag.setLogger(diagLogger(), { logLevel: api.DiagLogLevel[cfg.logLevel.toUpperCase()], suppressOverrideMessage: true });
   core.setGlobalErrorHandler((err) => reportError(err));
 
   const resource = buildResource(env);
-  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace');
   const spanProcessors = [];
   if (cfg.traces !== 'none') {
-    const { BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace-base');
     let exporter;
     if (cfg.traces === 'otlp') {
       const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
@@ -57,10 +59,11 @@ function start(env = process.env) {
     } else {
       exporter = new ConsoleSpanExporter();
     }
-    spanProcessors.push(new BatchSpanProcessor(exporter));
+    spanProcessors.push(new BatchSpanProcessor({ exporter }));
   }
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
-  tracerProvider.register({ propagator: buildPropagator(cfg.propagators, core) });
+  const tracerProvider = new TracerProvider({ resource, spanProcessors });
+  api.trace.setGlobalTracerProvider(tracerProvider);
+  api.propagation.setGlobalPropagator(buildPropagator(cfg.propagators, core, api));
 
   let meterProvider = null;
   if (cfg.metrics !== 'none') {
@@ -88,13 +91,12 @@ function start(env = process.env) {
       exporter = new ConsoleLogRecordExporter();
     }
     loggerProvider = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor({ exporter })] });
-    require('@opentelemetry/api-logs').logs.setGlobalLoggerProvider(loggerProvider);
+    api.logs.setGlobalLoggerProvider(loggerProvider);
   }
 
   // The end of each invocation waits for this flush, bounded by the flush
-  // timeout and by the invocation's deadline (set by the request hook).
-  let deadline = 0;
-  const flush = () => {
+  // timeout and by the invocation's deadline (ms since the epoch; 0: none).
+  const flush = (deadline = 0) => {
     const pending = [tracerProvider.forceFlush()];
     if (meterProvider) pending.push(meterProvider.forceFlush());
     if (loggerProvider) pending.push(loggerProvider.forceFlush());
@@ -133,31 +135,68 @@ function start(env = process.env) {
       all.then(finish);
     });
   };
-  // What the instrumentations get as providers: the real ones for their
-  // tracers and meters, and the combined flush for the aws-lambda
-  // instrumentation, which calls forceFlush before the invocation returns.
-  const flushingTracerProvider = {
-    getTracer: (name, version, options) => tracerProvider.getTracer(name, version, options),
-    forceFlush: flush,
-  };
   const meterFacade = meterProvider ? { getMeter: (name, version, options) => meterProvider.getMeter(name, version, options) } : undefined;
-
-  const instrumentations = buildInstrumentations(cfg.instrumentations, env, (ctx) => {
-    deadline = 0;
-    try {
-      const left = ctx && typeof ctx.getRemainingTimeInMillis === 'function' ? ctx.getRemainingTimeInMillis() : NaN;
-      if (Number.isFinite(left) && left > 0) {
-        deadline = Date.now() + left;
-      }
-    } catch {
-      // No deadline: the flush timeout alone bounds the flush.
-    }
-  });
+  const instrumentations = buildInstrumentations(cfg.instrumentations, env);
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
-  registerInstrumentations({ tracerProvider: flushingTracerProvider, meterProvider: meterFacade, instrumentations });
+  registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations });
+  onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
-  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush };
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api };
   return state;
+}
+
+/**
+ * wrapHandler returns the function's handler wrapped in the invocation
+ * span, or the handler itself when the SDK is off (OTEL_SDK_DISABLED, the
+ * aws-lambda instrumentation disabled, or a failed start).
+ * @param {Function} handler
+ */
+function wrapHandler(handler) {
+  if (state === null || state.disabled || !state.cfg.instrumentations.includes('aws-lambda')) {
+    return handler;
+  }
+  const { api, cfg, flush } = state;
+  const { wrap, SCOPE } = require('./invocation.cjs');
+  return wrap(handler, {
+    api,
+    tracer: api.trace.getTracer(SCOPE, DISTRO_VERSION),
+    flush,
+    timeoutMarginMs: cfg.timeoutMarginMs,
+    trigger,
+    // The parent comes from the event's headers alone (API Gateway, ALB,
+    // Function URL), never from the active context: for a callback handler
+    // that is still the previous invocation's.
+    parent: (event) => {
+      const headers = event && typeof event === 'object' && event.headers && typeof event.headers === 'object' ? event.headers : {};
+      return api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
+    },
+    report: (err) => log.warn(`the invocation span failed: ${log.describe(err)}`, 'invocation-span'),
+  });
+}
+
+/** The shutdown deadline: Lambda gives the runtime and extensions 2000 ms in all; the runtime takes less. */
+const SHUTDOWN_TIMEOUT_MS = 500;
+
+/**
+ * onShutdown runs shutdown (bounded by SHUTDOWN_TIMEOUT_MS) when the
+ * runtime gets SIGTERM, then lets the signal do what it would have done:
+ * the process exits, unless the function listens for SIGTERM itself.
+ */
+function onShutdown(shutdown) {
+  const listener = () => {
+    let timer;
+    const bounded = Promise.race([
+      Promise.resolve().then(shutdown).catch((err) => reportError(err)),
+      new Promise((resolve) => { timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS); }),
+    ]);
+    bounded.then(() => {
+      clearTimeout(timer);
+      if (process.listenerCount('SIGTERM') === 0) {
+        process.exit(128 + 15);
+      }
+    });
+  };
+  process.once('SIGTERM', listener);
 }
 
 /**
@@ -243,20 +282,41 @@ function watchingAgentFactory(origin) {
 /** buildResource: the SDK's defaults, the Lambda function, then OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
 function buildResource(env) {
   const { defaultResource, resourceFromAttributes, detectResources, envDetector } = require('@opentelemetry/resources');
-  // Only the Lambda detector: the package's index also loads the EC2, ECS,
-  // EKS and Beanstalk detectors, which a function never needs.
-  const lambdaDetector = require('@opentelemetry/resource-detector-aws/build/src/detectors/AwsLambdaDetector').awsLambdaDetector;
   const base = { 'telemetry.distro.name': DISTRO_NAME, 'telemetry.distro.version': DISTRO_VERSION };
   if (env.AWS_LAMBDA_FUNCTION_NAME) {
     base['service.name'] = env.AWS_LAMBDA_FUNCTION_NAME;
   }
   return defaultResource()
     .merge(resourceFromAttributes(base))
-    .merge(detectResources({ detectors: [lambdaDetector, envDetector] }));
+    .merge(resourceFromAttributes(lambdaAttributes(env)))
+    .merge(detectResources({ detectors: [envDetector] }));
+}
+
+/**
+ * lambdaAttributes are the Lambda function's resource attributes, from the
+ * runtime's variables (what @opentelemetry/resource-detector-aws's Lambda
+ * detector finds, without loading its EC2, ECS, EKS and Beanstalk detectors).
+ */
+function lambdaAttributes(env) {
+  if (!(env.AWS_EXECUTION_ENV || '').startsWith('AWS_Lambda_')) return {};
+  const attrs = {
+    'cloud.provider': 'aws',
+    'cloud.platform': 'aws_lambda',
+    'cloud.region': env.AWS_REGION,
+    'faas.name': env.AWS_LAMBDA_FUNCTION_NAME,
+    'faas.version': env.AWS_LAMBDA_FUNCTION_VERSION,
+    'faas.max_memory': parseInt(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 10) * 1024 * 1024,
+  };
+  if (env.AWS_LAMBDA_LOG_GROUP_NAME) attrs['aws.log.group.names'] = [env.AWS_LAMBDA_LOG_GROUP_NAME];
+  if (env.AWS_LAMBDA_LOG_STREAM_NAME) attrs['faas.instance'] = env.AWS_LAMBDA_LOG_STREAM_NAME;
+  for (const k of Object.keys(attrs)) {
+    if (attrs[k] === undefined || Number.isNaN(attrs[k])) delete attrs[k];
+  }
+  return attrs;
 }
 
 /** buildPropagator returns the composite of the named propagators. */
-function buildPropagator(names, core) {
+function buildPropagator(names, core, api) {
   const propagators = names.map((name) => {
     switch (name) {
       case 'tracecontext':
@@ -266,7 +326,7 @@ function buildPropagator(names, core) {
       case 'xray':
         return new (require('@opentelemetry/propagator-aws-xray').AWSXRayPropagator)();
       case 'xray-lambda':
-        return new (require('@opentelemetry/propagator-aws-xray-lambda').AWSXRayLambdaPropagator)();
+        return xrayLambdaPropagator(api);
       default:
         throw new Error(`unknown propagator ${name}`); // config.read lets only known names through
     }
@@ -274,11 +334,8 @@ function buildPropagator(names, core) {
   return new core.CompositePropagator({ propagators });
 }
 
-/**
- * buildInstrumentations makes the named instrumentations. onInvocation is
- * called with the Lambda context at the start of every invocation.
- */
-function buildInstrumentations(names, env, onInvocation) {
+/** buildInstrumentations makes the named instrumentations. */
+function buildInstrumentations(names, env) {
   const out = [];
   const runtimeAPI = (env.AWS_LAMBDA_RUNTIME_API || '').trim();
   // Requests of a runtime client to the Runtime API are the runtime's
@@ -286,26 +343,8 @@ function buildInstrumentations(names, env, onInvocation) {
   const isRuntimeAPI = (host, port) => runtimeAPI !== '' && `${host}:${port}` === runtimeAPI;
   for (const name of names) {
     switch (name) {
-      case 'aws-lambda': {
-        const api = require('@opentelemetry/api');
-        const LambdaInstrumentation = lambdaInstrumentationClass();
-        out.push(new LambdaInstrumentation({
-          requestHook: (span, { event, context }) => {
-            onInvocation(context);
-            span.setAttribute('faas.trigger', trigger(event));
-          },
-          // The parent comes from the event's headers alone. The default
-          // extractor starts from the active context, which for a callback
-          // handler is still the previous invocation's (the runtime asks for
-          // the next event from inside the callback), and would make each
-          // invocation span a child of the one before.
-          eventContextExtractor: (event) => {
-            const headers = event && typeof event === 'object' && event.headers && typeof event.headers === 'object' ? event.headers : {};
-            return api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
-          },
-        }));
-        break;
-      }
+      case 'aws-lambda':
+        break; // the invocation span: wrapHandler
       case 'aws-sdk': {
         const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
         // One span per AWS call, not one more for its HTTP request.
@@ -360,48 +399,6 @@ const headerGetter = {
 };
 
 /**
- * lambdaInstrumentationClass returns the aws-lambda instrumentation with
- * one fix for callback-style handlers: the pinned release ends the
- * invocation span when such a handler returns (undefined, before it calls
- * back), then again when it calls back ("You can only call end() on a span
- * once"), so the span is too short and flushed too early. A handler that
- * declares the callback parameter and returns undefined ends its span
- * through the callback instead.
- */
-function lambdaInstrumentationClass() {
-  const { AwsLambdaInstrumentation } = require('@opentelemetry/instrumentation-aws-lambda');
-  return class LambdaInstrumentation extends AwsLambdaInstrumentation {
-    _getPatchHandler(original, handlerLoadStartTime) {
-      const patched = super._getPatchHandler(original, handlerLoadStartTime);
-      if (typeof original !== 'function' || original.length < 3) {
-        return patched;
-      }
-      const plugin = this;
-      const wrapper = function (event, context, callback) {
-        const outer = plugin._lambdaotelCallbackStyle;
-        plugin._lambdaotelCallbackStyle = typeof callback === 'function';
-        try {
-          return patched.apply(this, arguments);
-        } finally {
-          plugin._lambdaotelCallbackStyle = outer;
-        }
-      };
-      for (const symbol of Object.getOwnPropertySymbols(patched)) {
-        wrapper[symbol] = patched[symbol];
-      }
-      return wrapper;
-    }
-
-    _handlePromiseResult(span, maybePromise, additionalSpans) {
-      if (this._lambdaotelCallbackStyle && maybePromise === undefined) {
-        return maybePromise; // the wrapped callback ends the span and flushes
-      }
-      return super._handlePromiseResult(span, maybePromise, additionalSpans);
-    }
-  };
-}
-
-/**
  * reportError logs an SDK or export error once per kind, with a hint when
  * nothing listens where the SDK sends (origin, when known).
  */
@@ -443,4 +440,4 @@ function safeJSON(v) {
   }
 }
 
-module.exports = { start, DEFAULT_ENDPOINT };
+module.exports = { start, wrapHandler, DEFAULT_ENDPOINT };
