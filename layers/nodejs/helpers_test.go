@@ -109,6 +109,9 @@ type envOptions struct {
 	major        int               // the Node.js major (22 or 24)
 	noLayer      bool              // run without the Node.js layer (and AWS_LAMBDA_EXEC_WRAPPER)
 	fixture      string            // the directory under testdata/functions
+	fixtureDir   string            // or the fixture's directory
+	prepare      func(task string) // called with the task root before the sandbox starts
+	timeout      time.Duration     // the function's timeout; 10 s when 0
 	handler      string            // the handler setting
 	config       string            // the extension's config (%SINK_HTTP%, %GRPC_PORT%, %HTTP_PORT% replaced); otlpOnlyConfig when empty
 	env          map[string]string // more function environment variables
@@ -141,7 +144,16 @@ func startEnv(t *testing.T, o envOptions) *env {
 	}
 	dir := t.TempDir()
 	task := filepath.Join(dir, "task")
-	copyDir(t, filepath.Join("testdata", "functions", o.fixture), task)
+	if o.fixtureDir == "" {
+		o.fixtureDir = filepath.Join("testdata", "functions", o.fixture)
+	}
+	copyDir(t, o.fixtureDir, task)
+	if o.prepare != nil {
+		o.prepare(task)
+	}
+	if o.timeout == 0 {
+		o.timeout = 10 * time.Second
+	}
 	if o.functionDeps {
 		if err := os.Symlink(rt.FunctionDeps, filepath.Join(task, "node_modules")); err != nil {
 			t.Fatal(err)
@@ -167,7 +179,7 @@ func startEnv(t *testing.T, o envOptions) *env {
 		Runtime:      rt.Name(),
 		Layers:       layers,
 		FunctionName: o.functionName,
-		Timeout:      10 * time.Second,
+		Timeout:      o.timeout,
 		Env:          x.Env(""),
 	}
 	if !o.noLayer {
