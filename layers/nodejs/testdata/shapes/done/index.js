@@ -1,3 +1,3 @@
 exports.handler = function (event, context) {
-  setTimeout(() => context.done(null, { shape: 'done', n: event.n }), 50);
+  setTimeout(() => context.done(null, { shape: 'done', n: event.n }), 300);
 };
