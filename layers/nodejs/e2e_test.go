@@ -41,7 +41,7 @@ func TestHandlerKinds(t *testing.T) {
 		{"commonjs js async", "commonjs", "index.handler", true, false},
 		{"commonjs js callback", "commonjs-callback", "index.handler", false, true},
 		{"subdirectory esm", "subdir", "src/app.handler", false, false},
-		{"subdirectory cjs", "subdir-cjs", "lib/handlers/app.handler", false, false},
+		{"subdirectory cjs", "subdir-cjs", "lib/handlers/app.handler", false, true},
 	}
 	forMajors(t, func(t *testing.T, major int) {
 		for _, c := range cases {

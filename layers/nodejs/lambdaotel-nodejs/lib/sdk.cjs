@@ -49,7 +49,8 @@ function start(env = process.env) {
   core.setGlobalErrorHandler((err) => reportError(err));
 
   const resource = buildResource(env);
-  const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace');
+  const traceSDK = require('@opentelemetry/sdk-trace');
+  const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = traceSDK;
   const spanProcessors = [];
   if (cfg.traces !== 'none') {
     let exporter;
@@ -59,9 +60,11 @@ function start(env = process.env) {
     } else {
       exporter = new ConsoleSpanExporter();
     }
-    spanProcessors.push(new BatchSpanProcessor({ exporter }));
+    spanProcessors.push(new BatchSpanProcessor({ exporter, ...batchOptions(env) }));
   }
-  const tracerProvider = new TracerProvider({ resource, spanProcessors });
+  // The SDK 3 packages no longer read the OTEL_TRACES_SAMPLER, OTEL_BSP_*
+  // and limit variables themselves: the layer does.
+  const tracerProvider = new TracerProvider({ resource, spanProcessors, sampler: sampler(env, traceSDK), ...limits(env) });
   api.trace.setGlobalTracerProvider(tracerProvider);
   api.propagation.setGlobalPropagator(buildPropagator(cfg.propagators, core, api));
 
@@ -332,6 +335,96 @@ function buildPropagator(names, core, api) {
     }
   });
   return new core.CompositePropagator({ propagators });
+}
+
+/** intVar reads a non-negative integer variable; undefined when unset or bad (said once). */
+function intVar(env, name) {
+  const raw = (env[name] || '').trim();
+  if (raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    log.warn(`${name}=${raw} is not a non-negative integer; using the SDK's default`);
+    return undefined;
+  }
+  return n;
+}
+
+/** batchOptions are the span processor's OTEL_BSP_* settings. */
+function batchOptions(env) {
+  const out = {};
+  for (const [name, key] of [['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'], ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'], ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize']]) {
+    const v = intVar(env, name);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/** limits are the OTEL_ATTRIBUTE_* and OTEL_SPAN_* limits. */
+function limits(env) {
+  const general = {};
+  const span = {};
+  for (const [name, obj, key] of [
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', general, 'attributeCountLimit'], ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', general, 'attributeValueLengthLimit'],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', span, 'attributeCountLimit'], ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', span, 'attributeValueLengthLimit'],
+    ['OTEL_SPAN_EVENT_COUNT_LIMIT', span, 'eventCountLimit'], ['OTEL_SPAN_LINK_COUNT_LIMIT', span, 'linkCountLimit'],
+    ['OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', span, 'attributePerEventCountLimit'], ['OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', span, 'attributePerLinkCountLimit']]) {
+    const v = intVar(env, name);
+    if (v !== undefined) obj[key] = v;
+  }
+  const out = {};
+  if (Object.keys(general).length > 0) out.generalLimits = general;
+  if (Object.keys(span).length > 0) out.spanLimits = span;
+  return out;
+}
+
+/** sampler is the sampler of OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on). */
+function sampler(env, sdk) {
+  const name = (env.OTEL_TRACES_SAMPLER || '').trim().toLowerCase() || 'parentbased_always_on';
+  const rawArg = (env.OTEL_TRACES_SAMPLER_ARG || '').trim();
+  let ratio = 1;
+  if (rawArg !== '') {
+    const r = Number(rawArg);
+    if (Number.isFinite(r) && r >= 0 && r <= 1) {
+      ratio = r;
+    } else if (name.endsWith('traceidratio')) {
+      log.warn(`OTEL_TRACES_SAMPLER_ARG=${rawArg} is not a ratio between 0 and 1; using 1`);
+    }
+  }
+  switch (name) {
+    case 'always_on': return new sdk.AlwaysOnSampler();
+    case 'always_off': return new sdk.AlwaysOffSampler();
+    case 'traceidratio': return new sdk.TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on': return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+    case 'parentbased_always_off': return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
+    default:
+      log.warn(`OTEL_TRACES_SAMPLER value "${env.OTEL_TRACES_SAMPLER}" invalid, defaulting to parentbased_always_on`);
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
+}
+
+/**
+ * xrayLambdaPropagator is the X-Ray propagator that, when the carrier has
+ * no X-Ray header, takes the parent from the Lambda runtime's
+ * _X_AMZN_TRACE_ID (what @opentelemetry/propagator-aws-xray-lambda does; its
+ * releases stop at @opentelemetry/api 1.9).
+ */
+function xrayLambdaPropagator(api) {
+  const { AWSXRayPropagator } = require('@opentelemetry/propagator-aws-xray');
+  const xray = new AWSXRayPropagator();
+  return {
+    inject: (ctx, carrier, setter) => xray.inject(ctx, carrier, setter),
+    fields: () => xray.fields(),
+    extract: (ctx, carrier, getter) => {
+      const fromCarrier = xray.extract(ctx, carrier, getter);
+      const sc = api.trace.getSpanContext(fromCarrier);
+      if (sc && api.isSpanContextValid(sc)) return fromCarrier;
+      const header = process.env._X_AMZN_TRACE_ID;
+      if (!header) return fromCarrier;
+      return xray.extract(ctx, { 'x-amzn-trace-id': header }, api.defaultTextMapGetter);
+    },
+  };
 }
 
 /** buildInstrumentations makes the named instrumentations. */
