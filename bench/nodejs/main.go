@@ -1,12 +1,14 @@
 // Command nodejs measures what the lambdaotel Node.js layer adds to a
 // function in the local Lambda sandbox: init duration (cold start) and
-// invocation duration, with and without the layer, for a CommonJS handler
-// (preloaded with --require) and an ES module handler (with the ES module
-// hook, --import). Both runs have the lambdaotel extension, so the figures
-// are the layer's alone. The function calls a loopback HTTP server once per
-// invocation (one child span). It runs the real runtime interface client
-// (installed by layers/nodejs/test/setup-runtime.sh) and prints a Markdown
-// table of medians, and JSON with -json.
+// invocation duration, with and without the layer, on each runtime the
+// layer supports (nodejs22.x and nodejs24.x), for a CommonJS handler and an
+// ES module handler that call a loopback HTTP server with http.get, and an
+// ES module handler that calls it with fetch (whose first invocation loads
+// undici's internals). Both runs have the lambdaotel extension, so the
+// figures are the layer's alone. Each invocation makes one call (one child
+// span). It runs the real runtime interface clients (installed by
+// layers/nodejs/test/setup-runtime.sh) and prints a Markdown table of
+// medians, and JSON with -json.
 //
 // An invocation's figure is the runtime's time from the start of the
 // invocation to its response (the report's runtimeMs): what the function's
@@ -43,7 +45,9 @@ import (
 
 // Figure is one measured median.
 type Figure struct {
-	Handler string  `json:"handler"` // "commonjs" or "esm"
+	Runtime string  `json:"runtime"` // "nodejs22.x" or "nodejs24.x"
+	Node    string  `json:"node"`    // its Node.js version
+	Handler string  `json:"handler"` // "commonjs http", "esm http" or "esm fetch"
 	Name    string  `json:"name"`
 	Without float64 `json:"withoutMs"`
 	With    float64 `json:"withMs"`
@@ -54,7 +58,6 @@ type Figure struct {
 // Results is what -json writes.
 type Results struct {
 	Machine string   `json:"machine"`
-	Node    string   `json:"node"`
 	Date    string   `json:"date"`
 	Cold    int      `json:"coldStarts"`
 	Warm    int      `json:"warmInvocations"`
@@ -81,9 +84,13 @@ func run(cold, warm int, jsonOut string) error {
 	if cold < 1 || warm < 1 {
 		return fmt.Errorf("-cold and -warm must be at least 1")
 	}
-	rt, err := nodetest.LoadRuntime()
-	if err != nil {
-		return err
+	var rts []nodetest.Runtime
+	for _, major := range nodetest.Majors {
+		rt, err := nodetest.LoadRuntime(major)
+		if err != nil {
+			return err
+		}
+		rts = append(rts, rt)
 	}
 	work, err := os.MkdirTemp("", "lambdaotel-bench-nodejs-")
 	if err != nil {
@@ -108,39 +115,45 @@ func run(cold, warm int, jsonOut string) error {
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer target.Close()
 
-	res := Results{Machine: machine(), Node: rt.Version, Date: time.Now().UTC().Format(time.RFC3339), Cold: cold, Warm: warm}
-	handlers := []struct{ kind, fixture string }{{"commonjs", "commonjs"}, {"esm", "mjs"}}
-	for _, h := range handlers {
-		var without, with samples
-		// Alternate the variants so that a change in the machine's load
-		// touches both alike.
-		for i := range cold {
-			for _, withLayer := range []bool{false, true} {
-				s := &without
-				if withLayer {
-					s = &with
+	res := Results{Machine: machine(), Date: time.Now().UTC().Format(time.RFC3339), Cold: cold, Warm: warm}
+	handlers := []struct{ kind, fixture, action string }{
+		{"commonjs http", "commonjs", "http"},
+		{"esm http", "mjs", "http"},
+		{"esm fetch", "mjs", "fetch"},
+	}
+	for _, rt := range rts {
+		for _, h := range handlers {
+			var without, with samples
+			// Alternate the variants so that a change in the machine's load
+			// touches both alike.
+			for i := range cold {
+				for _, withLayer := range []bool{false, true} {
+					s := &without
+					if withLayer {
+						s = &with
+					}
+					if err := coldStart(rt, work, h.fixture, h.action, layer, extLayer, snk, target.URL, withLayer, warm, s); err != nil {
+						return fmt.Errorf("%s, %s handler, cold start %d (layer %v): %w", rt.Name(), h.kind, i, withLayer, err)
+					}
 				}
-				if err := coldStart(rt, work, h.fixture, layer, extLayer, snk, target.URL, withLayer, warm, s); err != nil {
-					return fmt.Errorf("%s handler, cold start %d (layer %v): %w", h.kind, i, withLayer, err)
-				}
+				fmt.Fprintf(os.Stderr, "\r%s %s: %d/%d cold starts", rt.Name(), h.kind, i+1, cold)
 			}
-			fmt.Fprintf(os.Stderr, "\r%s: %d/%d cold starts", h.kind, i+1, cold)
+			fmt.Fprintln(os.Stderr)
+			add := func(name string, a, b []float64) {
+				wo, wi := median(a), median(b)
+				res.Figures = append(res.Figures, Figure{Runtime: rt.Name(), Node: rt.Version, Handler: h.kind, Name: name, Without: wo, With: wi, Added: wi - wo, Samples: len(b)})
+			}
+			add("init duration (cold start)", without.init, with.init)
+			add("first invocation, start to response", without.first, with.first)
+			add("warm invocation, start to response", without.warm, with.warm)
 		}
-		fmt.Fprintln(os.Stderr)
-		add := func(name string, a, b []float64) {
-			wo, wi := median(a), median(b)
-			res.Figures = append(res.Figures, Figure{Handler: h.kind, Name: name, Without: wo, With: wi, Added: wi - wo, Samples: len(b)})
-		}
-		add("init duration (cold start)", without.init, with.init)
-		add("first invocation, start to response", without.first, with.first)
-		add("warm invocation, start to response", without.warm, with.warm)
 	}
 
-	fmt.Printf("\nNode.js layer overhead in the sandbox: medians of %d cold starts and %d warm invocations each (%s, Node.js %s)\n\n", cold, cold*warm, res.Machine, res.Node)
-	fmt.Println("| handler | figure | without layer (ms) | with layer (ms) | added (ms) |")
-	fmt.Println("| --- | --- | ---: | ---: | ---: |")
+	fmt.Printf("\nNode.js layer overhead in the sandbox: medians of %d cold starts and %d warm invocations each (%s)\n\n", cold, cold*warm, res.Machine)
+	fmt.Println("| runtime | handler | figure | without layer (ms) | with layer (ms) | added (ms) |")
+	fmt.Println("| --- | --- | --- | ---: | ---: | ---: |")
 	for _, f := range res.Figures {
-		fmt.Printf("| %s | %s | %.1f | %.1f | %+.1f |\n", f.Handler, f.Name, f.Without, f.With, f.Added)
+		fmt.Printf("| %s (Node.js %s) | %s | %s | %.1f | %.1f | %+.1f |\n", f.Runtime, f.Node, f.Handler, f.Name, f.Without, f.With, f.Added)
 	}
 	if jsonOut != "" {
 		data, _ := json.MarshalIndent(res, "", "  ")
@@ -153,7 +166,7 @@ func run(cold, warm int, jsonOut string) error {
 
 // coldStart starts an environment, invokes it once cold and warm times
 // warm, and adds the durations to s.
-func coldStart(rt nodetest.Runtime, work, fixture, nodeLayer, extLayer string, snk *sink.Sink, targetURL string, withLayer bool, warm int, s *samples) error {
+func coldStart(rt nodetest.Runtime, work, fixture, action, nodeLayer, extLayer string, snk *sink.Sink, targetURL string, withLayer bool, warm int, s *samples) error {
 	dir, err := os.MkdirTemp(work, "fn-")
 	if err != nil {
 		return err
@@ -205,7 +218,7 @@ service:
 		TaskRoot: task,
 		Command:  rt.Command("index.handler"),
 		Handler:  "index.handler",
-		Runtime:  "nodejs20.x",
+		Runtime:  rt.Name(),
 		Layers:   layers,
 		Timeout:  10 * time.Second,
 		Env:      env,
@@ -216,7 +229,7 @@ service:
 	defer sb.Shutdown()
 	for i := range warm + 1 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		r, err := sb.Invoke(ctx, sandbox.Request{Payload: []byte(`{"action":"http"}`)})
+		r, err := sb.Invoke(ctx, sandbox.Request{Payload: []byte(fmt.Sprintf(`{"action":%q}`, action))})
 		cancel()
 		if err != nil {
 			return err

@@ -55,7 +55,7 @@ cp "$stage/handler.mjs" "$src/preload.cjs" "$stage/package.json" "$dest/"
 [ ! -f "$src/esbuild-plugin.cjs" ] || cp "$src/esbuild-plugin.cjs" "$dest/"
 cp "$stage/lib/log.cjs" "$dest/lib/"
 "$stage/node_modules/.bin/esbuild" "$stage/init.cjs" --bundle --platform=node --target=node22 --format=cjs \
-	--external:./lib/log.cjs \
+	--external:./lib/log.cjs --alias:debug="$stage/lib/debug-stub.cjs" \
 	--legal-comments=none --log-level=warning --outfile="$dest/init.cjs"
 
 if [ -n "$zipfile" ]; then

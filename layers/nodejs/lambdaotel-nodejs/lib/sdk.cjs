@@ -142,6 +142,18 @@ function start(env = process.env) {
   const instrumentations = buildInstrumentations(cfg.instrumentations, env);
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
   registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations });
+  if (cfg.instrumentations.includes('aws-sdk')) {
+    // The AWS SDK instrumentation (a sixth of the layer's start-up) is
+    // loaded only when the function loads the AWS SDK, before the SDK's
+    // modules load, so that it still patches them.
+    whenModuleLoads((specifier) => specifier.startsWith('@aws-sdk/') || specifier.startsWith('@smithy/'), () => {
+      const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
+      // One span per AWS call, not one more for its HTTP request.
+      const aws = new AwsInstrumentation({ suppressInternalInstrumentation: true });
+      registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations: [aws] });
+      instrumentations.push(aws);
+    });
+  }
   onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
   state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api };
@@ -337,6 +349,41 @@ function buildPropagator(names, core, api) {
   return new core.CompositePropagator({ propagators });
 }
 
+/**
+ * whenModuleLoads calls load, once, when the process first resolves a
+ * module specifier that matches, before the module loads. It watches with
+ * an in-thread resolve hook (module.registerHooks, Node.js 22.15 and
+ * later), which sees require() and import alike, and removes the hook once
+ * load ran. Without registerHooks, load runs at once.
+ */
+function whenModuleLoads(matches, load) {
+  const run = () => {
+    try {
+      load();
+    } catch (err) {
+      log.warn(`an instrumentation failed to load, its module runs uninstrumented: ${log.describe(err)}`);
+    }
+  };
+  const mod = require('module');
+  if (typeof mod.registerHooks !== 'function') {
+    run();
+    return;
+  }
+  let hooks = null;
+  let done = false;
+  hooks = mod.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (!done && matches(specifier)) {
+        done = true;
+        run();
+        // Removed after this resolution: a hook must not deregister itself while it runs.
+        setImmediate(() => hooks.deregister());
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
 /** intVar reads a non-negative integer variable; undefined when unset or bad (said once). */
 function intVar(env, name) {
   const raw = (env[name] || '').trim();
@@ -438,12 +485,9 @@ function buildInstrumentations(names, env) {
     switch (name) {
       case 'aws-lambda':
         break; // the invocation span: wrapHandler
-      case 'aws-sdk': {
-        const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
-        // One span per AWS call, not one more for its HTTP request.
-        out.push(new AwsInstrumentation({ suppressInternalInstrumentation: true }));
+      case 'aws-sdk':
+        // Loaded when the function loads the AWS SDK (whenModuleLoads).
         break;
-      }
       case 'http': {
         const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
         out.push(new HttpInstrumentation({
