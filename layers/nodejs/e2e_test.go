@@ -446,3 +446,70 @@ func TestAWSSDK(t *testing.T) {
 		}
 	})
 }
+
+// TestBundledAWSSDK bundles the AWS SDK with the function (esbuild, CommonJS
+// and ES module output, with the layer's esbuild plugin): the bundle has no
+// node_modules to patch, and still each DynamoDB call is one client span.
+func TestBundledAWSSDK(t *testing.T) {
+	t.Parallel()
+	_, layer := requireNode(t, nodetest.Majors[0])
+	plugin := filepath.Join(layer, "lambdaotel-nodejs", "esbuild-plugin.cjs")
+	forMajors(t, func(t *testing.T, major int) {
+		rt, _ := requireNode(t, major)
+		for _, c := range []struct{ fixture, entry, format, out string }{
+			{"aws-sdk-cjs", "index.js", "cjs", "index.js"},
+			{"aws-sdk-mjs", "index.mjs", "esm", "index.mjs"},
+		} {
+			t.Run(c.format, func(t *testing.T) {
+				t.Parallel()
+				ddb := fakeDynamoDB(t)
+				e := startEnv(t, envOptions{major: major, fixtureDir: t.TempDir(), handler: "index.handler", prepare: func(task string) {
+					src := filepath.Join(t.TempDir(), "src")
+					copyDir(t, filepath.Join("testdata", "functions", c.fixture), src)
+					if err := os.Symlink(rt.FunctionDeps, filepath.Join(src, "node_modules")); err != nil {
+						t.Fatal(err)
+					}
+					esbuild(t, major, filepath.Join(src, c.entry), filepath.Join(task, c.out), c.format, plugin)
+				}, env: map[string]string{
+					"DYNAMODB_ENDPOINT":     ddb.URL,
+					"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
+					"AWS_SECRET_ACCESS_KEY": "secret",
+				}})
+				for k := range 2 {
+					res := e.invoke(t, `{}`)
+					if res.Error != nil {
+						t.Fatalf("invocation %d: %v", k, res.Error)
+					}
+					spans := e.sink.Spans()
+					invs := invocationSpans(spans, res.RequestID)
+					if len(invs) != 1 {
+						t.Fatalf("invocation %d: %d invocation spans", k, len(invs))
+					}
+					kids := children(spans, invs[0])
+					if len(kids) != 1 || kids[0].Name != "DynamoDB.GetItem" || kids[0].Scope != "@opentelemetry/instrumentation-aws-sdk" {
+						t.Errorf("invocation %d: spans under the invocation span %+v, want the DynamoDB.GetItem span alone", k, kids)
+					}
+				}
+				if logs := e.logs.String(); strings.Contains(logs, "lambdaotel-nodejs: ") {
+					t.Errorf("the layer logged:\n%s", logs)
+				}
+			})
+		}
+	})
+}
+
+// fakeDynamoDB answers GetItem with the item of the key asked for.
+func fakeDynamoDB(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Key struct {
+				ID struct{ S string } `json:"id"`
+			}
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}

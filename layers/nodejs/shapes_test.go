@@ -152,22 +152,35 @@ func runShape(t *testing.T, major int, sh shape, withLayer bool) ([]outcome, *en
 // createRequire banner) do.
 func bundle(t *testing.T, major int, task, format string) {
 	t.Helper()
+	out := filepath.Join(task, "index.js")
+	if format == "esm" {
+		out = filepath.Join(task, "index.mjs")
+	}
+	esbuild(t, major, filepath.Join(task, "src", "index.ts"), out, format, "")
+}
+
+// esbuild bundles entry into outfile in format (cjs or esm, the latter
+// with the createRequire banner), with the layer's esbuild plugin from
+// plugin when it is not empty.
+func esbuild(t *testing.T, major int, entry, outfile, format, plugin string) {
+	t.Helper()
 	rt, _ := requireNode(t, major)
 	opts := map[string]any{
-		"entryPoints": []string{filepath.Join(task, "src", "index.ts")},
-		"bundle":      true, "platform": "node", "target": "node22", "logLevel": "warning",
+		"entryPoints": []string{entry}, "outfile": outfile, "format": format,
+		"bundle": true, "platform": "node", "target": "node22", "logLevel": "warning",
 	}
 	if format == "esm" {
-		opts["format"], opts["outfile"], opts["banner"] = "esm", filepath.Join(task, "index.mjs"), map[string]string{"js": esmBanner}
-	} else {
-		opts["format"], opts["outfile"] = "cjs", filepath.Join(task, "index.js")
+		opts["banner"] = map[string]string{"js": esmBanner}
 	}
 	js, _ := json.Marshal(opts)
-	script := fmt.Sprintf("require(%q).buildSync(%s)", filepath.Join(rt.FunctionDeps, "esbuild"), js)
+	script := fmt.Sprintf("const o = %s; const p = %q; if (p) o.plugins = [require(p).lambdaotel()]; require(%q).build(o).catch((e) => { console.error(e); process.exit(1); })",
+		js, plugin, filepath.Join(rt.FunctionDeps, "esbuild"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, rt.Node, "-e", script).CombinedOutput(); err != nil {
-		t.Fatalf("esbuild %s: %v\n%s", js, err, out)
+	cmd := exec.CommandContext(ctx, rt.Node, "-e", script)
+	cmd.Dir = filepath.Dir(entry)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("esbuild %s (plugin %q): %v\n%s", js, plugin, err, out)
 	}
 }
 

@@ -145,14 +145,21 @@ function start(env = process.env) {
   if (cfg.instrumentations.includes('aws-sdk')) {
     // The AWS SDK instrumentation (a sixth of the layer's start-up) is
     // loaded only when the function loads the AWS SDK, before the SDK's
-    // modules load, so that it still patches them.
-    whenModuleLoads((specifier) => specifier.startsWith('@aws-sdk/') || specifier.startsWith('@smithy/'), () => {
-      const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
-      // One span per AWS call, not one more for its HTTP request.
-      const aws = new AwsInstrumentation({ suppressInternalInstrumentation: true });
-      registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations: [aws] });
-      instrumentations.push(aws);
-    });
+    // modules load, so that it still patches them; or when a bundle built
+    // with the layer's esbuild plugin hands it one of the SDK's modules.
+    let aws = null;
+    const awsInstrumentation = () => {
+      if (aws === null) {
+        const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
+        // One span per AWS call, not one more for its HTTP request.
+        aws = new AwsInstrumentation({ suppressInternalInstrumentation: true });
+        registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations: [aws] });
+        instrumentations.push(aws);
+      }
+      return aws;
+    };
+    whenModuleLoads((specifier) => specifier.startsWith('@aws-sdk/') || specifier.startsWith('@smithy/'), awsInstrumentation);
+    globalThis[BUNDLED_MODULE] = (name, version, file, exports) => patchBundled(awsInstrumentation, name, version, file, exports);
   }
   onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
@@ -347,6 +354,35 @@ function buildPropagator(names, core, api) {
     }
   });
   return new core.CompositePropagator({ propagators });
+}
+
+/** The global function through which bundled modules reach the layer (esbuild-plugin.cjs). */
+const BUNDLED_MODULE = Symbol.for('lambdaotel.bundled-module');
+
+/**
+ * patchBundled patches a module of a bundle (name, version, its file in the
+ * package or '' for the package's main module, its exports) the way the
+ * instrumentation patches it when it is require()d, and returns the
+ * exports to use, or undefined to keep them. A failure is a warning: the
+ * module stays as it is.
+ */
+function patchBundled(instrumentation, name, version, file, exports) {
+  try {
+    const inst = instrumentation();
+    for (const def of inst.getModuleDefinitions()) {
+      if (def.name !== name) continue;
+      if (file === '') {
+        if (typeof def.patch === 'function') return def.patch(exports, version);
+        continue;
+      }
+      for (const f of def.files || []) {
+        if (f.name === `${name}/${file}` && typeof f.patch === 'function') return f.patch(exports, version);
+      }
+    }
+  } catch (err) {
+    log.warn(`the bundled module ${name}@${version} ${file} could not be instrumented: ${log.describe(err)}`, `bundled:${name}`);
+  }
+  return undefined;
 }
 
 /**
