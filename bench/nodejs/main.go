@@ -17,7 +17,11 @@
 // REPORT line's Duration) is the same with and without the layer, and is
 // left out.
 //
-//	go run ./bench/nodejs [-cold 15] [-warm 20] [-json FILE]
+// With -compare DIR, a third variant runs another build of the layer (for
+// example the previous release, built with its build.sh) in the same
+// alternation, so that the two layers are compared under the same load.
+//
+//	go run ./bench/nodejs [-cold 15] [-warm 20] [-json FILE] [-compare DIR]
 package main
 
 import (
@@ -53,6 +57,8 @@ type Figure struct {
 	With    float64 `json:"withMs"`
 	Added   float64 `json:"addedMs"`
 	Samples int     `json:"samples"`
+	// Compare is the median with the -compare layer, when there is one.
+	Compare float64 `json:"compareMs,omitempty"`
 }
 
 // Results is what -json writes.
@@ -68,8 +74,9 @@ func main() {
 	cold := flag.Int("cold", 15, "cold starts per variant (the init figures are their medians)")
 	warm := flag.Int("warm", 20, "warm invocations after each cold start")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	compare := flag.String("compare", "", "a built layer `DIR` to measure too, side by side (e.g. the previous release)")
 	flag.Parse()
-	if err := run(*cold, *warm, *jsonOut); err != nil {
+	if err := run(*cold, *warm, *jsonOut, *compare); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/nodejs: %v\n", err)
 		os.Exit(1)
 	}
@@ -80,7 +87,7 @@ type samples struct {
 	init, first, warm []float64
 }
 
-func run(cold, warm int, jsonOut string) error {
+func run(cold, warm int, jsonOut, compare string) error {
 	if cold < 1 || warm < 1 {
 		return fmt.Errorf("-cold and -warm must be at least 1")
 	}
@@ -100,6 +107,14 @@ func run(cold, warm int, jsonOut string) error {
 	layer := filepath.Join(work, "node-layer")
 	if err := nodetest.BuildLayer(layer); err != nil {
 		return err
+	}
+	if compare != "" {
+		if compare, err = filepath.Abs(compare); err != nil {
+			return err
+		}
+		if _, err := os.Stat(filepath.Join(compare, "otel-handler")); err != nil {
+			return fmt.Errorf("-compare %s: not a built layer (no otel-handler): %v", compare, err)
+		}
 	}
 	extLayer := filepath.Join(work, "extension-layer")
 	ext := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(extLayer, "extensions", "lambdaotel"), "./cmd/lambdaotel-extension")
@@ -123,37 +138,51 @@ func run(cold, warm int, jsonOut string) error {
 	}
 	for _, rt := range rts {
 		for _, h := range handlers {
-			var without, with samples
+			var without, with, other samples
+			variants := []struct {
+				layer string
+				s     *samples
+			}{{"", &without}, {layer, &with}}
+			if compare != "" {
+				variants = append(variants, struct {
+					layer string
+					s     *samples
+				}{compare, &other})
+			}
 			// Alternate the variants so that a change in the machine's load
-			// touches both alike.
+			// touches all alike.
 			for i := range cold {
-				for _, withLayer := range []bool{false, true} {
-					s := &without
-					if withLayer {
-						s = &with
-					}
-					if err := coldStart(rt, work, h.fixture, h.action, layer, extLayer, snk, target.URL, withLayer, warm, s); err != nil {
-						return fmt.Errorf("%s, %s handler, cold start %d (layer %v): %w", rt.Name(), h.kind, i, withLayer, err)
+				for _, v := range variants {
+					if err := coldStart(rt, work, h.fixture, h.action, v.layer, extLayer, snk, target.URL, v.layer != "", warm, v.s); err != nil {
+						return fmt.Errorf("%s, %s handler, cold start %d (layer %q): %w", rt.Name(), h.kind, i, v.layer, err)
 					}
 				}
 				fmt.Fprintf(os.Stderr, "\r%s %s: %d/%d cold starts", rt.Name(), h.kind, i+1, cold)
 			}
 			fmt.Fprintln(os.Stderr)
-			add := func(name string, a, b []float64) {
+			add := func(name string, a, b, c []float64) {
 				wo, wi := median(a), median(b)
-				res.Figures = append(res.Figures, Figure{Runtime: rt.Name(), Node: rt.Version, Handler: h.kind, Name: name, Without: wo, With: wi, Added: wi - wo, Samples: len(b)})
+				res.Figures = append(res.Figures, Figure{Runtime: rt.Name(), Node: rt.Version, Handler: h.kind, Name: name, Without: wo, With: wi, Added: wi - wo, Samples: len(b), Compare: median(c)})
 			}
-			add("init duration (cold start)", without.init, with.init)
-			add("first invocation, start to response", without.first, with.first)
-			add("warm invocation, start to response", without.warm, with.warm)
+			add("init duration (cold start)", without.init, with.init, other.init)
+			add("first invocation, start to response", without.first, with.first, other.first)
+			add("warm invocation, start to response", without.warm, with.warm, other.warm)
 		}
 	}
 
 	fmt.Printf("\nNode.js layer overhead in the sandbox: medians of %d cold starts and %d warm invocations each (%s)\n\n", cold, cold*warm, res.Machine)
-	fmt.Println("| runtime | handler | figure | without layer (ms) | with layer (ms) | added (ms) |")
-	fmt.Println("| --- | --- | --- | ---: | ---: | ---: |")
+	head, rule := "| runtime | handler | figure | without layer (ms) | with layer (ms) | added (ms) |", "| --- | --- | --- | ---: | ---: | ---: |"
+	if compare != "" {
+		head, rule = head+" with -compare layer (ms) | it added (ms) |", rule+" ---: | ---: |"
+	}
+	fmt.Println(head)
+	fmt.Println(rule)
 	for _, f := range res.Figures {
-		fmt.Printf("| %s (Node.js %s) | %s | %s | %.1f | %.1f | %+.1f |\n", f.Runtime, f.Node, f.Handler, f.Name, f.Without, f.With, f.Added)
+		fmt.Printf("| %s (Node.js %s) | %s | %s | %.1f | %.1f | %+.1f |", f.Runtime, f.Node, f.Handler, f.Name, f.Without, f.With, f.Added)
+		if compare != "" {
+			fmt.Printf(" %.1f | %+.1f |", f.Compare, f.Compare-f.Without)
+		}
+		fmt.Println()
 	}
 	if jsonOut != "" {
 		data, _ := json.MarshalIndent(res, "", "  ")
