@@ -4,7 +4,9 @@
 // layer supports (nodejs22.x and nodejs24.x), for a CommonJS handler and an
 // ES module handler that call a loopback HTTP server with http.get, and an
 // ES module handler that calls it with fetch (whose first invocation loads
-// undici's internals). Both runs have the lambdaotel extension, so the
+// undici's internals), and a CommonJS esbuild bundle of about 1.5 MB (the
+// AWS SDK's DynamoDB client, bundled with the layer's esbuild plugin, from
+// layers/nodejs/testdata/bundle-src). Both runs have the lambdaotel extension, so the
 // figures are the layer's alone. Each invocation makes one call (one child
 // span). It runs the real runtime interface clients (installed by
 // layers/nodejs/test/setup-runtime.sh) and prints a Markdown table of
@@ -131,10 +133,17 @@ func run(cold, warm int, jsonOut, compare string) error {
 	defer target.Close()
 
 	res := Results{Machine: machine(), Date: time.Now().UTC().Format(time.RFC3339), Cold: cold, Warm: warm}
+	fixtures := filepath.Join(nodetest.Dir(), "testdata", "functions")
+	bundled := filepath.Join(work, "bundle")
+	if err := bundle(rts[0], filepath.Join(nodetest.Dir(), "testdata", "bundle-src", "index.js"), filepath.Join(bundled, "index.js"),
+		filepath.Join(layer, "lambdaotel-nodejs", "esbuild-plugin.cjs")); err != nil {
+		return err
+	}
 	handlers := []struct{ kind, fixture, action string }{
-		{"commonjs http", "commonjs", "http"},
-		{"esm http", "mjs", "http"},
-		{"esm fetch", "mjs", "fetch"},
+		{"commonjs http", filepath.Join(fixtures, "commonjs"), "http"},
+		{"esm http", filepath.Join(fixtures, "mjs"), "http"},
+		{"esm fetch", filepath.Join(fixtures, "mjs"), "fetch"},
+		{"1.5 MB bundle http", bundled, "http"},
 	}
 	compareFailures := 0
 	for _, rt := range rts {
@@ -211,7 +220,7 @@ func coldStart(rt nodetest.Runtime, work, fixture, action, nodeLayer, extLayer s
 	}
 	defer os.RemoveAll(dir)
 	task := filepath.Join(dir, "task")
-	if err := os.CopyFS(task, os.DirFS(filepath.Join(nodetest.Dir(), "testdata", "functions", fixture))); err != nil {
+	if err := os.CopyFS(task, os.DirFS(fixture)); err != nil {
 		return err
 	}
 	grpcPort, httpPort, err := freePorts()
@@ -285,6 +294,38 @@ service:
 			s.warm = append(s.warm, r.Report.RuntimeMs)
 		}
 	}
+	return nil
+}
+
+// bundle bundles entry into outfile with esbuild (CommonJS, platform node)
+// and the layer's plugin, as a user of the layer would, with the packages
+// the test functions use (layers/nodejs/test/setup-runtime.sh).
+func bundle(rt nodetest.Runtime, entry, outfile, plugin string) error {
+	src, err := os.MkdirTemp(filepath.Dir(filepath.Dir(outfile)), "bundle-src-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(src)
+	if err := os.CopyFS(src, os.DirFS(filepath.Dir(entry))); err != nil {
+		return err
+	}
+	if err := os.Symlink(rt.FunctionDeps, filepath.Join(src, "node_modules")); err != nil {
+		return err
+	}
+	opts, _ := json.Marshal(map[string]any{
+		"entryPoints": []string{filepath.Join(src, filepath.Base(entry))}, "outfile": outfile,
+		"bundle": true, "platform": "node", "target": "node22", "format": "cjs", "logLevel": "warning",
+	})
+	script := fmt.Sprintf("const o = %s; o.plugins = [require(%q).lambdaotel()]; require(%q).build(o).catch((e) => { console.error(e); process.exit(1); })",
+		opts, plugin, filepath.Join(rt.FunctionDeps, "esbuild"))
+	if out, err := exec.Command(rt.Node, "-e", script).CombinedOutput(); err != nil {
+		return fmt.Errorf("bundle %s with esbuild: %v\n%s", entry, err, out)
+	}
+	fi, err := os.Stat(outfile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "bundled %s: %.2f MB\n", outfile, float64(fi.Size())/1e6)
 	return nil
 }
 
