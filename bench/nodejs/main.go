@@ -163,7 +163,13 @@ func run(cold, warm int, jsonOut, compare string) error {
 			// touches all alike.
 			for i := range cold {
 				for _, v := range variants {
-					if err := coldStart(rt, work, h.fixture, h.action, v.layer, extLayer, snk, target.URL, v.layer != "", warm, v.s); err != nil {
+					err := coldStart(rt, work, h.fixture, h.action, v.layer, extLayer, snk, target.URL, v.layer != "", warm, v.s)
+					for retry := 0; err != nil && strings.Contains(err.Error(), "already in use") && retry < 3; retry++ {
+						// A port freePorts found was taken before the extension
+						// listened on it: not the layer's doing, try other ports.
+						err = coldStart(rt, work, h.fixture, h.action, v.layer, extLayer, snk, target.URL, v.layer != "", warm, v.s)
+					}
+					if err != nil {
 						if v.layer != compare {
 							return fmt.Errorf("%s, %s handler, cold start %d (layer %q): %w", rt.Name(), h.kind, i, v.layer, err)
 						}
