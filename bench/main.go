@@ -317,6 +317,7 @@ func nodeOverhead(work string, add func(Figure)) {
 	}
 	var r struct {
 		Figures []struct {
+			Runtime string  `json:"runtime"`
 			Handler string  `json:"handler"`
 			Name    string  `json:"name"`
 			Without float64 `json:"withoutMs"`
@@ -329,7 +330,7 @@ func nodeOverhead(work string, add func(Figure)) {
 		return
 	}
 	for _, f := range r.Figures {
-		add(Figure{Name: fmt.Sprintf("Node.js layer adds, %s handler, %s", f.Handler, f.Name), Value: f.Added, Unit: "ms",
+		add(Figure{Name: fmt.Sprintf("Node.js layer adds, %s, %s handler, %s", f.Runtime, f.Handler, f.Name), Value: f.Added, Unit: "ms",
 			Note: fmt.Sprintf("%.1f ms without the layer, %.1f ms with it (medians)", f.Without, f.With)})
 	}
 }
