@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel"
+	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -104,6 +105,7 @@ func TestAWSCallsAcrossFunctions(t *testing.T) {
 	t.Parallel()
 	notify := startEnv(t, envOptions{config: otlpConfig, sandbox: sandbox.Config{FunctionName: "notify"}})
 	aws, url := startAWSStandIn(t, notify.sb.InvokeHandler())
+	lambdatest.Forward(t, url) // reachable from an environment with a network of its own
 	const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/orders"
 	orders := startEnv(t, envOptions{function: ordersCmd, config: otlpConfig, sandbox: sandbox.Config{FunctionName: "orders-api"},
 		env: map[string]string{
