@@ -129,8 +129,9 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		return next.HandleInitialize(ctx, in)
 	}
 
-	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs, rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
+	buf := attrBufs.Get().(*attrBuf)
+	defer buf.put()
+	attrs := append(buf.kvs[:0], rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
 	if region != "" {
 		attrs = append(attrs, semconv.CloudRegion(region))
 	}
@@ -175,7 +176,22 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		attrs = plan.appendOutputAttrs(attrs, reflect.ValueOf(out.Result))
 	}
 	span.SetAttributes(attrs...)
+	buf.kvs = attrs
 	return out, md, err
+}
+
+// attrBuf is the attribute slice of one call, reused: SetAttributes
+// copies what it is given, so the slice is free again once it returned.
+type attrBuf struct{ kvs []attribute.KeyValue }
+
+var attrBufs = sync.Pool{New: func() any { return &attrBuf{kvs: make([]attribute.KeyValue, 0, 16)} }}
+
+func (b *attrBuf) put() {
+	if cap(b.kvs) > 64 {
+		return
+	}
+	clear(b.kvs[:cap(b.kvs)])
+	attrBufs.Put(b)
 }
 
 // appendErrorAttrs adds error.type (the AWS error code) and, when the
@@ -660,14 +676,17 @@ func setStringAttr(attrs reflect.Value, name, value string) {
 	attrs.Set(m)
 }
 
+// stringDataType is the DataType of the attributes the middleware adds,
+// one *string for all of them (the SDK only reads it).
+var stringDataType = reflect.ValueOf(aws.String("String"))
+
 // stringAttrValue makes a message attribute value of type t (the SDK's
 // MessageAttributeValue or MessageSystemAttributeValue of SQS or SNS)
 // with DataType String.
 func stringAttrValue(t reflect.Type, value string) reflect.Value {
 	v := reflect.New(t).Elem()
-	dt := "String"
 	if f := v.FieldByName("DataType"); f.IsValid() {
-		f.Set(reflect.ValueOf(&dt))
+		f.Set(stringDataType)
 	}
 	if f := v.FieldByName("StringValue"); f.IsValid() {
 		f.Set(reflect.ValueOf(&value))
