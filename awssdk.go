@@ -629,10 +629,10 @@ func (c *fieldCarrier) Set(k, v string) {
 func injectMessage(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value, sqs bool, limit int) {
 	if sqs {
 		if h := xrayHeaderOf(trace.SpanContextFromContext(ctx), invocationLineage(ctx)); h != "" {
-			setStringAttr(s.FieldByName("MessageSystemAttributes"), awsTraceHeaderAttr, h)
+			setStringAttr(fieldNamed(s, "MessageSystemAttributes"), awsTraceHeaderAttr, h)
 		}
 	}
-	attrs := s.FieldByName("MessageAttributes")
+	attrs := fieldNamed(s, "MessageAttributes")
 	if !attrs.IsValid() || attrs.Kind() != reflect.Map {
 		return
 	}
@@ -685,13 +685,36 @@ var stringDataType = reflect.ValueOf(aws.String("String"))
 // with DataType String.
 func stringAttrValue(t reflect.Type, value string) reflect.Value {
 	v := reflect.New(t).Elem()
-	if f := v.FieldByName("DataType"); f.IsValid() {
+	if f := fieldNamed(v, "DataType"); f.IsValid() {
 		f.Set(stringDataType)
 	}
-	if f := v.FieldByName("StringValue"); f.IsValid() {
+	if f := fieldNamed(v, "StringValue"); f.IsValid() {
 		f.Set(reflect.ValueOf(&value))
 	}
 	return v
+}
+
+// fieldIndexes holds the index of each field of a struct type by name,
+// found once: reflect's FieldByName searches the fields on every call.
+var fieldIndexes sync.Map // reflect.Type -> map[string]int
+
+// fieldNamed is s.FieldByName(name) for a struct s, with the indexes of
+// its type's fields found once; the zero Value if s has no such field.
+func fieldNamed(s reflect.Value, name string) reflect.Value {
+	t := s.Type()
+	m, ok := fieldIndexes.Load(t)
+	if !ok {
+		idx := make(map[string]int, t.NumField())
+		for i := range t.NumField() {
+			idx[t.Field(i).Name] = i
+		}
+		m, _ = fieldIndexes.LoadOrStore(t, idx)
+	}
+	i, ok := m.(map[string]int)[name]
+	if !ok {
+		return reflect.Value{}
+	}
+	return s.Field(i)
 }
 
 // maxClientContext is the largest client context Lambda accepts, in
