@@ -81,7 +81,8 @@ Instructions per call: valgrind --tool=callgrind ($valgrind_version) on
 the same test binary for every library, all threads of the process
 counted, GOMAXPROCS=1 and GODEBUG=asyncpreemptoff=1 (so that no idle
 thread spins and no timer signal interrupts: repeated runs agree within
-0.2 %); (instructions of a run of $N2 calls - those of a run of $N1 calls)
+0.2 % with GOGC=off and within 3 % with GOGC=100, where the collector's
+pacing still varies); (instructions of a run of $N2 calls - those of a run of $N1 calls)
 / $((N2 - N1)), so that start-up, set-up and the first call fall out. Once with
 GOGC=off (the call's own instructions) and once with the default GOGC=100
 (the garbage collector's work for what the call allocated included, as in
