@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -237,4 +238,39 @@ func checkLinks(t *testing.T, got []sink.Link, want []wantLink) {
 			t.Errorf("link %d: trace %s span %s attributes %v, want trace %s span %s messaging.message.id %s", i, l.TraceID, l.SpanID, l.Attributes, w.trace, w.span, w.messageID)
 		}
 	}
+}
+
+// TestSQSTimeout times out while an SQS batch is processed: the process
+// span ends with the invocation span, as a timeout too, and both reach the
+// sink before the runtime is stopped.
+func TestSQSTimeout(t *testing.T) {
+	t.Parallel()
+	hang := map[string]any{"action": "hang", "Records": []any{
+		sqsRecord("m-5", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", ""),
+		sqsRecord("m-6", "", ""),
+	}}
+	forMajors(t, func(t *testing.T, major int) {
+		e := startEnv(t, envOptions{major: major, fixture: "mjs", handler: "index.handler", timeout: time.Second})
+		res := e.invoke(t, eventJSON(t, hang))
+		if res.Error == nil || res.Error.Type != "Sandbox.Timedout" {
+			t.Fatalf("invocation: %v %s, want Sandbox.Timedout", res.Error, res.Payload)
+		}
+		spans := e.sink.Spans()
+		inv := oneInvocationSpan(t, spans, res.RequestID)
+		proc := processSpan(t, spans, inv)
+		for _, s := range []*sink.Span{&inv, proc} {
+			if s == nil {
+				continue
+			}
+			if s.Status != ptrace.StatusCodeError || s.Attributes["error.type"] != "timeout" {
+				t.Errorf("timed-out span %q: status %v %q, error.type %v: want a timeout", s.Name, s.Status, s.StatusMessage, s.Attributes["error.type"])
+			}
+		}
+		if proc != nil {
+			if !proc.End.Equal(inv.End) {
+				t.Errorf("process span ends at %v, the invocation span at %v: want the same instant", proc.End, inv.End)
+			}
+			checkLinks(t, proc.Links, []wantLink{{sqsXRayTrace, sqsXRaySpan, "m-5"}})
+		}
+	})
 }
