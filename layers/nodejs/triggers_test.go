@@ -12,7 +12,8 @@ import (
 )
 
 // Trace contexts the test's SQS messages carry: one in the AWSTraceHeader
-// system attribute (X-Ray format), one in a traceparent message attribute.
+// system attribute (X-Ray format), one in a traceparent message attribute
+// (which wins when a message has both).
 const (
 	sqsXRayTrace  = "5759e988bd862e3fe1be46a994272793"
 	sqsXRaySpan   = "53995c3f42cd8ad8"
@@ -83,6 +84,7 @@ func TestTriggers(t *testing.T) {
 		sqsRecord("m-1", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", ""),
 		sqsRecord("m-2", "", "00-"+sqsW3CTrace+"-"+sqsW3CSpan+"-01"),
 		sqsRecord("m-3", "", ""),
+		sqsRecord("m-7", "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1", "00-"+sqsW3CTrace+"-"+sqsW3CSpan+"-01"),
 	}}
 	failing := map[string]any{"action": "fail", "Records": []any{sqsRecord("m-4", "", "00-"+sqsW3CTrace+"-"+sqsW3CSpan+"-01")}}
 	apiGateway := map[string]any{
@@ -99,7 +101,7 @@ func TestTriggers(t *testing.T) {
 		const name = "consumer"
 		e := startEnv(t, envOptions{major: major, fixture: "mjs", handler: "index.handler", functionName: name})
 
-		// An SQS batch of three messages, two of them with a trace context.
+		// An SQS batch of four messages, three of them with a trace context.
 		res := e.invoke(t, eventJSON(t, batch))
 		if res.Error != nil {
 			t.Fatalf("SQS batch: %v", res.Error)
@@ -117,7 +119,7 @@ func TestTriggers(t *testing.T) {
 				"messaging.operation.name":      "process",
 				"messaging.operation.type":      "process",
 				"messaging.destination.name":    "orders-queue",
-				"messaging.batch.message_count": int64(3),
+				"messaging.batch.message_count": int64(4),
 				"server.address":                "sqs.us-east-1.amazonaws.com",
 				"aws.sqs.queue.url":             sqsQueueURL,
 			}
@@ -132,7 +134,7 @@ func TestTriggers(t *testing.T) {
 			if proc.Start.Before(inv.Start) || proc.End.After(inv.End) {
 				t.Errorf("process span %v–%v is not within the invocation span %v–%v", proc.Start, proc.End, inv.Start, inv.End)
 			}
-			checkLinks(t, proc.Links, []wantLink{{sqsXRayTrace, sqsXRaySpan, "m-1"}, {sqsW3CTrace, sqsW3CSpan, "m-2"}})
+			checkLinks(t, proc.Links, []wantLink{{sqsXRayTrace, sqsXRaySpan, "m-1"}, {sqsW3CTrace, sqsW3CSpan, "m-2"}, {sqsW3CTrace, sqsW3CSpan, "m-7"}})
 		}
 		// The function's HTTP call is the invocation span's child, not the process span's.
 		checkClientSpan(t, e, spans, inv, res.RequestID, "@opentelemetry/instrumentation-http")

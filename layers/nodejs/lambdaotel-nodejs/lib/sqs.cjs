@@ -2,9 +2,10 @@
 // The process span of an SQS batch: a CONSUMER span named "process <queue>",
 // a child of the invocation span, with the messaging attributes of the
 // semantic conventions and one link per message that carries a trace
-// context: its AWSTraceHeader system attribute (X-Ray format, set by SQS
-// when the sender traced with X-Ray or the AWS SDK's instrumentation), or
-// else a message attribute the configured propagators read (traceparent).
+// context: a message attribute the configured propagators read (traceparent,
+// what OpenTelemetry senders inject), or else its AWSTraceHeader system
+// attribute (X-Ray format, set by SQS when the sender is traced with X-Ray),
+// the precedence of the Go library's SQS spans.
 // https://opentelemetry.io/docs/specs/semconv/messaging/messaging-spans/
 // https://opentelemetry.io/docs/specs/semconv/faas/aws-lambda/
 //
@@ -71,10 +72,8 @@ function links(api, records) {
   for (const record of records) {
     if (record === null || typeof record !== 'object') continue;
     let sc = null;
-    const header = record.attributes && record.attributes.AWSTraceHeader;
-    if (typeof header === 'string') sc = parseXRay(api, header);
     const attrs = record.messageAttributes;
-    if (sc === null && attrs !== null && typeof attrs === 'object') {
+    if (attrs !== null && typeof attrs === 'object') {
       if (fields === null) fields = api.propagation.fields();
       // Only a message that carries a propagator's field: a propagator may
       // fall back on something other than the carrier (xray-lambda reads
@@ -84,6 +83,8 @@ function links(api, records) {
         if (got && api.isSpanContextValid(got)) sc = got;
       }
     }
+    const header = record.attributes && record.attributes.AWSTraceHeader;
+    if (sc === null && typeof header === 'string') sc = parseXRay(api, header);
     if (sc === null) continue;
     const link = { context: sc };
     if (typeof record.messageId === 'string') link.attributes = { 'messaging.message.id': record.messageId };
