@@ -10,6 +10,9 @@
 //   - the invocation's deadline is less than the timeout margin away: the
 //     span ends as a timeout (error.type "timeout", an exception event).
 //
+// An SQS batch also gets a process span under the invocation span
+// (lib/sqs.cjs), which starts and ends with it.
+//
 // After the span ends, the telemetry is flushed to the extension, and only
 // then does the runtime get the result: what the invocation recorded is
 // exported before Lambda can freeze the environment. The handler the
