@@ -10,6 +10,9 @@
 //   - the invocation's deadline is less than the timeout margin away: the
 //     span ends as a timeout (error.type "timeout", an exception event).
 //
+// An SQS batch also gets a process span under the invocation span
+// (lib/sqs.cjs), which starts and ends with it.
+//
 // After the span ends, the telemetry is flushed to the extension, and only
 // then does the runtime get the result: what the invocation recorded is
 // exported before Lambda can freeze the environment. The handler the
@@ -24,6 +27,17 @@ const SCOPE = 'lambdaotel-nodejs';
 let coldStartPending = !['provisioned-concurrency', 'lambda-managed-instances'].includes(process.env.AWS_LAMBDA_INITIALIZATION_TYPE || '');
 
 /**
+ * A first invocation that comes more than this long after the process
+ * started found an environment Lambda had initialized ahead of time
+ * (proactive initialization): not a cold start. Lambda's init phase is
+ * limited to 10 s.
+ */
+const PROACTIVE_INIT_MS = 10000;
+
+/** When the process started, in ms since the epoch. */
+const processStart = Date.now() - Math.floor(1000 * process.uptime());
+
+/**
  * wrap returns handler instrumented.
  * @param {Function} handler the function's handler
  * @param {object} deps
@@ -32,6 +46,7 @@ let coldStartPending = !['provisioned-concurrency', 'lambda-managed-instances'].
  * @param {(deadline: number) => Promise<unknown>} deps.flush flushes, bounded by the deadline (ms since the epoch, 0: none)
  * @param {(event: unknown) => import('@opentelemetry/api').Context} deps.parent the parent context of an event's span
  * @param {(event: unknown) => string} deps.trigger faas.trigger of an event
+ * @param {(event: unknown) => (string | undefined)} [deps.url] url.full of an HTTP event
  * @param {number} deps.timeoutMarginMs
  * @param {(err: unknown) => void} deps.report logs a failure of the instrumentation itself
  */
@@ -54,15 +69,27 @@ function invocation(handler, deps) {
   return function run(self, event, context, callback) {
     let span;
     let parent;
+    let ctx;
     let deadline = 0;
     try {
       const left = context && typeof context.getRemainingTimeInMillis === 'function' ? Number(context.getRemainingTimeInMillis()) : NaN;
       if (Number.isFinite(left) && left > 0) deadline = Date.now() + left;
       parent = deps.parent(event);
       span = tracer.startSpan(spanName(context), { kind: api.SpanKind.SERVER, attributes: attributes(event, context, deps) }, parent);
+      ctx = api.trace.setSpan(parent, span);
     } catch (err) {
       report(err);
       return handler.call(self, event, context, callback);
+    }
+    // An SQS batch also gets a process span, a child of the invocation span
+    // that starts and ends with it (lib/sqs.cjs, loaded for SQS events only).
+    let processSpan = null;
+    if (isSQSEvent(event)) {
+      try {
+        processSpan = require('./sqs.cjs').startProcessSpan(api, tracer, ctx, event, span.startTime);
+      } catch (err) {
+        report(err);
+      }
     }
     let ended = false;
     let timer;
@@ -75,6 +102,10 @@ function invocation(handler, deps) {
       try {
         if (failed) recordError(api, span, err);
         span.end();
+        if (processSpan !== null) {
+          if (failed) recordError(api, processSpan, err);
+          processSpan.end(span.endTime); // the SDK's spans have their end time: the same instant
+        }
       } catch (e) {
         report(e);
       }
@@ -88,10 +119,12 @@ function invocation(handler, deps) {
           ended = true;
           try {
             const msg = `the handler was still running ${timeoutMarginMs} ms before the invocation's deadline`;
-            span.setAttribute('error.type', 'timeout');
-            span.recordException({ name: 'Timeout', message: msg });
-            span.setStatus({ code: api.SpanStatusCode.ERROR, message: msg });
-            span.end();
+            for (const s of processSpan === null ? [span] : [span, processSpan]) {
+              s.setAttribute('error.type', 'timeout');
+              s.recordException({ name: 'Timeout', message: msg });
+              s.setStatus({ code: api.SpanStatusCode.ERROR, message: msg });
+              s.end(s === span ? undefined : span.endTime);
+            }
           } catch (e) {
             report(e);
           }
@@ -122,7 +155,6 @@ function invocation(handler, deps) {
       }
     }
 
-    const ctx = api.trace.setSpan(parent, span);
     let ret;
     try {
       ret = api.context.with(ctx, handler, self, event, context, cb);
@@ -159,10 +191,19 @@ function attributes(event, context, deps) {
     const parts = arn.split(':');
     if (parts.length > 4 && parts[4] !== '') attrs['cloud.account.id'] = parts[4];
   }
-  attrs['faas.coldstart'] = coldStartPending;
+  attrs['faas.coldstart'] = coldStartPending && Date.now() - processStart <= PROACTIVE_INIT_MS;
   coldStartPending = false;
   attrs['faas.trigger'] = deps.trigger(event);
+  const url = deps.url ? deps.url(event) : undefined;
+  if (url !== undefined) attrs['url.full'] = url;
   return attrs;
+}
+
+/** isSQSEvent is the cheap test of lib/sqs.cjs's isSQS, so that the module loads only for SQS. */
+function isSQSEvent(event) {
+  if (event === null || typeof event !== 'object' || !Array.isArray(event.Records)) return false;
+  const first = event.Records[0];
+  return first !== null && typeof first === 'object' && first.eventSource === 'aws:sqs';
 }
 
 /** recordError sets the error status, error.type and an exception event. */

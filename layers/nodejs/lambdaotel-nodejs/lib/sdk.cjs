@@ -11,7 +11,7 @@
 
 const config = require('./config.cjs');
 const log = require('./log.cjs');
-const { trigger } = require('./trigger.cjs');
+const { trigger, url } = require('./trigger.cjs');
 
 const DISTRO_NAME = 'lambdaotel-nodejs';
 const DISTRO_VERSION = require('../package.json').version;
@@ -185,6 +185,7 @@ function wrapHandler(handler) {
     flush,
     timeoutMarginMs: cfg.timeoutMarginMs,
     trigger,
+    url,
     // The parent comes from the event's headers alone (API Gateway, ALB,
     // Function URL), never from the active context: for a callback handler
     // that is still the previous invocation's.
