@@ -389,6 +389,13 @@ func (p *parser) call() (*call, error) {
 		if a := p.peek(); a.kind == tLower && p.peekAt(1).kind == tEqual {
 			return nil, p.errAt(a.pos, "named arguments (%s=...) are not supported; pass the arguments by position", a.text)
 		}
+		if a := p.peek(); a.kind == tUpper {
+			if name, n := p.adjacentName(); p.peekAt(n).kind != tLParen {
+				if _, ok := enumValue(p.ctx, name); !ok {
+					return nil, p.errAt(a.pos, "function-name arguments (%s) are not supported", name)
+				}
+			}
+		}
 		o, err := p.operand()
 		if err != nil {
 			return nil, err
