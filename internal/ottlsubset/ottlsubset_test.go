@@ -290,7 +290,10 @@ func TestStatements(t *testing.T) {
 		{Log, []string{`replace_pattern(body, "password=[^\\s]*(\\s?)", "password=***$1")`}, logItem,
 			func(it *Item) any { return it.Log.Body().Str() }, "login failed password=*** user=bob"},
 		{Span, []string{`replace_pattern(name, "^GET ", "")`, `replace_pattern(attributes["http.response.status_code"], "5", "x")`}, spanItem,
-			func(it *Item) any { v, _ := it.Span.Attributes().Get("http.response.status_code"); return []any{it.Span.Name(), v.AsRaw()} },
+			func(it *Item) any {
+				v, _ := it.Span.Attributes().Get("http.response.status_code")
+				return []any{it.Span.Name(), v.AsRaw()}
+			},
 			[]any{"/health", int64(503)}},
 		{Span, []string{`replace_all_patterns(attributes, "value", "^/health$", "/{probe}")`}, spanItem,
 			func(it *Item) any { v, _ := it.Span.Attributes().Get("http.route"); return v.Str() }, "/{probe}"},
@@ -298,7 +301,10 @@ func TestStatements(t *testing.T) {
 			func(it *Item) any { return sortedKeys(it.Span.Attributes().AsRaw()) },
 			"empty, h.request.method, h.response.status_code, h.route, list, obj, ratio, raw, retry"},
 		{Span, []string{`truncate_all(attributes, 3)`}, spanItem,
-			func(it *Item) any { a := it.Span.Attributes().AsRaw(); return []any{a["http.route"], a["http.response.status_code"]} },
+			func(it *Item) any {
+				a := it.Span.Attributes().AsRaw()
+				return []any{a["http.route"], a["http.response.status_code"]}
+			},
 			[]any{"/he", int64(503)}},
 		{Span, []string{`limit(attributes, 2, ["retry"])`}, spanItem,
 			func(it *Item) any { a := it.Span.Attributes(); _, ok := a.Get("retry"); return []any{a.Len(), ok} }, []any{2, true}},
