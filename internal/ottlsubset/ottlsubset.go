@@ -26,6 +26,20 @@
 // Not supported (refused): math expressions, map literals, named
 // arguments, indexing of converter results, nested indexing, other
 // functions, paths not listed in the error message.
+//
+// Paths are written as in the processors' per-context configuration
+// (traces: span: [...], statements under context: span): name,
+// attributes["k"], resource.attributes["k"], instrumentation_scope.name,
+// span.name in the spanevent context, metric.name in the datapoint context.
+// A leading prefix naming the context itself (span.name in the span
+// context, as written in the context-inferred configuration style) and
+// scope. for instrumentation_scope. are also accepted, with the same
+// meaning.
+//
+// Evaluation differs from OTTL in one corner only: where OTTL reports an
+// evaluation error (IsMatch on a NaN or infinite double, which JSON cannot
+// encode), a Condition is false, as under the processors' error_mode
+// "ignore".
 package ottlsubset
 
 import (

@@ -173,6 +173,7 @@ func TestConditions(t *testing.T) {
 		{SpanEvent, `name == "exception" and span.name == "GET /health"`, span, true},
 		{SpanEvent, `spanevent.attributes["exception.type"] == "TimeoutError"`, span, true},
 		{SpanEvent, `resource.attributes["faas.name"] == "checkout-fn"`, span, true},
+		{SpanEvent, `span.kind == SPAN_KIND_SERVER and span.status.code == STATUS_CODE_ERROR`, span, true},
 		// logs
 		{Log, `IsMatch(body, ".*password.*")`, log, true},
 		{Log, `severity_number < SEVERITY_NUMBER_WARN`, log, true},
@@ -402,6 +403,8 @@ func TestRefused(t *testing.T) {
 		{Span, `keep_keys(attributes, "a")`, true, `keys must be a list of string literals`},
 		{Span, `keep_keys(attributes, ["a", 1])`, true, `keys must be a list of string literals, but holds 1`},
 		{Span, `replace_pattern(name, "a", "b", SHA256)`, true, `function-name arguments (SHA256) are not supported at 1:33`},
+		{Span, `replace_pattern(name, "a", "b", "%s!")`, true, `the optional function and format arguments are not supported`},
+		{Span, `set(attributes["a"], "b", "upsert")`, true, `expected 2 arguments but got 3`},
 		{Span, `replace_all_patterns(attributes, "keys", "a", "b")`, true, `invalid mode keys, must be either 'key' or 'value'`},
 		{Span, `delete_matching_keys(attributes, "[")`, true, `the regex pattern supplied to delete_matching_keys is not a valid pattern`},
 		{Span, `truncate_all(attributes, -1)`, true, `invalid limit for truncate_all function, -1 cannot be negative`},

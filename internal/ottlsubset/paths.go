@@ -394,7 +394,7 @@ func severityEnums() map[string]int64 {
 
 func enumsOf(ctx Context) map[string]int64 {
 	switch ctx {
-	case Span:
+	case Span, SpanEvent:
 		return spanEnums
 	case Log:
 		return logEnums
