@@ -30,6 +30,15 @@ var converters = map[string]func(*call) (func(*Item) any, error){
 			return ok && re.MatchString(s)
 		}, nil
 	},
+	"IsRootSpan": func(c *call) (func(*Item) any, error) {
+		if c.ctx != Span {
+			return nil, fmt.Errorf("IsRootSpan is available only in the span context, not %s", c.ctx)
+		}
+		if err := arity(c, 0, "IsRootSpan()"); err != nil {
+			return nil, err
+		}
+		return func(it *Item) any { return it.Span.ParentSpanID().IsEmpty() }, nil
+	},
 	"IsString": typeCheck(func(v any) bool { _, ok := v.(string); return ok }),
 	"IsInt":    typeCheck(func(v any) bool { _, ok := v.(int64); return ok }),
 	"IsDouble": typeCheck(func(v any) bool { _, ok := v.(float64); return ok }),
@@ -53,7 +62,7 @@ var converters = map[string]func(*call) (func(*Item) any, error){
 // boolConverters are the converters that return a bool and so may stand
 // alone as a condition.
 var boolConverters = map[string]bool{
-	"IsMatch": true, "IsString": true, "IsInt": true, "IsDouble": true,
+	"IsMatch": true, "IsRootSpan": true, "IsString": true, "IsInt": true, "IsDouble": true,
 	"IsBool": true, "IsMap": true, "IsList": true,
 }
 

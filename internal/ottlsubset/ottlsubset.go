@@ -18,7 +18,7 @@
 //     AGGREGATION_TEMPORALITY_*) and converter calls;
 //   - and, or, not, parentheses, true, false;
 //   - converters IsMatch(target, "regexp") (Go RE2), IsString, IsInt,
-//     IsDouble, IsBool, IsMap, IsList;
+//     IsDouble, IsBool, IsMap, IsList, and IsRootSpan() in the span context;
 //   - editors set, delete_key, delete_matching_keys, keep_keys,
 //     replace_pattern, replace_all_patterns, truncate_all, limit, each with
 //     an optional "where" condition.

@@ -135,6 +135,8 @@ func TestConditions(t *testing.T) {
 		{Span, `IsMap(attributes["obj"]) and IsList(attributes["list"])`, span, true},
 		{Span, `IsString(name) and IsInt(kind) and IsDouble(attributes["ratio"]) and IsBool(attributes["retry"])`, span, true},
 		{Span, `IsString(attributes["missing"])`, span, false},
+		{Span, `IsRootSpan() and kind == SPAN_KIND_SERVER`, span, true},
+		{Span, `not IsRootSpan()`, span, false},
 		// IsMatch converts non-strings as OTTL's StringLikeGetter does
 		{Span, `IsMatch(attributes["http.response.status_code"], "^5\\d\\d$")`, span, true},
 		{Span, `IsMatch(attributes["raw"], "^cafe$")`, span, true},
@@ -360,7 +362,7 @@ func TestRefused(t *testing.T) {
 		statement bool
 		want      string
 	}{
-		{Log, `ParseJSON(body) == nil`, false, `unsupported function "ParseJSON"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsString at 1:1`},
+		{Log, `ParseJSON(body) == nil`, false, `unsupported function "ParseJSON"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsRootSpan, IsString at 1:1`},
 		{Span, `name == "a" and Len(name) > 3`, false, `unsupported function "Len"`},
 		{Span, `merge_maps(attributes, resource.attributes, "upsert")`, true, `unsupported function "merge_maps"; supported editors: delete_key, delete_matching_keys, keep_keys, limit, replace_all_patterns, replace_pattern, set, truncate_all at 1:1`},
 		{Span, `replace_all_matches(attributes, "/user/*", "/user/{id}")`, true, `unsupported function "replace_all_matches"`},
@@ -390,6 +392,10 @@ func TestRefused(t *testing.T) {
 		{Span, `IsMatch(target=name, pattern="x")`, false, `named arguments (target=...) are not supported`},
 		{Span, `IsMatch(name)`, false, `expected 2 arguments but got 1`},
 		{Span, `Concat(["a", "b"], "") == "ab"`, false, `unsupported function "Concat"`},
+		{Log, `IsRootSpan()`, false, `IsRootSpan is available only in the span context, not log`},
+		{Span, `IsRootSpan(name)`, false, `expected 0 arguments but got 1`},
+		{DataPoint, `HasAttrOnDatapoint("k", "v")`, false, `unsupported function "HasAttrOnDatapoint"`},
+		{Span, `cache["x"] == nil`, false, `unsupported path field "cache" in the span context`},
 		{Span, `isMatch(name, "x")`, false, `converter names must start with an uppercase letter but got "isMatch"`},
 		{Span, `IsMatch(name, "x")["k"] == nil`, false, `indexing the result of IsMatch is not supported`},
 		{Span, `name == "a" where`, false, `unexpected "where"`},
@@ -411,7 +417,7 @@ func TestRefused(t *testing.T) {
 		{Span, `limit(attributes, 1, ["a", "b"])`, true, `invalid limit for limit function, 1 cannot be less than number of priority attributes 2`},
 		{Span, `limit(attributes, 1)`, true, `expected 3 arguments but got 2`},
 		{Span, `set(attributes["x"], 1 + 2)`, true, `math expressions (+) are not supported`},
-		{Span, "set(name,\n  Upper(name))", true, `unsupported function "Upper"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsString at 2:3`},
+		{Span, "set(name,\n  Upper(name))", true, `unsupported function "Upper"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsRootSpan, IsString at 2:3`},
 		{Span, `set(name, "x")["k"]`, true, `only paths and converters may be indexed, not editors`},
 		{Context("span_event"), `name == "x"`, false, `unknown context "span_event"`},
 	}

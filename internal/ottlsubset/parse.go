@@ -367,6 +367,7 @@ func (p *parser) pathOperand() (*operand, error) {
 type call struct {
 	name string
 	pos  int
+	ctx  Context
 	args []*operand
 }
 
@@ -376,7 +377,7 @@ func (p *parser) call() (*call, error) {
 	for range n {
 		p.next()
 	}
-	c := &call{name: name, pos: t.pos}
+	c := &call{name: name, pos: t.pos, ctx: p.ctx}
 	if _, err := p.expect(tLParen, `"("`); err != nil {
 		return nil, err
 	}
