@@ -237,6 +237,10 @@ func (p *parser) operandNoMath() (*operand, error) {
 		}
 		return lit(s, "string "+t.text)
 	case tInt:
+		if d := strings.TrimLeft(t.text, "+-"); len(d) > 1 && d[0] == '0' {
+			// OTTL reads ints with base prefixes (010 is 8); refuse rather than guess.
+			return nil, p.errAt(t.pos, "int literal %s with a leading zero is not supported", t.text)
+		}
 		v, err := strconv.ParseInt(t.text, 10, 64)
 		if err != nil {
 			return nil, p.errAt(t.pos, "invalid int literal %s: %v", t.text, err)
