@@ -24,6 +24,7 @@ type operand struct {
 	get   func(*Item) any
 	lit   any  // the constant value when isLit
 	isLit bool // literal, enum or list of literals
+	enum  bool // an enum symbol (OTTL allows no math on enums)
 	path  *pathRef
 	conv  string // converter name when a converter call
 }
@@ -36,8 +37,23 @@ func newParser(ctx Context, src string) (*parser, error) {
 	if err != nil {
 		return nil, err
 	}
+	depth := 0
+	for _, t := range toks {
+		switch t.kind {
+		case tLParen, tLBrack:
+			if depth++; depth > maxDepth {
+				return nil, &Error{Src: src, Pos: t.pos, Msg: fmt.Sprintf("nesting deeper than %d is not supported", maxDepth)}
+			}
+		case tRParen, tRBrack:
+			depth--
+		}
+	}
 	return &parser{ctx: ctx, src: src, toks: toks}, nil
 }
+
+// maxDepth bounds nested parentheses and brackets, which keeps parsing
+// time (a parenthesis is tried as math first, as OTTL does) small.
+const maxDepth = 64
 
 func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) peekAt(n int) token {
@@ -148,6 +164,13 @@ func (p *parser) boolPrimary() (func(*Item) bool, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tLParen:
+		// As OTTL: a comparison whose left side is a parenthesized math
+		// expression first, else a parenthesized condition.
+		save := p.i
+		if f, err := p.comparison(); err == nil {
+			return f, nil
+		}
+		p.i = save
 		p.next()
 		f, err := p.boolExpr()
 		if err != nil {
@@ -164,6 +187,11 @@ func (p *parser) boolPrimary() (func(*Item) bool, error) {
 	case t.kind == tNot:
 		return nil, p.errAt(t.pos, `"not" cannot follow "not"; use parentheses`)
 	}
+	return p.comparison()
+}
+
+// comparison: value op value, or a boolean converter call alone.
+func (p *parser) comparison() (func(*Item) bool, error) {
 	left, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -213,12 +241,26 @@ func (p *parser) adjacentName() (string, int) {
 
 // operand parses a value. A following math operator is refused.
 func (p *parser) operand() (*operand, error) {
+	if p.peek().kind == tLParen {
+		n, err := p.mathExpr(nil)
+		if err != nil {
+			return nil, err
+		}
+		return mathOperand(n), nil
+	}
 	o, err := p.operandNoMath()
 	if err != nil {
 		return nil, err
 	}
 	if t := p.peek(); t.kind == tAddSub || t.kind == tMulDiv {
-		return nil, p.errAt(t.pos, "math expressions (%s) are not supported", t.text)
+		n, ok := asNum(o)
+		if !ok {
+			return nil, p.errAt(t.pos, "math (%s) is supported only on int and float literals and int paths, not %s", t.text, o.what)
+		}
+		if n, err = p.mathExpr(&n); err != nil {
+			return nil, err
+		}
+		return mathOperand(n), nil
 	}
 	return o, nil
 }
@@ -264,8 +306,6 @@ func (p *parser) operandNoMath() (*operand, error) {
 		return p.list()
 	case tLBrace:
 		return nil, p.errAt(t.pos, "map literals ({...}) are not supported")
-	case tLParen:
-		return nil, p.errAt(t.pos, "math expressions (parenthesized values) are not supported")
 	case tUpper, tLower:
 		name, n := p.adjacentName()
 		if after := p.peekAt(n); after.kind == tLParen {
@@ -286,7 +326,7 @@ func (p *parser) operandNoMath() (*operand, error) {
 			if !ok {
 				return nil, p.errAt(t.pos, "enum symbol %s is not known in the %s context; supported: %s", t.text, p.ctx, enumNames(p.ctx))
 			}
-			return &operand{pos: t.pos, what: t.text, lit: v, isLit: true, get: func(*Item) any { return v }}, nil
+			return &operand{pos: t.pos, what: t.text, lit: v, isLit: true, enum: true, get: func(*Item) any { return v }}, nil
 		}
 		return nil, p.errAt(t.pos, "unexpected name %q: neither a path, an enum nor a function call", name)
 	}

@@ -30,6 +30,7 @@ type pathKey struct {
 type pathRef struct {
 	text string
 	get  func(*Item) any
+	geti func(*Item) int64 // non-nil when the path is always an int64
 	set  func(*Item, any) error
 	m    func(*Item) pcommon.Map
 }
@@ -42,10 +43,11 @@ type pathError struct {
 // field describes one path of a context: a leaf (get/set) or an attribute
 // map (m), possibly with sub-fields (sub).
 type field struct {
-	get func(*Item) any
-	set func(*Item, any) error
-	m   func(*Item) pcommon.Map
-	sub map[string]field
+	get  func(*Item) any
+	geti func(*Item) int64 // set instead of get for paths that are always an int64
+	set  func(*Item, any) error
+	m    func(*Item) pcommon.Map
+	sub  map[string]field
 }
 
 func strGet(f func(*Item) string) func(*Item) any { return func(it *Item) any { return f(it) } }
@@ -78,7 +80,7 @@ func hexID(b []byte) string { return hex.EncodeToString(b) }
 func resourceFields() map[string]field {
 	return map[string]field{
 		"attributes": {m: func(it *Item) pcommon.Map { return it.Resource.Attributes() }},
-		"dropped_attributes_count": {get: intGet(func(it *Item) int64 {
+		"dropped_attributes_count": {geti: (func(it *Item) int64 {
 			return int64(it.Resource.DroppedAttributesCount())
 		})},
 	}
@@ -91,7 +93,7 @@ func scopeFields() map[string]field {
 		"version": {get: strGet(func(it *Item) string { return it.Scope.Version() }),
 			set: strSet(func(it *Item, s string) { it.Scope.SetVersion(s) })},
 		"attributes": {m: func(it *Item) pcommon.Map { return it.Scope.Attributes() }},
-		"dropped_attributes_count": {get: intGet(func(it *Item) int64 {
+		"dropped_attributes_count": {geti: (func(it *Item) int64 {
 			return int64(it.Scope.DroppedAttributesCount())
 		})},
 	}
@@ -116,19 +118,19 @@ func spanFields() map[string]field {
 			set: strSet(func(it *Item, s string) { sp(it).TraceState().FromRaw(s) })},
 		"name": {get: strGet(func(it *Item) string { return sp(it).Name() }),
 			set: strSet(func(it *Item, s string) { sp(it).SetName(s) })},
-		"kind": {get: intGet(func(it *Item) int64 { return int64(sp(it).Kind()) }),
+		"kind": {geti: (func(it *Item) int64 { return int64(sp(it).Kind()) }),
 			set: intSet(func(it *Item, i int64) { sp(it).SetKind(ptrace.SpanKind(i)) }),
 			sub: map[string]field{"string": {get: strGet(func(it *Item) string { return sp(it).Kind().String() })}}},
-		"start_time_unix_nano": {get: intGet(func(it *Item) int64 { return sp(it).StartTimestamp().AsTime().UnixNano() })},
-		"end_time_unix_nano":   {get: intGet(func(it *Item) int64 { return sp(it).EndTimestamp().AsTime().UnixNano() })},
+		"start_time_unix_nano": {geti: (func(it *Item) int64 { return sp(it).StartTimestamp().AsTime().UnixNano() })},
+		"end_time_unix_nano":   {geti: (func(it *Item) int64 { return sp(it).EndTimestamp().AsTime().UnixNano() })},
 		"attributes":           {m: func(it *Item) pcommon.Map { return sp(it).Attributes() }},
-		"dropped_attributes_count": {get: intGet(func(it *Item) int64 {
+		"dropped_attributes_count": {geti: (func(it *Item) int64 {
 			return int64(sp(it).DroppedAttributesCount())
 		})},
-		"dropped_events_count": {get: intGet(func(it *Item) int64 { return int64(sp(it).DroppedEventsCount()) })},
-		"dropped_links_count":  {get: intGet(func(it *Item) int64 { return int64(sp(it).DroppedLinksCount()) })},
+		"dropped_events_count": {geti: (func(it *Item) int64 { return int64(sp(it).DroppedEventsCount()) })},
+		"dropped_links_count":  {geti: (func(it *Item) int64 { return int64(sp(it).DroppedLinksCount()) })},
 		"status": {sub: map[string]field{
-			"code": {get: intGet(func(it *Item) int64 { return int64(sp(it).Status().Code()) }),
+			"code": {geti: (func(it *Item) int64 { return int64(sp(it).Status().Code()) }),
 				set: intSet(func(it *Item, i int64) { sp(it).Status().SetCode(ptrace.StatusCode(i)) })},
 			"message": {get: strGet(func(it *Item) string { return sp(it).Status().Message() }),
 				set: strSet(func(it *Item, s string) { sp(it).Status().SetMessage(s) })},
@@ -140,9 +142,9 @@ func spanEventFields() map[string]field {
 	return map[string]field{
 		"name": {get: strGet(func(it *Item) string { return it.SpanEvent.Name() }),
 			set: strSet(func(it *Item, s string) { it.SpanEvent.SetName(s) })},
-		"time_unix_nano": {get: intGet(func(it *Item) int64 { return it.SpanEvent.Timestamp().AsTime().UnixNano() })},
+		"time_unix_nano": {geti: (func(it *Item) int64 { return it.SpanEvent.Timestamp().AsTime().UnixNano() })},
 		"attributes":     {m: func(it *Item) pcommon.Map { return it.SpanEvent.Attributes() }},
-		"dropped_attributes_count": {get: intGet(func(it *Item) int64 {
+		"dropped_attributes_count": {geti: (func(it *Item) int64 {
 			return int64(it.SpanEvent.DroppedAttributesCount())
 		})},
 	}
@@ -156,7 +158,7 @@ func metricFields() map[string]field {
 			set: strSet(func(it *Item, s string) { it.Metric.SetDescription(s) })},
 		"unit": {get: strGet(func(it *Item) string { return it.Metric.Unit() }),
 			set: strSet(func(it *Item, s string) { it.Metric.SetUnit(s) })},
-		"type": {get: intGet(func(it *Item) int64 { return int64(it.Metric.Type()) })},
+		"type": {geti: (func(it *Item) int64 { return int64(it.Metric.Type()) })},
 	}
 }
 
@@ -198,7 +200,7 @@ func logFields() map[string]field {
 		"body": {get: func(it *Item) any { return rawValue(it.Log.Body()) },
 			set: func(it *Item, v any) error { return setValue(it.Log.Body(), v) },
 			sub: map[string]field{"string": {get: strGet(func(it *Item) string { return it.Log.Body().AsString() })}}},
-		"severity_number": {get: intGet(func(it *Item) int64 { return int64(it.Log.SeverityNumber()) })},
+		"severity_number": {geti: (func(it *Item) int64 { return int64(it.Log.SeverityNumber()) })},
 		"severity_text": {get: strGet(func(it *Item) string { return it.Log.SeverityText() }),
 			set: strSet(func(it *Item, s string) { it.Log.SetSeverityText(s) })},
 		"attributes": {m: func(it *Item) pcommon.Map { return it.Log.Attributes() }},
@@ -210,9 +212,9 @@ func logFields() map[string]field {
 			id := it.Log.SpanID()
 			return hexID(id[:])
 		})}}},
-		"time_unix_nano":          {get: intGet(func(it *Item) int64 { return it.Log.Timestamp().AsTime().UnixNano() })},
-		"observed_time_unix_nano": {get: intGet(func(it *Item) int64 { return it.Log.ObservedTimestamp().AsTime().UnixNano() })},
-		"dropped_attributes_count": {get: intGet(func(it *Item) int64 {
+		"time_unix_nano":          {geti: (func(it *Item) int64 { return it.Log.Timestamp().AsTime().UnixNano() })},
+		"observed_time_unix_nano": {geti: (func(it *Item) int64 { return it.Log.ObservedTimestamp().AsTime().UnixNano() })},
+		"dropped_attributes_count": {geti: (func(it *Item) int64 {
 			return int64(it.Log.DroppedAttributesCount())
 		})},
 	}
@@ -257,7 +259,7 @@ func fieldNames(m map[string]field, prefix string) []string {
 		case f.m != nil:
 			out = append(out, prefix+k, prefix+k+`["key"]`)
 		case f.sub != nil:
-			if f.get != nil {
+			if f.get != nil || f.geti != nil {
 				out = append(out, prefix+k)
 			}
 			out = append(out, fieldNames(f.sub, prefix+k+".")...)
@@ -317,6 +319,9 @@ func resolvePath(ctx Context, segs []segment) (*pathRef, *pathError) {
 			return nil, &pathError{pos: s.keys[0].pos, msg: fmt.Sprintf("path field %q cannot be indexed", s.name)}
 		}
 		if last {
+			if f.geti != nil {
+				return &pathRef{get: intGet(f.geti), geti: f.geti, set: f.set}, nil
+			}
 			if f.get == nil {
 				return nil, &pathError{pos: s.pos, msg: fmt.Sprintf("path %q is not supported by itself; supported paths: %s", s.name, supportedPaths(ctx))}
 			}
