@@ -17,15 +17,20 @@
 //     STATUS_CODE_*, SEVERITY_NUMBER_*, METRIC_DATA_TYPE_*,
 //     AGGREGATION_TEMPORALITY_*) and converter calls;
 //   - and, or, not, parentheses, true, false;
+//   - math + - * / with parentheses on int paths (end_time_unix_nano,
+//     kind, ...) and number literals, e.g.
+//     (end_time_unix_nano - start_time_unix_nano) / 1000000 > 500;
 //   - converters IsMatch(target, "regexp") (Go RE2), IsString, IsInt,
 //     IsDouble, IsBool, IsMap, IsList, and IsRootSpan() in the span context;
 //   - editors set, delete_key, delete_matching_keys, keep_keys,
 //     replace_pattern, replace_all_patterns, truncate_all, limit, each with
 //     an optional "where" condition.
 //
-// Not supported (refused): math expressions, map literals, named
-// arguments, indexing of converter results, nested indexing, other
-// functions, paths not listed in the error message.
+// Not supported (refused): math on attributes, strings or enums, mixing
+// ints and floats, division by anything but a non-zero literal, map
+// literals, named arguments, indexing of converter results, nested
+// indexing, other functions, paths not listed in the error message,
+// nesting deeper than 64.
 //
 // Paths are written as in the processors' per-context configuration
 // (traces: span: [...], statements under context: span): name,

@@ -239,7 +239,8 @@ func (p *parser) adjacentName() (string, int) {
 	return b.String(), n
 }
 
-// operand parses a value. A following math operator is refused.
+// operand parses a value: a math expression when it starts with a
+// parenthesis or is a number literal or int path followed by an operator.
 func (p *parser) operand() (*operand, error) {
 	if p.peek().kind == tLParen {
 		n, err := p.mathExpr(nil)
