@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,22 +89,7 @@ func ownNetworkInside(t *testing.T, task string) {
 		}
 		t.Fatalf("no network of its own for an environment: %v", err)
 	}
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	go func() {
-		for {
-			c, err := host.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("from the host\n"))
-			c.Close()
-		}
-	}()
-	port := host.Addr().(*net.TCPAddr).Port
+	port := hostGreeter(t)
 	var logs syncBuffer
 	env, err := sandbox.Start(sandbox.Config{TaskRoot: task, Network: sandbox.NetworkOwn, Forward: []int{port}, Logs: &logs})
 	if err != nil {
