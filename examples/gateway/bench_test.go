@@ -39,18 +39,7 @@ func distinctSpans(tds []ptrace.Traces) int {
 
 // benchGatewayConfig is the gateway of BenchmarkGateway: the OTLP
 // receiver, %PROCESSORS%, and OTLP/HTTP to the sink.
-const benchGatewayConfig = `
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%HEALTH_PORT%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-processors:
+const benchGatewayConfig = gatewayReceivers + `processors:
   batch:
   tail_sampling:
     decision_wait: 1s
@@ -66,13 +55,7 @@ processors:
 exporters:
   otlp_http/backend:
     endpoint: http://%BACKEND%
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
+` + gatewayService + `    traces:
       receivers: [otlp]
       processors: [%PROCESSORS%]
       exporters: [otlp_http/backend]

@@ -552,18 +552,7 @@ func formatCounts(m map[string]int) string {
 // and the traces also through tail_sampling (keep errors, sample
 // %PERCENT% % of the rest) to a file of their own, so that one run shows
 // both what arrived and what the policy kept of it.
-const scaleGatewayConfig = `
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%HEALTH_PORT%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-processors:
+const scaleGatewayConfig = gatewayReceivers + `processors:
   batch:
   tail_sampling:
     decision_wait: 2s
@@ -585,13 +574,7 @@ exporters:
     path: %DIR%/metrics.jsonl
   file/logs:
     path: %DIR%/logs.jsonl
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
+` + gatewayService + `    traces:
       receivers: [otlp]
       processors: [batch]
       exporters: [file/traces]
