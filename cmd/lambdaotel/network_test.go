@@ -87,11 +87,7 @@ func TestRunNetworkFlags(t *testing.T) {
 		cmd := exec.Command(bin, append([]string{"run", "--task-root", task, "--event", event}, c.args...)...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
+		code := exitCode(cmd)
 		if code != c.code || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%q: exit %d, output:\n%s\nwant exit %d and %q", c.args, code, out.String(), c.code, c.want)
 		}
