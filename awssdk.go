@@ -536,22 +536,19 @@ func attrLambdaName(v reflect.Value) (attribute.Value, bool) {
 // awsInjector returns how the context goes into (a copy of) the input
 // struct s of an operation that carries it, or nil.
 func awsInjector(service, op string) func(context.Context, propagation.TextMapPropagator, trace.Span, reflect.Value) {
+	sqs := service == "SQS"
 	switch service + "." + op {
-	case "SQS.SendMessage":
+	case "SQS.SendMessage", "SNS.Publish":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectMessage(ctx, prop, span, s, true, 10)
+			injectMessage(ctx, prop, span, s, sqs, 10)
 		}
-	case "SQS.SendMessageBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectEntries(s.FieldByName("Entries"), ctx, prop, span, true)
+	case "SQS.SendMessageBatch", "SNS.PublishBatch":
+		entries := "Entries"
+		if !sqs {
+			entries = "PublishBatchRequestEntries"
 		}
-	case "SNS.Publish":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectMessage(ctx, prop, span, s, false, 10)
-		}
-	case "SNS.PublishBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectEntries(s.FieldByName("PublishBatchRequestEntries"), ctx, prop, span, false)
+			injectEntries(s.FieldByName(entries), ctx, prop, span, sqs)
 		}
 	case "Lambda.Invoke":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {

@@ -391,28 +391,8 @@ func TestAWSSDK(t *testing.T) {
 		for _, fixture := range []string{"aws-sdk-cjs", "aws-sdk-mjs"} {
 			t.Run(fixture, func(t *testing.T) {
 				t.Parallel()
-				var mu sync.Mutex
-				var targets []string
-				ddb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					var in struct {
-						Key struct {
-							ID struct{ S string } `json:"id"`
-						}
-					}
-					_ = json.NewDecoder(r.Body).Decode(&in)
-					mu.Lock()
-					targets = append(targets, r.Header.Get("X-Amz-Target"))
-					mu.Unlock()
-					w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-					fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
-				}))
-				t.Cleanup(ddb.Close)
-				lambdatest.Forward(t, ddb.URL)
-				e := startEnv(t, envOptions{major: major, fixture: fixture, handler: "index.handler", functionDeps: true, env: map[string]string{
-					"DYNAMODB_ENDPOINT":     ddb.URL,
-					"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
-					"AWS_SECRET_ACCESS_KEY": "secret",
-				}})
+				ddb := fakeDynamoDB(t)
+				e := startEnv(t, envOptions{major: major, fixture: fixture, handler: "index.handler", functionDeps: true, env: ddb.env()})
 				for k := range 2 {
 					res := e.invoke(t, `{}`)
 					if res.Error != nil {
@@ -439,9 +419,7 @@ func TestAWSSDK(t *testing.T) {
 						t.Errorf("invocation %d: aws.dynamodb.table_names %s, want [orders]", k, got)
 					}
 				}
-				mu.Lock()
-				defer mu.Unlock()
-				if len(targets) != 2 || targets[0] != "DynamoDB_20120810.GetItem" {
+				if targets := ddb.targets(); len(targets) != 2 || targets[0] != "DynamoDB_20120810.GetItem" {
 					t.Errorf("the fake DynamoDB got %q, want two GetItem calls", targets)
 				}
 			})
@@ -472,11 +450,7 @@ func TestBundledAWSSDK(t *testing.T) {
 						t.Fatal(err)
 					}
 					esbuild(t, major, filepath.Join(src, c.entry), filepath.Join(task, c.out), c.format, plugin)
-				}, env: map[string]string{
-					"DYNAMODB_ENDPOINT":     ddb.URL,
-					"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
-					"AWS_SECRET_ACCESS_KEY": "secret",
-				}})
+				}, env: ddb.env()})
 				for k := range 2 {
 					res := e.invoke(t, `{}`)
 					if res.Error != nil {
@@ -500,19 +474,48 @@ func TestBundledAWSSDK(t *testing.T) {
 	})
 }
 
-// fakeDynamoDB answers GetItem with the item of the key asked for.
-func fakeDynamoDB(t *testing.T) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// dynamoDB is a stand-in for DynamoDB that answers GetItem with the item
+// of the key asked for and records the X-Amz-Target of every request.
+type dynamoDB struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+// fakeDynamoDB starts a dynamoDB, reachable from the sandbox, until the
+// test ends.
+func fakeDynamoDB(t *testing.T) *dynamoDB {
+	d := &dynamoDB{}
+	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Key struct {
 				ID struct{ S string } `json:"id"`
 			}
 		}
 		_ = json.NewDecoder(r.Body).Decode(&in)
+		d.mu.Lock()
+		d.seen = append(d.seen, r.Header.Get("X-Amz-Target"))
+		d.mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
 	}))
-	t.Cleanup(srv.Close)
-	lambdatest.Forward(t, srv.URL)
-	return srv
+	t.Cleanup(d.Close)
+	lambdatest.Forward(t, d.URL)
+	return d
+}
+
+// env is what a function needs to call d: its endpoint and credentials.
+func (d *dynamoDB) env() map[string]string {
+	return map[string]string{
+		"DYNAMODB_ENDPOINT":     d.URL,
+		"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY": "secret",
+	}
+}
+
+// targets returns the X-Amz-Target of every request so far.
+func (d *dynamoDB) targets() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.seen...)
 }
