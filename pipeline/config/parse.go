@@ -423,6 +423,8 @@ var (
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
 		"processors span":                  `; rename spans in the function's SDK or in a collector behind the exporter`,
+		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
+		"exporters awsapplicationsignals":  `; Application Signals is not implemented: remove it, and send traces to X-Ray's OTLP endpoint (LAMBDAOTEL_EXPORTER=aws)`,
 		"processors k8sattributes":         `; there is no Kubernetes in Lambda: remove it`,
 	}
 	// ignoredProcessors explains why a processor type is accepted but does nothing.
