@@ -110,7 +110,7 @@ func NewGRPC(name string, cfg GRPCConfig) (*GRPCExporter, error) {
 		e.header[grpcwire.HeaderEncoding] = []string{grpcwire.Gzip}
 	case "zstd":
 		e.zstd = true
-		e.header[grpcwire.HeaderEncoding] = []string{"zstd"}
+		e.header[grpcwire.HeaderEncoding] = []string{grpcwire.Zstd}
 	case "", "none":
 	default:
 		return fail("compression %q is not supported: use gzip, zstd or none", cfg.Compression)
