@@ -665,7 +665,7 @@ func (p *parser) processor(e entry, typ string) *Processor {
 	path := "processors." + id
 	switch typ {
 	case "coldstart":
-		p.warnf("processor %s: accepted and ignored: the cold start is already on the spans: the platform's invocation span and the function's first invocation span carry faas.coldstart=true, in the same trace as the invocation", id)
+		p.warnf("processor %s: accepted and ignored: the cold start is already on the spans: the telemetryapi receiver's invocation span (the one with faas.invocation_id, which the collector's coldstart processor would mark) carries faas.coldstart=true on a cold start, and so does the invocation span of lambdaotel's Go library", id)
 		return pr
 	case "resourcedetection":
 		pr.Resource = p.resourceDetection(e.val, path)
