@@ -198,12 +198,13 @@ func (r *TelemetryAPIReceiver) Has(t string) bool {
 	return false
 }
 
-// Processor is a declared processor. Resource is set for type "resource";
-// the other supported types (batch, decouple, memory_limiter) are accepted
-// for compatibility and do nothing.
+// Processor is a declared processor. Resource is set for types "resource"
+// and "resourcedetection" (whose detected attributes become resource
+// actions); the other supported types (batch, decouple, memory_limiter,
+// coldstart) are accepted for compatibility and do nothing.
 type Processor struct {
 	ID   string
-	Type string // "resource", "batch", "decouple" or "memory_limiter"
+	Type string // "resource", "resourcedetection", "batch", "decouple", "memory_limiter" or "coldstart"
 	Pos  Position
 
 	Resource *ResourceProcessor
@@ -260,6 +261,7 @@ type Exporter struct {
 // Compression values after normalisation.
 const (
 	CompressionGzip = "gzip"
+	CompressionZstd = "zstd"
 	CompressionNone = "none"
 )
 
@@ -282,7 +284,7 @@ type OTLPExporter struct {
 	// https://host:port is TLS).
 	Endpoint    string
 	Headers     map[string]string
-	Compression string        // CompressionGzip (the collector's default) or CompressionNone
+	Compression string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
 	Timeout     time.Duration // per export; 0 means bounded only by the flush budget
 	TLS         TLS
 }
@@ -324,7 +326,7 @@ type OTLPHTTPExporter struct {
 	MetricsEndpoint string
 	LogsEndpoint    string
 	Headers         map[string]string
-	Compression     string        // CompressionGzip (the collector's default) or CompressionNone
+	Compression     string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
 	Timeout         time.Duration // per request; 0 means bounded only by the flush budget
 	TLS             TLS
 	Encoding        string // "proto" (default) or "json"

@@ -176,7 +176,7 @@ func TestNewErrors(t *testing.T) {
 		{"unknown action", config.AttributeAction{Key: "k", Action: "hash"}, `resource processor: attributes[0] (k): unsupported action "hash"; supported: insert, update, upsert, delete`},
 		{"empty key", config.AttributeAction{Action: config.Delete}, "resource processor: attributes[0]: key is empty"},
 		{"no value", config.AttributeAction{Key: "k", Action: config.Insert}, "resource processor: attributes[0] (insert k): no value and no from_attribute"},
-		{"bad value type", config.AttributeAction{Key: "k", Action: config.Upsert, Value: []string{"x"}}, "resource processor: attributes[0] (upsert k): value [x] is a []string; want a string, integer, float or bool"},
+		{"bad value type", config.AttributeAction{Key: "k", Action: config.Upsert, Value: []int{1}}, "resource processor: attributes[0] (upsert k): value [1] is a []int; want a string, integer, float or bool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
