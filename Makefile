@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib layers layer-nodejs bench-nodejs clean fuzz
+.PHONY: all build test vet demo bench scoreboard bench-lib bench-awssdk layers layer-nodejs bench-nodejs clean fuzz
 
 all: build
 
@@ -43,6 +43,10 @@ scoreboard:
 bench-lib:
 	cd bench/contrib && $(GO) test -run '^$$' -bench 'APIGateway|SQSBatch10' -benchmem -count 10 . | tee ../lib.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@latest -col '/lib@(otellambda lambdaotel aws-lambda-go)' bench/lib.txt
+
+## bench-awssdk: InstrumentAWS next to the deprecated otelaws per AWS SDK call (benchstat and callgrind; needs valgrind), into its section of bench/results.md
+bench-awssdk:
+	GO=$(GO) bench/awssdk.sh
 
 ## layer-nodejs: the Node.js layer in dist/layer-nodejs and dist/lambdaotel-nodejs-layer.zip
 layer-nodejs:

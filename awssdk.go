@@ -129,8 +129,9 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		return next.HandleInitialize(ctx, in)
 	}
 
-	attrs := make([]attribute.KeyValue, 0, 16)
-	attrs = append(attrs, rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
+	buf := attrBufs.Get().(*attrBuf)
+	defer buf.put()
+	attrs := append(buf.kvs[:0], rpcSystemAWS, rpcServiceKey.String(service), semconv.RPCMethod(op))
 	if region != "" {
 		attrs = append(attrs, semconv.CloudRegion(region))
 	}
@@ -175,7 +176,22 @@ func (m *awsSpanMiddleware) HandleInitialize(ctx context.Context, in middleware.
 		attrs = plan.appendOutputAttrs(attrs, reflect.ValueOf(out.Result))
 	}
 	span.SetAttributes(attrs...)
+	buf.kvs = attrs
 	return out, md, err
+}
+
+// attrBuf is the attribute slice of one call, reused: SetAttributes
+// copies what it is given, so the slice is free again once it returned.
+type attrBuf struct{ kvs []attribute.KeyValue }
+
+var attrBufs = sync.Pool{New: func() any { return &attrBuf{kvs: make([]attribute.KeyValue, 0, 16)} }}
+
+func (b *attrBuf) put() {
+	if cap(b.kvs) > 64 {
+		return
+	}
+	clear(b.kvs[:cap(b.kvs)])
+	attrBufs.Put(b)
 }
 
 // appendErrorAttrs adds error.type (the AWS error code) and, when the
@@ -520,22 +536,19 @@ func attrLambdaName(v reflect.Value) (attribute.Value, bool) {
 // awsInjector returns how the context goes into (a copy of) the input
 // struct s of an operation that carries it, or nil.
 func awsInjector(service, op string) func(context.Context, propagation.TextMapPropagator, trace.Span, reflect.Value) {
+	sqs := service == "SQS"
 	switch service + "." + op {
-	case "SQS.SendMessage":
+	case "SQS.SendMessage", "SNS.Publish":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectMessage(ctx, prop, span, s, true, 10)
+			injectMessage(ctx, prop, span, s, sqs, 10)
 		}
-	case "SQS.SendMessageBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectEntries(s.FieldByName("Entries"), ctx, prop, span, true)
+	case "SQS.SendMessageBatch", "SNS.PublishBatch":
+		entries := "Entries"
+		if !sqs {
+			entries = "PublishBatchRequestEntries"
 		}
-	case "SNS.Publish":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectMessage(ctx, prop, span, s, false, 10)
-		}
-	case "SNS.PublishBatch":
-		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
-			injectEntries(s.FieldByName("PublishBatchRequestEntries"), ctx, prop, span, false)
+			injectEntries(s.FieldByName(entries), ctx, prop, span, sqs)
 		}
 	case "Lambda.Invoke":
 		return func(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value) {
@@ -613,10 +626,10 @@ func (c *fieldCarrier) Set(k, v string) {
 func injectMessage(ctx context.Context, prop propagation.TextMapPropagator, span trace.Span, s reflect.Value, sqs bool, limit int) {
 	if sqs {
 		if h := xrayHeaderOf(trace.SpanContextFromContext(ctx), invocationLineage(ctx)); h != "" {
-			setStringAttr(s.FieldByName("MessageSystemAttributes"), awsTraceHeaderAttr, h)
+			setStringAttr(fieldNamed(s, "MessageSystemAttributes"), awsTraceHeaderAttr, h)
 		}
 	}
-	attrs := s.FieldByName("MessageAttributes")
+	attrs := fieldNamed(s, "MessageAttributes")
 	if !attrs.IsValid() || attrs.Kind() != reflect.Map {
 		return
 	}
@@ -660,19 +673,45 @@ func setStringAttr(attrs reflect.Value, name, value string) {
 	attrs.Set(m)
 }
 
+// stringDataType is the DataType of the attributes the middleware adds,
+// one *string for all of them (the SDK only reads it).
+var stringDataType = reflect.ValueOf(aws.String("String"))
+
 // stringAttrValue makes a message attribute value of type t (the SDK's
 // MessageAttributeValue or MessageSystemAttributeValue of SQS or SNS)
 // with DataType String.
 func stringAttrValue(t reflect.Type, value string) reflect.Value {
 	v := reflect.New(t).Elem()
-	dt := "String"
-	if f := v.FieldByName("DataType"); f.IsValid() {
-		f.Set(reflect.ValueOf(&dt))
+	if f := fieldNamed(v, "DataType"); f.IsValid() {
+		f.Set(stringDataType)
 	}
-	if f := v.FieldByName("StringValue"); f.IsValid() {
+	if f := fieldNamed(v, "StringValue"); f.IsValid() {
 		f.Set(reflect.ValueOf(&value))
 	}
 	return v
+}
+
+// fieldIndexes holds the index of each field of a struct type by name,
+// found once: reflect's FieldByName searches the fields on every call.
+var fieldIndexes sync.Map // reflect.Type -> map[string]int
+
+// fieldNamed is s.FieldByName(name) for a struct s, with the indexes of
+// its type's fields found once; the zero Value if s has no such field.
+func fieldNamed(s reflect.Value, name string) reflect.Value {
+	t := s.Type()
+	m, ok := fieldIndexes.Load(t)
+	if !ok {
+		idx := make(map[string]int, t.NumField())
+		for i := range t.NumField() {
+			idx[t.Field(i).Name] = i
+		}
+		m, _ = fieldIndexes.LoadOrStore(t, idx)
+	}
+	i, ok := m.(map[string]int)[name]
+	if !ok {
+		return reflect.Value{}
+	}
+	return s.Field(i)
 }
 
 // maxClientContext is the largest client context Lambda accepts, in

@@ -106,6 +106,7 @@ func TestAWSCallsAcrossFunctions(t *testing.T) {
 	t.Parallel()
 	notify := startEnv(t, envOptions{config: otlpConfig, sandbox: sandbox.Config{FunctionName: "notify"}})
 	aws, url := startAWSStandIn(t, notify.sb.InvokeHandler())
+	lambdatest.Forward(t, url) // reachable from an environment with a network of its own
 	const queueURL = "https://sqs.us-east-1.amazonaws.com/123456789012/orders"
 	orders := startEnv(t, envOptions{function: ordersCmd, config: otlpConfig, sandbox: sandbox.Config{FunctionName: "orders-api"},
 		env: map[string]string{

@@ -2,9 +2,15 @@
 // binary size, start-up time, memory after load, post-runtime time and
 // throughput. It runs the real extension in the local Lambda sandbox with
 // a function using the OpenTelemetry Go SDK and the sink as the backend,
-// and writes bench/results.json and bench/results.md.
+// and writes bench/results.json and its own section of bench/results.md
+// (the other sections of that file, which other benchmarks write, stay as
+// they are).
 //
 //	go run ./bench [-quick] [-out bench]
+//
+// With -section name=file it only puts the markdown of file into the
+// section name of bench/results.md (how make bench-awssdk records its
+// figures) and measures nothing.
 package main
 
 import (
@@ -51,7 +57,15 @@ type Results struct {
 func main() {
 	quick := flag.Bool("quick", false, "fewer repetitions (a smoke run, not for the record)")
 	out := flag.String("out", "bench", "directory for results.json and results.md")
+	section := flag.String("section", "", "name=file: write file as section name of results.md and measure nothing")
 	flag.Parse()
+	if *section != "" {
+		if err := writeSectionFile(filepath.Join(*out, "results.md"), *section); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*quick, *out); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -317,6 +331,7 @@ func nodeOverhead(work string, add func(Figure)) {
 	}
 	var r struct {
 		Figures []struct {
+			Runtime string  `json:"runtime"`
 			Handler string  `json:"handler"`
 			Name    string  `json:"name"`
 			Without float64 `json:"withoutMs"`
@@ -329,7 +344,7 @@ func nodeOverhead(work string, add func(Figure)) {
 		return
 	}
 	for _, f := range r.Figures {
-		add(Figure{Name: fmt.Sprintf("Node.js layer adds, %s handler, %s", f.Handler, f.Name), Value: f.Added, Unit: "ms",
+		add(Figure{Name: fmt.Sprintf("Node.js layer adds, %s, %s handler, %s", f.Runtime, f.Handler, f.Name), Value: f.Added, Unit: "ms",
 			Note: fmt.Sprintf("%.1f ms without the layer, %.1f ms with it (medians)", f.Without, f.With)})
 	}
 }
@@ -543,10 +558,78 @@ func write(dir string, res *Results) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmark results\n\nMachine: %s  \nDate: %s  \nCommand: `make bench`\n\n", res.Machine, res.Date)
+	fmt.Fprintf(&b, "Machine: %s  \nDate: %s  \nCommand: `make bench`\n\n", res.Machine, res.Date)
 	b.WriteString("| figure | value | budget | note |\n| --- | ---: | --- | --- |\n")
 	for _, f := range res.Figures {
 		fmt.Fprintf(&b, "| %s | %.2f %s | %s | %s |\n", f.Name, f.Value, f.Unit, f.Budget, f.Note)
 	}
-	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(b.String()), 0o644)
+	return writeSection(filepath.Join(dir, "results.md"), "make-bench", b.String())
+}
+
+// resultsHeader starts a new results.md: the title and how the file is
+// made.
+const resultsHeader = `# Benchmark results
+
+Each benchmark rewrites only its own section of this file, between the
+comment lines ` + "`<!-- begin NAME -->` and `<!-- end NAME -->`" + `, and keeps
+everything else: ` + "`make bench`" + ` (bench/main.go) the section make-bench,
+` + "`make bench-awssdk`" + ` (bench/awssdk.sh) the section bench-awssdk. Sections
+without markers are written by hand and no command changes them.
+`
+
+// writeSection replaces the section name of the markdown file path with
+// body, keeping the rest of the file; a file without that section gets it
+// at the end, a missing file is made with resultsHeader.
+func writeSection(path, name, body string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	doc, err := spliceSection(string(old), name, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// spliceSection returns doc with the section name (its markers and what
+// lies between them) replaced by body, or appended if doc has none.
+func spliceSection(doc, name, body string) (string, error) {
+	begin, end := "<!-- begin "+name+" -->\n", "<!-- end "+name+" -->\n"
+	if !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	section := begin + body + end
+	i := strings.Index(doc, begin)
+	if i < 0 {
+		if strings.Contains(doc, end) {
+			return "", fmt.Errorf("section %s has an end marker and no begin marker", name)
+		}
+		if doc == "" {
+			doc = resultsHeader
+		}
+		if !strings.HasSuffix(doc, "\n") {
+			doc += "\n"
+		}
+		return doc + "\n" + section, nil
+	}
+	j := strings.Index(doc[i:], end)
+	if j < 0 {
+		return "", fmt.Errorf("section %s has a begin marker and no end marker", name)
+	}
+	return doc[:i] + section + doc[i+j+len(end):], nil
+}
+
+// writeSectionFile writes the file of spec (name=file) as the section name
+// of the markdown file path.
+func writeSectionFile(path, spec string) error {
+	name, file, ok := strings.Cut(spec, "=")
+	if !ok || name == "" || file == "" || strings.ContainsAny(name, " >") {
+		return fmt.Errorf("-section %q: want name=file, the name without spaces", spec)
+	}
+	body, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("-section %q: %w", spec, err)
+	}
+	return writeSection(path, name, string(body))
 }

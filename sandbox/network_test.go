@@ -152,17 +152,15 @@ func TestUnreachableSubscriber(t *testing.T) {
 	}
 }
 
-// TestOwnNetwork checks what a process sees inside: the Lambda APIs on
-// 127.0.0.1:9001, a port of its own even where the host's is taken, and a
-// forwarded host port.
-func TestOwnNetwork(t *testing.T) {
-	t.Parallel()
-	needOwnNetwork(t)
+// hostGreeter listens on a port of the host's loopback, until the test
+// ends, and writes "from the host\n" to every connection; it returns the
+// port.
+func hostGreeter(t *testing.T) int {
 	host, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer host.Close()
+	t.Cleanup(func() { host.Close() })
 	go func() {
 		for {
 			c, err := host.Accept()
@@ -173,7 +171,16 @@ func TestOwnNetwork(t *testing.T) {
 			c.Close()
 		}
 	}()
-	port := host.Addr().(*net.TCPAddr).Port
+	return host.Addr().(*net.TCPAddr).Port
+}
+
+// TestOwnNetwork checks what a process sees inside: the Lambda APIs on
+// 127.0.0.1:9001, a port of its own even where the host's is taken, and a
+// forwarded host port.
+func TestOwnNetwork(t *testing.T) {
+	t.Parallel()
+	needOwnNetwork(t)
+	port := hostGreeter(t)
 	f := start(t, setup{noExtension: true, cfg: sandbox.Config{Network: sandbox.NetworkOwn, Forward: []int{port}}})
 	if !f.env.OwnNetwork() || f.env.RuntimeAPI() != sandbox.InsideRuntimeAPI {
 		t.Fatalf("own network %v, runtime API %s", f.env.OwnNetwork(), f.env.RuntimeAPI())

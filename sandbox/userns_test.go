@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
+	"github.com/lambdaotel/lambdaotel/internal/usernstest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 )
 
@@ -33,17 +33,7 @@ func TestOwnNetworkUnprivileged(t *testing.T) {
 		ownNetworkInside(t, task)
 		return
 	}
-	var asUser []string
-	if os.Getuid() == 0 {
-		setpriv, err := exec.LookPath("setpriv")
-		if err != nil {
-			t.Skipf("running as root without setpriv(1) to drop privileges: %v", err)
-		}
-		asUser = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
-	}
-	if why := usernsUnavailable(); why != "" {
-		t.Skipf("unprivileged user namespaces are not available here: %s", why)
-	}
+	asUser := usernstest.AsUser(t)
 	t.Parallel()
 	dir, err := os.MkdirTemp("", "lambdaotel-unprivileged-")
 	if err != nil {
@@ -90,22 +80,7 @@ func ownNetworkInside(t *testing.T, task string) {
 		}
 		t.Fatalf("no network of its own for an environment: %v", err)
 	}
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	go func() {
-		for {
-			c, err := host.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("from the host\n"))
-			c.Close()
-		}
-	}()
-	port := host.Addr().(*net.TCPAddr).Port
+	port := hostGreeter(t)
 	var logs syncBuffer
 	env, err := sandbox.Start(sandbox.Config{TaskRoot: task, Network: sandbox.NetworkOwn, Forward: []int{port}, Logs: &logs})
 	if err != nil {
@@ -147,22 +122,4 @@ func ownNetworkInside(t *testing.T, task string) {
 // sandbox once it had one).
 func kernelRefusedUserns(msg string) bool {
 	return strings.Contains(msg, "start a holder of the namespaces") || strings.Contains(msg, "nsenter (util-linux)")
-}
-
-// usernsUnavailable says why a user without privileges cannot make a user
-// namespace here, or "" if nothing says it cannot.
-func usernsUnavailable() string {
-	for _, c := range []struct{ file, off string }{
-		{"/proc/sys/user/max_user_namespaces", "0"},
-		{"/proc/sys/kernel/unprivileged_userns_clone", "0"},
-		{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"},
-	} {
-		if b, err := os.ReadFile(c.file); err == nil && strings.TrimSpace(string(b)) == c.off {
-			return fmt.Sprintf("%s is %s", c.file, c.off)
-		}
-	}
-	if _, err := exec.LookPath("nsenter"); err != nil {
-		return fmt.Sprintf("nsenter (util-linux): %v", err)
-	}
-	return ""
 }

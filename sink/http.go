@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -135,9 +136,17 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int,
 		}
 		defer zr.Close()
 		body = zr
+	case "zstd":
+		zr, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)+1))
+		if err != nil {
+			code, err := readError(err, "read zstd request body", limit)
+			return nil, code, err
+		}
+		defer zr.Close()
+		body = zr
 	default:
 		return nil, http.StatusUnsupportedMediaType,
-			fmt.Errorf("sink: unsupported Content-Encoding %q; use gzip or none", r.Header.Get("Content-Encoding"))
+			fmt.Errorf("sink: unsupported Content-Encoding %q; use gzip, zstd or none", r.Header.Get("Content-Encoding"))
 	}
 
 	var buf bytes.Buffer

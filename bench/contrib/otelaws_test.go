@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/lambdaotel/lambdaotel"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 	"go.opentelemetry.io/otel/propagation"
@@ -92,6 +93,26 @@ func BenchmarkSQSSendMessage(b *testing.B) {
 			}
 		})
 	}
+	// The SDK alone sending the message with the attributes lambdaotel
+	// adds, set by the caller: what carrying the context costs the SDK
+	// (serializing, hashing and signing a larger request).
+	b.Run("lib=aws-sdk-go-v2+context", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(tracetest.NewNoopExporter()))
+		client := sqs.NewFromConfig(config(b, "aws-sdk-go-v2", tp))
+		ctx := parent(b, tp)
+		in := &sqs.SendMessageInput{QueueUrl: aws.String("https://sqs.eu-west-1.amazonaws.com/123456789012/orders"), MessageBody: aws.String("hello"),
+			MessageAttributes: map[string]sqstypes.MessageAttributeValue{
+				"traceparent": {DataType: aws.String("String"), StringValue: aws.String("00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01")}},
+			MessageSystemAttributes: map[string]sqstypes.MessageSystemAttributeValue{
+				"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")}},
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := client.SendMessage(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkDynamoDBGetItem(b *testing.B) {

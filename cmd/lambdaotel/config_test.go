@@ -45,11 +45,7 @@ func TestConfigCheck(t *testing.T) {
 			cmd := exec.Command(bin, c.args...)
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			}
+			code := exitCode(cmd)
 			if code != c.code || !strings.Contains(out.String(), c.want) || strings.Contains(out.String(), "PASSWORD") || strings.Contains(out.String(), "SECRET") {
 				t.Errorf("exit %d (want %d), output:\n%s\nwant it to contain %q", code, c.code, out.String(), c.want)
 			}

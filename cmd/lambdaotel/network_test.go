@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
+	"github.com/lambdaotel/lambdaotel/internal/usernstest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 )
 
@@ -87,11 +87,7 @@ func TestRunNetworkFlags(t *testing.T) {
 		cmd := exec.Command(bin, append([]string{"run", "--task-root", task, "--event", event}, c.args...)...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
+		code := exitCode(cmd)
 		if code != c.code || !strings.Contains(out.String(), c.want) {
 			t.Errorf("%q: exit %d, output:\n%s\nwant exit %d and %q", c.args, code, out.String(), c.code, c.want)
 		}
@@ -110,17 +106,7 @@ func TestRunNetworkFlags(t *testing.T) {
 // whose Telemetry API listeners bind sandbox.localdomain receives its
 // events.
 func TestRunUnprivileged(t *testing.T) {
-	var asUser []string
-	if os.Getuid() == 0 {
-		setpriv, err := exec.LookPath("setpriv")
-		if err != nil {
-			t.Skipf("running as root without setpriv(1) to drop privileges: %v", err)
-		}
-		asUser = []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}
-	}
-	if why := usernsUnavailable(); why != "" {
-		t.Skipf("unprivileged user namespaces are not available here: %s", why)
-	}
+	asUser := usernstest.AsUser(t)
 	// Everything the user runs or writes is in a directory it may use.
 	dir, err := os.MkdirTemp("", "lambdaotel-unprivileged-")
 	if err != nil {
@@ -195,22 +181,4 @@ func TestRunUnprivileged(t *testing.T) {
 	if err != nil || n["platform.runtimeDone"] != 3 || n["platform.telemetrySubscription"] != 3 {
 		t.Errorf("the extension listening on sandbox.localdomain counted %v (%v)\n%s", n, err, out.String())
 	}
-}
-
-// usernsUnavailable says why a user without privileges cannot make a user
-// namespace here, or "" if nothing says it cannot.
-func usernsUnavailable() string {
-	for _, c := range []struct{ file, off string }{
-		{"/proc/sys/user/max_user_namespaces", "0"},
-		{"/proc/sys/kernel/unprivileged_userns_clone", "0"},
-		{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"},
-	} {
-		if b, err := os.ReadFile(c.file); err == nil && strings.TrimSpace(string(b)) == c.off {
-			return fmt.Sprintf("%s is %s", c.file, c.off)
-		}
-	}
-	if _, err := exec.LookPath("nsenter"); err != nil {
-		return fmt.Sprintf("nsenter (util-linux): %v", err)
-	}
-	return ""
 }

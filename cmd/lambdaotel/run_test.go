@@ -31,6 +31,15 @@ func taskRoot(t *testing.T) string {
 	return dir
 }
 
+// exitCode runs cmd and returns its exit status; it is also 0 when cmd
+// could not start at all (it then wrote nothing).
+func exitCode(cmd *exec.Cmd) int {
+	if ee, ok := cmd.Run().(*exec.ExitError); ok {
+		return ee.ExitCode()
+	}
+	return 0
+}
+
 // TestRunEvents runs `lambdaotel run --event` and reads its results and report.
 func TestRunEvents(t *testing.T) {
 	bin := buildtest.Binary(t, "github.com/lambdaotel/lambdaotel/cmd/lambdaotel")
@@ -111,11 +120,7 @@ func TestRunErrors(t *testing.T) {
 			cmd.Stdin = strings.NewReader("{}")
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				code = ee.ExitCode()
-			}
+			code := exitCode(cmd)
 			if code != c.code || !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("exit %d (want %d), stderr:\n%s\nwant it to contain %q", code, c.code, stderr.String(), c.want)
 			}
@@ -300,11 +305,7 @@ func TestRunMaxConcurrencyFlag(t *testing.T) {
 		cmd.Stdin = strings.NewReader("{}")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
+		code := exitCode(cmd)
 		if code != c.code || !strings.Contains(stderr.String(), c.want) {
 			t.Errorf("%v: exit %d (want %d), stderr:\n%s\nwant it to contain %q", c.args, code, c.code, stderr.String(), c.want)
 		}

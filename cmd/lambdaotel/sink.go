@@ -10,7 +10,9 @@ import (
 	"strings"
 	"syscall"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -96,25 +98,37 @@ func sinkMain(args []string) int {
 	return 0
 }
 
+// readSinkFileArg parses args with fs, which takes one FILE argument, and
+// reads that file as the sink wrote it. code is -1 when it succeeded, and
+// otherwise the exit status to return (0 for -h, 2 for bad usage, 1 for a
+// file that cannot be read), the reason already written to stderr.
+func readSinkFileArg(fs *flag.FlagSet, args []string, stderr io.Writer) (traces []ptrace.Traces, metrics []pmetric.Metrics, logs []plog.Logs, code int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, nil, 0
+		}
+		return nil, nil, nil, 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, nil, nil, 2
+	}
+	traces, metrics, logs, err := sink.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "lambdaotel %v\n", err)
+		return nil, nil, nil, 1
+	}
+	return traces, metrics, logs, -1
+}
+
 // sinkPrint runs "lambdaotel sink print FILE".
 func sinkPrint(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lambdaotel sink print", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), "usage: lambdaotel sink print FILE\n") }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	traces, metrics, logs, err := sink.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "lambdaotel %v\n", err)
-		return 1
+	traces, metrics, logs, code := readSinkFileArg(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	if err := sink.PrintTraces(stdout, traces); err != nil {
 		fmt.Fprintf(stderr, "lambdaotel sink print: %v\n", err)

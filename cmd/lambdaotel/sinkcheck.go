@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,8 +9,6 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-
-	"github.com/lambdaotel/lambdaotel/sink"
 )
 
 const sinkCheckUsage = `usage: lambdaotel sink check [--trees FUNCTION=N ...] [--metrics N] [--logs N] FILE
@@ -51,20 +48,9 @@ func sinkCheck(args []string, stdout, stderr io.Writer) int {
 	fs.Var(trees, "trees", "want at least N invocation trees of `FUNCTION=N` (repeatable)")
 	wantPoints := fs.Int("metrics", 0, "want at least `N` metric data points, faas.invocations among them")
 	wantLogs := fs.Int("logs", 0, "want at least `N` log records")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
-	}
-	traces, metrics, logs, err := sink.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "lambdaotel %v\n", err)
-		return 1
+	traces, metrics, logs, code := readSinkFileArg(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 
 	// Invocation trees: a function's span with its invocation id, and the

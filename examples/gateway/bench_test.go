@@ -2,10 +2,6 @@ package gateway_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 )
@@ -39,18 +34,7 @@ func distinctSpans(tds []ptrace.Traces) int {
 
 // benchGatewayConfig is the gateway of BenchmarkGateway: the OTLP
 // receiver, %PROCESSORS%, and OTLP/HTTP to the sink.
-const benchGatewayConfig = `
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%HEALTH_PORT%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-processors:
+const benchGatewayConfig = gatewayReceivers + `processors:
   batch:
   tail_sampling:
     decision_wait: 1s
@@ -66,13 +50,7 @@ processors:
 exporters:
   otlp_http/backend:
     endpoint: http://%BACKEND%
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
+` + gatewayService + `    traces:
       receivers: [otlp]
       processors: [%PROCESSORS%]
       exporters: [otlp_http/backend]
@@ -121,18 +99,7 @@ func BenchmarkGateway(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			backend := lambdatest.StartSink(b, nil)
 			gw := startGateway(b, benchGatewayConfig, map[string]string{"%BACKEND%": backend.HTTPAddr(), "%PROCESSORS%": c.processors})
-			dir := b.TempDir()
-			layer := filepath.Join(dir, "extension-layer")
-			buildtest.Install(b, buildtest.Binary(b, lambdatest.ExtensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
-			task := filepath.Join(dir, "task")
-			buildtest.Install(b, buildtest.Binary(b, callfuncCmd), filepath.Join(task, "bootstrap"))
-			port := lambdatest.FreePort(b)
-			config := filepath.Join(dir, "config.yaml")
-			text := strings.NewReplacer("%SPILL_DIR%", filepath.Join(dir, "spill"), "%HTTP_PORT%", strconv.Itoa(port),
-				"%GATEWAY%", gw.httpAddr).Replace(benchExtensionConfig)
-			if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
-				b.Fatal(err)
-			}
+			layer, task, config, port := installFunction(b, benchExtensionConfig, "%GATEWAY%", gw.httpAddr)
 			logs := &lambdatest.LogBuffer{}
 			env := lambdatest.StartSandbox(b, sandbox.Config{
 				TaskRoot: task, Layers: []string{layer}, FunctionName: "bench", Timeout: 30 * time.Second,

@@ -14,29 +14,12 @@ import (
 // failoverGatewayConfig is a gateway that answers a request only once the
 // backend has taken it: no batch processor and no sending queue, so that
 // nothing it acknowledged is only in its memory when it is killed.
-const failoverGatewayConfig = `
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%HEALTH_PORT%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-exporters:
+const failoverGatewayConfig = gatewayReceivers + `exporters:
   otlp_http/backend:
     endpoint: http://%BACKEND%
     sending_queue:
       enabled: false
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
+` + gatewayService + `    traces:
       receivers: [otlp]
       exporters: [otlp_http/backend]
     metrics:

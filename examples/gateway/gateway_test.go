@@ -54,6 +54,33 @@ func gatewayBinary(tb testing.TB) string {
 	return bin
 }
 
+// gatewayReceivers begins every gateway configuration of these tests: the
+// health check that startGateway waits for and the OTLP receivers, on the
+// ports it picks.
+const gatewayReceivers = `
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:%HEALTH_PORT%
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%GRPC_PORT%
+      http:
+        endpoint: 127.0.0.1:%HTTP_PORT%
+`
+
+// gatewayService begins the service section of every gateway
+// configuration: the health check on, the collector's own metrics off;
+// the pipelines follow.
+const gatewayService = `service:
+  extensions: [health_check]
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+`
+
 // gateway is a running collector of the gateway distribution.
 type gateway struct {
 	cmd      *exec.Cmd

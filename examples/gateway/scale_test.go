@@ -106,26 +106,38 @@ type functionOptions struct {
 	managed int
 }
 
+// installFunction makes, in a directory of the test's own, the
+// extension's layer, a task root with callfunc as its bootstrap, and the
+// extension's configuration: config with %SPILL_DIR% and %HTTP_PORT% (the
+// port of its OTLP receiver, a free one) replaced, and every old, new
+// pair of replace. It returns the layer, the task root, the
+// configuration's path and the port.
+func installFunction(tb testing.TB, config string, replace ...string) (layer, task, configPath string, httpPort int) {
+	tb.Helper()
+	dir := tb.TempDir()
+	layer = filepath.Join(dir, "extension-layer")
+	buildtest.Install(tb, buildtest.Binary(tb, lambdatest.ExtensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
+	task = filepath.Join(dir, "task")
+	buildtest.Install(tb, buildtest.Binary(tb, callfuncCmd), filepath.Join(task, "bootstrap"))
+	httpPort = lambdatest.FreePort(tb)
+	configPath = filepath.Join(dir, "config.yaml")
+	text := strings.NewReplacer(append([]string{"%SPILL_DIR%", filepath.Join(dir, "spill"), "%HTTP_PORT%", strconv.Itoa(httpPort)},
+		replace...)...).Replace(config)
+	if err := os.WriteFile(configPath, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return layer, task, configPath, httpPort
+}
+
 // startFunction starts an environment with callfunc, the extension's
 // layer and its configuration, and serves its invoke endpoint.
 func startFunction(tb testing.TB, o functionOptions) *function {
 	tb.Helper()
-	dir := tb.TempDir()
-	layer := filepath.Join(dir, "extension-layer")
-	buildtest.Install(tb, buildtest.Binary(tb, lambdatest.ExtensionCmd), filepath.Join(layer, "extensions", "lambdaotel"))
-	task := filepath.Join(dir, "task")
-	buildtest.Install(tb, buildtest.Binary(tb, callfuncCmd), filepath.Join(task, "bootstrap"))
-	httpPort := lambdatest.FreePort(tb)
 	exporter, gw := "otlphttp", "http://"+o.gatewayHTTP
 	if o.grpc {
 		exporter, gw = "otlp", o.gatewayGRPC
 	}
-	config := filepath.Join(dir, "config.yaml")
-	text := strings.NewReplacer("%SPILL_DIR%", filepath.Join(dir, "spill"), "%HTTP_PORT%", strconv.Itoa(httpPort),
-		"%EXPORTER%", exporter, "%GATEWAY%", gw).Replace(extensionConfig)
-	if err := os.WriteFile(config, []byte(text), 0o644); err != nil {
-		tb.Fatal(err)
-	}
+	layer, task, config, httpPort := installFunction(tb, extensionConfig, "%EXPORTER%", exporter, "%GATEWAY%", gw)
 	f := &function{name: o.name, logs: &lambdatest.LogBuffer{}, managed: o.managed > 1}
 	f.env = lambdatest.StartSandbox(tb, sandbox.Config{
 		// The host's network: the gateways, the balancer and the other
@@ -552,18 +564,7 @@ func formatCounts(m map[string]int) string {
 // and the traces also through tail_sampling (keep errors, sample
 // %PERCENT% % of the rest) to a file of their own, so that one run shows
 // both what arrived and what the policy kept of it.
-const scaleGatewayConfig = `
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%HEALTH_PORT%
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%GRPC_PORT%
-      http:
-        endpoint: 127.0.0.1:%HTTP_PORT%
-processors:
+const scaleGatewayConfig = gatewayReceivers + `processors:
   batch:
   tail_sampling:
     decision_wait: 2s
@@ -585,13 +586,7 @@ exporters:
     path: %DIR%/metrics.jsonl
   file/logs:
     path: %DIR%/logs.jsonl
-service:
-  extensions: [health_check]
-  telemetry:
-    metrics:
-      level: none
-  pipelines:
-    traces:
+` + gatewayService + `    traces:
       receivers: [otlp]
       processors: [batch]
       exporters: [file/traces]

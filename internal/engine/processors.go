@@ -10,6 +10,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/attributesprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/resourcedetectionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
 )
 
@@ -20,6 +21,7 @@ import (
 var factories = []processor.Factory{
 	attributesprocessor.Factory,
 	resourceprocessor.Factory,
+	resourcedetectionprocessor.Factory,
 }
 
 func init() {

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -79,6 +80,21 @@ type Decoder interface {
 	// OneOf returns which of allowed n is (any case), or reports it; ""
 	// for null.
 	OneOf(n *yaml.Node, path string, allowed ...string) string
+	// Bool returns n as true or false (any case), or reports it; false
+	// for null.
+	Bool(n *yaml.Node, path string) bool
+	// Duration returns n as a non-negative duration such as 500ms, or
+	// reports it; 0 for null.
+	Duration(n *yaml.Node, path string) time.Duration
+	// List returns the names of sequence n with their nodes, or reports
+	// that n is not a list of names; null is empty.
+	List(n *yaml.Node, path string) ([]string, []*yaml.Node)
+	// Entries returns the pairs of mapping n in order, or reports that n
+	// is not a mapping; null is empty.
+	Entries(n *yaml.Node, path string) []Entry
+	// Getenv reads an environment variable of the process the
+	// configuration is for (the one Parse was given).
+	Getenv(name string) string
 	// Errorf reports a mistake at n.
 	Errorf(n *yaml.Node, format string, args ...any)
 	// Mistakes counts the mistakes reported so far.
@@ -164,6 +180,7 @@ func init() {
 		{Type: "batch", Ignored: "lambdaotel flushes at the end of each invocation and bounds its buffer itself"},
 		{Type: "decouple", Ignored: "lambdaotel's receivers always answer at once and export after the function responds"},
 		{Type: "memory_limiter", Ignored: "lambdaotel bounds its buffer itself (lambdaotel.buffer.max_bytes)"},
+		{Type: "coldstart", Ignored: "the cold start is already on the spans: the telemetryapi receiver's invocation span (the one with faas.invocation_id, which the collector's coldstart processor would mark) carries faas.coldstart=true on a cold start, and so does the invocation span of lambdaotel's Go library"},
 	} {
 		Register(f)
 	}

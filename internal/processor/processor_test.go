@@ -8,7 +8,7 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	for _, typ := range []string{"batch", "decouple", "memory_limiter"} {
+	for _, typ := range []string{"batch", "coldstart", "decouple", "memory_limiter"} {
 		f, ok := Lookup(typ)
 		if !ok || f.Ignored == "" {
 			t.Errorf("%s: registered %v, ignored %q; want registered as ignored", typ, ok, f.Ignored)
@@ -20,7 +20,7 @@ func TestRegistry(t *testing.T) {
 	decode := func(Decoder, *yaml.Node, *yaml.Node, string) any { return nil }
 	newp := func(any) (Processor, error) { return nil, nil }
 	Register(Factory{Type: "test_registry", Decode: decode, New: newp})
-	if got := strings.Join(Types(), ","); !strings.Contains(got, "batch,decouple,memory_limiter,test_registry") {
+	if got := strings.Join(Types(), ","); !strings.Contains(got, "batch,coldstart,decouple,memory_limiter,test_registry") {
 		t.Errorf("types %s", got)
 	}
 	for _, c := range []struct {

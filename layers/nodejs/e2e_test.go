@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
+	"github.com/lambdaotel/lambdaotel/layers/nodejs/nodetest"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
 
@@ -32,76 +33,82 @@ func TestHandlerKinds(t *testing.T) {
 	cases := []struct {
 		name, fixture, handler string
 		fetch                  bool // the handler also calls with fetch
+		callback               bool // a callback handler: nodejs24.x rejects it (TestHandlerShapes)
 	}{
-		{"mjs async", "mjs", "index.handler", true},
-		{"mjs callback", "mjs-callback", "index.handler", false},
-		{"js in a type module package", "type-module", "app.handler", false},
-		{"cjs callback", "cjs", "handler.handler", false},
-		{"commonjs js async", "commonjs", "index.handler", true},
-		{"commonjs js callback", "commonjs-callback", "index.handler", false},
-		{"subdirectory esm", "subdir", "src/app.handler", false},
-		{"subdirectory cjs", "subdir-cjs", "lib/handlers/app.handler", false},
+		{"mjs async", "mjs", "index.handler", true, false},
+		{"mjs callback", "mjs-callback", "index.handler", false, true},
+		{"js in a type module package", "type-module", "app.handler", false, false},
+		{"cjs callback", "cjs", "handler.handler", false, true},
+		{"commonjs js async", "commonjs", "index.handler", true, false},
+		{"commonjs js callback", "commonjs-callback", "index.handler", false, true},
+		{"subdirectory esm", "subdir", "src/app.handler", false, false},
+		{"subdirectory cjs", "subdir-cjs", "lib/handlers/app.handler", false, true},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			const name = "orders"
-			e := startEnv(t, envOptions{fixture: c.fixture, handler: c.handler, functionName: name})
-			actions := []string{"http", "http", "fail", "http"}
-			if c.fetch {
-				actions = append(actions, "fetch")
+	forMajors(t, func(t *testing.T, major int) {
+		for _, c := range cases {
+			if c.callback && major >= 24 {
+				continue
 			}
-			var ids []string
-			for k, action := range actions {
-				res := e.invoke(t, fmt.Sprintf(`{"action":%q}`, action))
-				ids = append(ids, res.RequestID)
-				if action == "fail" {
-					if res.Error == nil || !strings.Contains(res.Error.Message, "boom "+res.RequestID) {
-						t.Fatalf("invocation %d (%s): error %+v, want the handler's error", k, action, res.Error)
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				const name = "orders"
+				e := startEnv(t, envOptions{major: major, fixture: c.fixture, handler: c.handler, functionName: name})
+				actions := []string{"http", "http", "fail", "http"}
+				if c.fetch {
+					actions = append(actions, "fetch")
+				}
+				var ids []string
+				for k, action := range actions {
+					res := e.invoke(t, fmt.Sprintf(`{"action":%q}`, action))
+					ids = append(ids, res.RequestID)
+					if action == "fail" {
+						if res.Error == nil || !strings.Contains(res.Error.Message, "boom "+res.RequestID) {
+							t.Fatalf("invocation %d (%s): error %+v, want the handler's error", k, action, res.Error)
+						}
+					} else if res.Error != nil {
+						t.Fatalf("invocation %d (%s): %v", k, action, res.Error)
+					} else if !strings.Contains(string(res.Payload), `"status":200`) {
+						t.Errorf("invocation %d (%s): payload %s", k, action, res.Payload)
 					}
-				} else if res.Error != nil {
-					t.Fatalf("invocation %d (%s): %v", k, action, res.Error)
-				} else if !strings.Contains(string(res.Payload), `"status":200`) {
-					t.Errorf("invocation %d (%s): payload %s", k, action, res.Payload)
+					if !e.sb.Frozen() {
+						t.Errorf("invocation %d: the environment is not frozen after the invocation", k)
+					}
+					// No waiting: everything is at the backend when Invoke returns.
+					spans := e.sink.Spans()
+					invs := invocationSpans(spans, res.RequestID)
+					if len(invs) != 1 {
+						t.Fatalf("invocation %d (%s): %d invocation spans at the backend, want 1 (%d spans there)", k, action, len(invs), len(spans))
+					}
+					inv := invs[0]
+					checkInvocationSpan(t, inv, name, k == 0)
+					switch action {
+					case "fail":
+						checkError(t, inv, "boom "+res.RequestID)
+					case "http", "fetch":
+						scope := "@opentelemetry/instrumentation-http"
+						if action == "fetch" {
+							scope = "@opentelemetry/instrumentation-undici"
+						}
+						checkClientSpan(t, e, spans, inv, res.RequestID, scope)
+					}
 				}
-				if !e.sb.Frozen() {
-					t.Errorf("invocation %d: the environment is not frozen after the invocation", k)
-				}
-				// No waiting: everything is at the backend when Invoke returns.
+				e.sb.Shutdown()
+				// Nothing arrives twice, and nothing more comes at shutdown.
 				spans := e.sink.Spans()
-				invs := invocationSpans(spans, res.RequestID)
-				if len(invs) != 1 {
-					t.Fatalf("invocation %d (%s): %d invocation spans at the backend, want 1 (%d spans there)", k, action, len(invs), len(spans))
-				}
-				inv := invs[0]
-				checkInvocationSpan(t, inv, name, k == 0)
-				switch action {
-				case "fail":
-					checkError(t, inv, "boom "+res.RequestID)
-				case "http", "fetch":
-					scope := "@opentelemetry/instrumentation-http"
-					if action == "fetch" {
-						scope = "@opentelemetry/instrumentation-undici"
+				for _, id := range ids {
+					if n := len(invocationSpans(spans, id)); n != 1 {
+						t.Errorf("after shutdown: %d invocation spans of %s, want 1", n, id)
 					}
-					checkClientSpan(t, e, spans, inv, res.RequestID, scope)
 				}
-			}
-			e.sb.Shutdown()
-			// Nothing arrives twice, and nothing more comes at shutdown.
-			spans := e.sink.Spans()
-			for _, id := range ids {
-				if n := len(invocationSpans(spans, id)); n != 1 {
-					t.Errorf("after shutdown: %d invocation spans of %s, want 1", n, id)
+				if want := len(actions) + len(actions) - 1; len(spans) != want {
+					t.Errorf("after shutdown: %d spans at the backend, want %d (one invocation span each, one client span but for the failure)", len(spans), want)
 				}
-			}
-			if want := len(actions) + len(actions) - 1; len(spans) != want {
-				t.Errorf("after shutdown: %d spans at the backend, want %d (one invocation span each, one client span but for the failure)", len(spans), want)
-			}
-			if strings.Contains(e.logs.String(), "lambdaotel-nodejs: ERROR") {
-				t.Errorf("the layer logged an error:\n%s", e.logs.String())
-			}
-		})
-	}
+				if strings.Contains(e.logs.String(), "lambdaotel-nodejs: ERROR") {
+					t.Errorf("the layer logged an error:\n%s", e.logs.String())
+				}
+			})
+		}
+	})
 }
 
 func checkInvocationSpan(t *testing.T, inv sink.Span, name string, cold bool) {
@@ -185,34 +192,36 @@ func checkClientSpan(t *testing.T, e *env, spans []sink.Span, inv sink.Span, req
 // span of the same invocation, in one trace.
 func TestJoinsPlatformSpan(t *testing.T) {
 	t.Parallel()
-	e := startEnv(t, envOptions{fixture: "mjs", handler: "index.handler", functionName: "joined", config: platformConfig})
-	for k := range 2 {
-		res := e.invoke(t, `{"action":"http"}`)
-		if res.Error != nil {
-			t.Fatal(res.Error)
-		}
-		spans := e.sink.Spans()
-		invs := invocationSpans(spans, res.RequestID)
-		if len(invs) != 1 {
-			t.Fatalf("invocation %d: %d invocation spans of the layer, want 1", k, len(invs))
-		}
-		var platform *sink.Span
-		for i, s := range spans {
-			if s.Scope != lambdaScope && s.Attributes["faas.invocation_id"] == res.RequestID && s.Kind == ptrace.SpanKindServer {
-				platform = &spans[i]
+	forMajors(t, func(t *testing.T, major int) {
+		e := startEnv(t, envOptions{major: major, fixture: "mjs", handler: "index.handler", functionName: "joined", config: platformConfig})
+		for k := range 2 {
+			res := e.invoke(t, `{"action":"http"}`)
+			if res.Error != nil {
+				t.Fatal(res.Error)
+			}
+			spans := e.sink.Spans()
+			invs := invocationSpans(spans, res.RequestID)
+			if len(invs) != 1 {
+				t.Fatalf("invocation %d: %d invocation spans of the layer, want 1", k, len(invs))
+			}
+			var platform *sink.Span
+			for i, s := range spans {
+				if s.Scope != lambdaScope && s.Attributes["faas.invocation_id"] == res.RequestID && s.Kind == ptrace.SpanKindServer {
+					platform = &spans[i]
+				}
+			}
+			if platform == nil {
+				t.Fatalf("invocation %d: no platform span of the extension", k)
+			}
+			if invs[0].TraceID != platform.TraceID || invs[0].ParentSpanID != platform.SpanID {
+				t.Errorf("invocation %d: the layer's span (trace %s, parent %s) is not a child of the platform span (trace %s, span %s)",
+					k, invs[0].TraceID, invs[0].ParentSpanID, platform.TraceID, platform.SpanID)
+			}
+			if len(children(spans, invs[0])) != 1 {
+				t.Errorf("invocation %d: the HTTP client span is not under the layer's span", k)
 			}
 		}
-		if platform == nil {
-			t.Fatalf("invocation %d: no platform span of the extension", k)
-		}
-		if invs[0].TraceID != platform.TraceID || invs[0].ParentSpanID != platform.SpanID {
-			t.Errorf("invocation %d: the layer's span (trace %s, parent %s) is not a child of the platform span (trace %s, span %s)",
-				k, invs[0].TraceID, invs[0].ParentSpanID, platform.TraceID, platform.SpanID)
-		}
-		if len(children(spans, invs[0])) != 1 {
-			t.Errorf("invocation %d: the HTTP client span is not under the layer's span", k)
-		}
-	}
+	})
 }
 
 // TestConfiguration checks the standard variables the layer honours.
@@ -266,20 +275,22 @@ func TestConfiguration(t *testing.T) {
 			}
 		}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			e := startEnv(t, envOptions{fixture: "commonjs", handler: "index.handler", env: c.env})
-			res := e.invoke(t, `{"action":"http"}`)
-			if res.Error != nil {
-				t.Fatal(res.Error)
-			}
-			c.check(t, e, e.sink.Spans(), res.RequestID)
-			if strings.Contains(e.logs.String(), "lambdaotel-nodejs: ") {
-				t.Errorf("the layer logged:\n%s", e.logs.String())
-			}
-		})
-	}
+	forMajors(t, func(t *testing.T, major int) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				e := startEnv(t, envOptions{major: major, fixture: "commonjs", handler: "index.handler", env: c.env})
+				res := e.invoke(t, `{"action":"http"}`)
+				if res.Error != nil {
+					t.Fatal(res.Error)
+				}
+				c.check(t, e, e.sink.Spans(), res.RequestID)
+				if strings.Contains(e.logs.String(), "lambdaotel-nodejs: ") {
+					t.Errorf("the layer logged:\n%s", e.logs.String())
+				}
+			})
+		}
+	})
 }
 
 // TestWithoutExtension runs the layer with nothing listening where it
@@ -287,70 +298,74 @@ func TestConfiguration(t *testing.T) {
 // the exporter's retries, and the layer says once what is wrong.
 func TestWithoutExtension(t *testing.T) {
 	t.Parallel()
-	for _, fixture := range []string{"commonjs", "mjs"} {
-		t.Run(fixture, func(t *testing.T) {
-			t.Parallel()
-			e := startEnv(t, envOptions{fixture: fixture, handler: "index.handler", noExtension: true})
-			for k := range 3 {
-				res := e.invoke(t, `{"action":"http"}`)
-				if res.Error != nil {
-					t.Fatalf("invocation %d: %v", k, res.Error)
+	forMajors(t, func(t *testing.T, major int) {
+		for _, fixture := range []string{"commonjs", "mjs"} {
+			t.Run(fixture, func(t *testing.T) {
+				t.Parallel()
+				e := startEnv(t, envOptions{major: major, fixture: fixture, handler: "index.handler", noExtension: true})
+				for k := range 3 {
+					res := e.invoke(t, `{"action":"http"}`)
+					if res.Error != nil {
+						t.Fatalf("invocation %d: %v", k, res.Error)
+					}
+					// The exporter's first retry comes after about a second; the
+					// flush timeout is two. A flush that waited for either
+					// would show here.
+					if res.Report.DurationMs > 900 {
+						t.Errorf("invocation %d took %.0f ms: the end of the invocation waited for an export that cannot succeed", k, res.Report.DurationMs)
+					}
 				}
-				// The exporter's first retry comes after about a second; the
-				// flush timeout is two. A flush that waited for either
-				// would show here.
-				if res.Report.DurationMs > 900 {
-					t.Errorf("invocation %d took %.0f ms: the end of the invocation waited for an export that cannot succeed", k, res.Report.DurationMs)
+				logs := e.logs.String()
+				if n := strings.Count(logs, "nothing listens at http://127.0.0.1:"); n != 1 {
+					t.Errorf("the layer said %d times that nothing listens, want once:\n%s", n, logs)
 				}
-			}
-			logs := e.logs.String()
-			if n := strings.Count(logs, "nothing listens at http://127.0.0.1:"); n != 1 {
-				t.Errorf("the layer said %d times that nothing listens, want once:\n%s", n, logs)
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
-// TestSetupFailure breaks the layer's installation (import-in-the-middle
-// fails to load): the function still works, and the layer says so once.
+// TestSetupFailure breaks the layer's installation (its bundle throws when
+// it loads): the function still works, and the layer says so.
 func TestSetupFailure(t *testing.T) {
 	t.Parallel()
-	_, layer := requireNode(t)
-	for _, fixture := range []string{"commonjs", "mjs"} {
-		t.Run(fixture, func(t *testing.T) {
-			t.Parallel()
-			broken := filepath.Join(t.TempDir(), "layer")
-			copyDir(t, layer, broken)
-			if err := os.Chmod(filepath.Join(broken, "otel-handler"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			iitm := filepath.Join(broken, "lambdaotel-nodejs", "node_modules", "import-in-the-middle", "index.js")
-			if err := os.WriteFile(iitm, []byte("throw new Error('broken on purpose')\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			e := startEnv(t, envOptions{fixture: fixture, handler: "index.handler", nodeLayer: broken})
-			for k := range 2 {
-				res := e.invoke(t, `{"action":"http"}`)
-				if res.Error != nil || !strings.Contains(string(res.Payload), `"status":200`) {
-					t.Fatalf("invocation %d: %v %s: the function must work without OpenTelemetry", k, res.Error, res.Payload)
+	forMajors(t, func(t *testing.T, major int) {
+		_, layer := requireNode(t, major)
+		for _, fixture := range []string{"commonjs", "mjs"} {
+			t.Run(fixture, func(t *testing.T) {
+				t.Parallel()
+				broken := filepath.Join(t.TempDir(), "layer")
+				copyDir(t, layer, broken)
+				if err := os.Chmod(filepath.Join(broken, "otel-handler"), 0o755); err != nil {
+					t.Fatal(err)
 				}
-			}
-			logs := e.logs.String()
-			if n := strings.Count(logs, "broken on purpose"); n < 1 || n > 2 {
-				t.Errorf("the failure is logged %d times, want once (at most once per preload):\n%s", n, logs)
-			}
-			if n := strings.Count(logs, "lambdaotel-nodejs: ERROR"); n < 1 {
-				t.Errorf("no error line of the layer:\n%s", logs)
-			}
-		})
-	}
+				bundle := filepath.Join(broken, "lambdaotel-nodejs", "init.cjs")
+				if err := os.WriteFile(bundle, []byte("throw new Error('broken on purpose')\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				e := startEnv(t, envOptions{major: major, fixture: fixture, handler: "index.handler", nodeLayer: broken})
+				for k := range 2 {
+					res := e.invoke(t, `{"action":"http"}`)
+					if res.Error != nil || !strings.Contains(string(res.Payload), `"status":200`) {
+						t.Fatalf("invocation %d: %v %s: the function must work without OpenTelemetry", k, res.Error, res.Payload)
+					}
+				}
+				logs := e.logs.String()
+				if n := strings.Count(logs, "broken on purpose"); n < 1 || n > 2 {
+					t.Errorf("the failure is logged %d times, want once (at most once per preload):\n%s", n, logs)
+				}
+				if n := strings.Count(logs, "lambdaotel-nodejs: ERROR"); n < 1 {
+					t.Errorf("no error line of the layer:\n%s", logs)
+				}
+			})
+		}
+	})
 }
 
 // TestNodeUnitTests runs the layer's JavaScript tests with Node's test
 // runner against the layer as built.
 func TestNodeUnitTests(t *testing.T) {
 	t.Parallel()
-	rt, layer := requireNode(t)
+	rt, layer := requireNode(t, nodetest.Majors[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	files, err := filepath.Glob(filepath.Join("test", "unit", "*.test.cjs"))
@@ -372,62 +387,135 @@ func TestNodeUnitTests(t *testing.T) {
 // for its HTTP request).
 func TestAWSSDK(t *testing.T) {
 	t.Parallel()
-	for _, fixture := range []string{"aws-sdk-cjs", "aws-sdk-mjs"} {
-		t.Run(fixture, func(t *testing.T) {
-			t.Parallel()
-			var mu sync.Mutex
-			var targets []string
-			ddb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				var in struct {
-					Key struct {
-						ID struct{ S string } `json:"id"`
+	forMajors(t, func(t *testing.T, major int) {
+		for _, fixture := range []string{"aws-sdk-cjs", "aws-sdk-mjs"} {
+			t.Run(fixture, func(t *testing.T) {
+				t.Parallel()
+				ddb := fakeDynamoDB(t)
+				e := startEnv(t, envOptions{major: major, fixture: fixture, handler: "index.handler", functionDeps: true, env: ddb.env()})
+				for k := range 2 {
+					res := e.invoke(t, `{}`)
+					if res.Error != nil {
+						t.Fatalf("invocation %d: %v", k, res.Error)
+					}
+					if want := fmt.Sprintf(`{"id":%q}`, res.RequestID); string(res.Payload) != want {
+						t.Errorf("invocation %d: payload %s, want %s", k, res.Payload, want)
+					}
+					spans := e.sink.Spans()
+					invs := invocationSpans(spans, res.RequestID)
+					if len(invs) != 1 {
+						t.Fatalf("invocation %d: %d invocation spans", k, len(invs))
+					}
+					kids := children(spans, invs[0])
+					if len(kids) != 1 {
+						t.Fatalf("invocation %d: %d spans under the invocation span, want the DynamoDB call alone: %+v", k, len(kids), kids)
+					}
+					call := kids[0]
+					if call.Name != "DynamoDB.GetItem" || call.Kind != ptrace.SpanKindClient || call.Scope != "@opentelemetry/instrumentation-aws-sdk" ||
+						call.Attributes["rpc.system"] != "aws-api" || call.Attributes["rpc.service"] != "DynamoDB" || call.Attributes["rpc.method"] != "GetItem" {
+						t.Errorf("invocation %d: AWS SDK span %q (%v, %s) %v", k, call.Name, call.Kind, call.Scope, call.Attributes)
+					}
+					if got := fmt.Sprint(call.Attributes["aws.dynamodb.table_names"]); got != "[orders]" {
+						t.Errorf("invocation %d: aws.dynamodb.table_names %s, want [orders]", k, got)
 					}
 				}
-				_ = json.NewDecoder(r.Body).Decode(&in)
-				mu.Lock()
-				targets = append(targets, r.Header.Get("X-Amz-Target"))
-				mu.Unlock()
-				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-				fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
-			}))
-			t.Cleanup(ddb.Close)
-			lambdatest.Forward(t, ddb.URL)
-			e := startEnv(t, envOptions{fixture: fixture, handler: "index.handler", functionDeps: true, env: map[string]string{
-				"DYNAMODB_ENDPOINT":     ddb.URL,
-				"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
-				"AWS_SECRET_ACCESS_KEY": "secret",
-			}})
-			for k := range 2 {
-				res := e.invoke(t, `{}`)
-				if res.Error != nil {
-					t.Fatalf("invocation %d: %v", k, res.Error)
+				if targets := ddb.targets(); len(targets) != 2 || targets[0] != "DynamoDB_20120810.GetItem" {
+					t.Errorf("the fake DynamoDB got %q, want two GetItem calls", targets)
 				}
-				if want := fmt.Sprintf(`{"id":%q}`, res.RequestID); string(res.Payload) != want {
-					t.Errorf("invocation %d: payload %s, want %s", k, res.Payload, want)
+			})
+		}
+	})
+}
+
+// TestBundledAWSSDK bundles the AWS SDK with the function (esbuild, CommonJS
+// and ES module output, with the layer's esbuild plugin): the bundle has no
+// node_modules to patch, and still each DynamoDB call is one client span.
+func TestBundledAWSSDK(t *testing.T) {
+	t.Parallel()
+	_, layer := requireNode(t, nodetest.Majors[0])
+	plugin := filepath.Join(layer, "lambdaotel-nodejs", "esbuild-plugin.cjs")
+	forMajors(t, func(t *testing.T, major int) {
+		rt, _ := requireNode(t, major)
+		for _, c := range []struct{ fixture, entry, format, out string }{
+			{"aws-sdk-cjs", "index.js", "cjs", "index.js"},
+			{"aws-sdk-mjs", "index.mjs", "esm", "index.mjs"},
+		} {
+			t.Run(c.format, func(t *testing.T) {
+				t.Parallel()
+				ddb := fakeDynamoDB(t)
+				e := startEnv(t, envOptions{major: major, fixtureDir: t.TempDir(), handler: "index.handler", prepare: func(task string) {
+					src := filepath.Join(t.TempDir(), "src")
+					copyDir(t, filepath.Join("testdata", "functions", c.fixture), src)
+					if err := os.Symlink(rt.FunctionDeps, filepath.Join(src, "node_modules")); err != nil {
+						t.Fatal(err)
+					}
+					esbuild(t, major, filepath.Join(src, c.entry), filepath.Join(task, c.out), c.format, plugin)
+				}, env: ddb.env()})
+				for k := range 2 {
+					res := e.invoke(t, `{}`)
+					if res.Error != nil {
+						t.Fatalf("invocation %d: %v", k, res.Error)
+					}
+					spans := e.sink.Spans()
+					invs := invocationSpans(spans, res.RequestID)
+					if len(invs) != 1 {
+						t.Fatalf("invocation %d: %d invocation spans", k, len(invs))
+					}
+					kids := children(spans, invs[0])
+					if len(kids) != 1 || kids[0].Name != "DynamoDB.GetItem" || kids[0].Scope != "@opentelemetry/instrumentation-aws-sdk" {
+						t.Errorf("invocation %d: spans under the invocation span %+v, want the DynamoDB.GetItem span alone", k, kids)
+					}
 				}
-				spans := e.sink.Spans()
-				invs := invocationSpans(spans, res.RequestID)
-				if len(invs) != 1 {
-					t.Fatalf("invocation %d: %d invocation spans", k, len(invs))
+				if logs := e.logs.String(); strings.Contains(logs, "lambdaotel-nodejs: ") {
+					t.Errorf("the layer logged:\n%s", logs)
 				}
-				kids := children(spans, invs[0])
-				if len(kids) != 1 {
-					t.Fatalf("invocation %d: %d spans under the invocation span, want the DynamoDB call alone: %+v", k, len(kids), kids)
-				}
-				call := kids[0]
-				if call.Name != "DynamoDB.GetItem" || call.Kind != ptrace.SpanKindClient || call.Scope != "@opentelemetry/instrumentation-aws-sdk" ||
-					call.Attributes["rpc.system"] != "aws-api" || call.Attributes["rpc.service"] != "DynamoDB" || call.Attributes["rpc.method"] != "GetItem" {
-					t.Errorf("invocation %d: AWS SDK span %q (%v, %s) %v", k, call.Name, call.Kind, call.Scope, call.Attributes)
-				}
-				if got := fmt.Sprint(call.Attributes["aws.dynamodb.table_names"]); got != "[orders]" {
-					t.Errorf("invocation %d: aws.dynamodb.table_names %s, want [orders]", k, got)
-				}
+			})
+		}
+	})
+}
+
+// dynamoDB is a stand-in for DynamoDB that answers GetItem with the item
+// of the key asked for and records the X-Amz-Target of every request.
+type dynamoDB struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen []string
+}
+
+// fakeDynamoDB starts a dynamoDB, reachable from the sandbox, until the
+// test ends.
+func fakeDynamoDB(t *testing.T) *dynamoDB {
+	d := &dynamoDB{}
+	d.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Key struct {
+				ID struct{ S string } `json:"id"`
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(targets) != 2 || targets[0] != "DynamoDB_20120810.GetItem" {
-				t.Errorf("the fake DynamoDB got %q, want two GetItem calls", targets)
-			}
-		})
+		}
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		d.mu.Lock()
+		d.seen = append(d.seen, r.Header.Get("X-Amz-Target"))
+		d.mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		fmt.Fprintf(w, `{"Item":{"id":{"S":%q}}}`, in.Key.ID.S)
+	}))
+	t.Cleanup(d.Close)
+	lambdatest.Forward(t, d.URL)
+	return d
+}
+
+// env is what a function needs to call d: its endpoint and credentials.
+func (d *dynamoDB) env() map[string]string {
+	return map[string]string{
+		"DYNAMODB_ENDPOINT":     d.URL,
+		"AWS_ACCESS_KEY_ID":     "AKIDEXAMPLE",
+		"AWS_SECRET_ACCESS_KEY": "secret",
 	}
+}
+
+// targets returns the X-Amz-Target of every request so far.
+func (d *dynamoDB) targets() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.seen...)
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // The scope of the invocation spans the layer makes.
-const lambdaScope = "@opentelemetry/instrumentation-aws-lambda"
+const lambdaScope = "lambdaotel-nodejs"
 
 var (
 	layerOnce sync.Once
@@ -40,12 +40,12 @@ func TestMain(m *testing.M) {
 // requireNode returns the Node.js runtime and the built layer, or ends the
 // test: skipped when LAMBDAOTEL_SKIP_NODE=1, failed with what is missing
 // otherwise.
-func requireNode(t *testing.T) (nodetest.Runtime, string) {
+func requireNode(t *testing.T, major int) (nodetest.Runtime, string) {
 	t.Helper()
 	if nodetest.Skipped() {
 		t.Skipf("%s=1: the Node.js layer's tests are skipped", nodetest.SkipEnv)
 	}
-	rt, err := nodetest.LoadRuntime()
+	rt, err := nodetest.LoadRuntime(major)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,12 @@ type env struct {
 }
 
 type envOptions struct {
+	major        int               // the Node.js major (22 or 24)
+	noLayer      bool              // run without the Node.js layer (and AWS_LAMBDA_EXEC_WRAPPER)
 	fixture      string            // the directory under testdata/functions
+	fixtureDir   string            // or the fixture's directory
+	prepare      func(task string) // called with the task root before the sandbox starts
+	timeout      time.Duration     // the function's timeout; 10 s when 0
 	handler      string            // the handler setting
 	config       string            // the extension's config (%SINK_HTTP%, %GRPC_PORT%, %HTTP_PORT% replaced); otlpOnlyConfig when empty
 	env          map[string]string // more function environment variables
@@ -130,13 +135,25 @@ var (
 
 func startEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	rt, nodeLayer := requireNode(t)
+	if o.major == 0 {
+		t.Fatal("envOptions.major is not set")
+	}
+	rt, nodeLayer := requireNode(t, o.major)
 	if o.nodeLayer != "" {
 		nodeLayer = o.nodeLayer
 	}
 	dir := t.TempDir()
 	task := filepath.Join(dir, "task")
-	copyDir(t, filepath.Join("testdata", "functions", o.fixture), task)
+	if o.fixtureDir == "" {
+		o.fixtureDir = filepath.Join("testdata", "functions", o.fixture)
+	}
+	copyDir(t, o.fixtureDir, task)
+	if o.prepare != nil {
+		o.prepare(task)
+	}
+	if o.timeout == 0 {
+		o.timeout = 10 * time.Second
+	}
 	if o.functionDeps {
 		if err := os.Symlink(rt.FunctionDeps, filepath.Join(task, "node_modules")); err != nil {
 			t.Fatal(err)
@@ -152,17 +169,22 @@ func startEnv(t *testing.T, o envOptions) *env {
 	if o.noExtension {
 		layers = []string{nodeLayer}
 	}
+	if o.noLayer {
+		layers = layers[:len(layers)-1]
+	}
 	e.cfg = sandbox.Config{
 		TaskRoot:     task,
 		Command:      rt.Command(o.handler),
 		Handler:      o.handler,
-		Runtime:      "nodejs20.x",
+		Runtime:      rt.Name(),
 		Layers:       layers,
 		FunctionName: o.functionName,
-		Timeout:      10 * time.Second,
+		Timeout:      o.timeout,
 		Env:          x.Env(""),
 	}
-	e.cfg.Env["AWS_LAMBDA_EXEC_WRAPPER"] = "/opt/otel-handler"
+	if !o.noLayer {
+		e.cfg.Env["AWS_LAMBDA_EXEC_WRAPPER"] = "/opt/otel-handler"
+	}
 	e.cfg.Env["TARGET_URL"] = e.target.srv.URL
 	lambdatest.Forward(t, e.target.srv.URL)
 	for k, v := range o.env {
@@ -170,6 +192,16 @@ func startEnv(t *testing.T, o envOptions) *env {
 	}
 	e.sb = lambdatest.StartSandbox(t, e.cfg, e.logs)
 	return e
+}
+
+// forMajors runs f as a parallel subtest for each Node.js major.
+func forMajors(t *testing.T, f func(t *testing.T, major int)) {
+	for _, major := range nodetest.Majors {
+		t.Run(fmt.Sprintf("node%d", major), func(t *testing.T) {
+			t.Parallel()
+			f(t, major)
+		})
+	}
 }
 
 func (e *env) invoke(t *testing.T, event string) *sandbox.Result {

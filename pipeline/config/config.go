@@ -245,6 +245,7 @@ type Exporter struct {
 // Compression values after normalisation.
 const (
 	CompressionGzip = "gzip"
+	CompressionZstd = "zstd"
 	CompressionNone = "none"
 )
 
@@ -267,7 +268,7 @@ type OTLPExporter struct {
 	// https://host:port is TLS).
 	Endpoint    string
 	Headers     map[string]string
-	Compression string        // CompressionGzip (the collector's default) or CompressionNone
+	Compression string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
 	Timeout     time.Duration // per export; 0 means bounded only by the flush budget
 	TLS         TLS
 }
@@ -309,7 +310,7 @@ type OTLPHTTPExporter struct {
 	MetricsEndpoint string
 	LogsEndpoint    string
 	Headers         map[string]string
-	Compression     string        // CompressionGzip (the collector's default) or CompressionNone
+	Compression     string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
 	Timeout         time.Duration // per request; 0 means bounded only by the flush budget
 	TLS             TLS
 	Encoding        string // "proto" (default) or "json"

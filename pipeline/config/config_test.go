@@ -275,18 +275,18 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown exporter type with a name",
 			yaml: minimalWith("exporters", "  prometheusremotewrite/amp:\n    endpoint: https://aps.example.com\n"),
-			want: `config.yaml:8:3: exporters: unknown type "prometheusremotewrite"; supported: otlp, otlphttp, debug`,
+			want: `config.yaml:8:3: exporters: unknown type "prometheusremotewrite"; supported: otlp, otlphttp, debug; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		},
 		{
-			name: "logging exporter was renamed debug",
-			yaml: minimalWith("exporters", "  logging:\n    verbosity: detailed\n"),
-			want: `config.yaml:8:3: exporters: unknown type "logging"; supported: otlp, otlphttp, debug; the collector renamed "logging" to "debug": use debug`,
+			name: "logging exporter's loglevel",
+			yaml: minimalWith("exporters", "  logging:\n    loglevel: verbose\n"),
+			want: `config.yaml:9:15: exporters.logging.loglevel: unsupported value "verbose"; supported: debug, info, warn, error`,
 		},
 		{
 			name: "unknown processor type",
-			yaml: minimal + "processors:\n  filter:\n    error_mode: ignore\n  resourcedetection:\n    detectors: [env, lambda]\n",
-			want: `config.yaml:14:3: processors: unknown type "filter"; supported: batch, decouple, memory_limiter, resource` + "\n" +
-				`config.yaml:16:3: processors: unknown type "resourcedetection"; supported: batch, decouple, memory_limiter, resource`,
+			yaml: minimal + "processors:\n  filter:\n    error_mode: ignore\n  resourcedetection:\n    detectors: [env, ec2]\n",
+			want: `config.yaml:14:3: processors: unknown type "filter"; supported: batch, coldstart, decouple, memory_limiter, resource, resourcedetection; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter` + "\n" +
+				`config.yaml:17:22: processors.resourcedetection.detectors: detector "ec2" does not apply in Lambda; supported: env, lambda, system (remove it: lambda detects the function's cloud and faas attributes)`,
 		},
 		{
 			name: "unknown receiver type",
@@ -415,8 +415,8 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "bad compression, timeout and tls",
-			yaml: strings.Replace(minimal, "    endpoint: otlp.example.com:4317\n", "    endpoint: otlp.example.com:4317\n    compression: zstd\n    timeout: 5\n    tls:\n      cert_file: /c.pem\n      insecure: yes\n", 1),
-			want: `config.yaml:8:18: exporters.otlp.compression: unsupported value "zstd"; supported: gzip, none` + "\n" +
+			yaml: strings.Replace(minimal, "    endpoint: otlp.example.com:4317\n", "    endpoint: otlp.example.com:4317\n    compression: snappy\n    timeout: 5\n    tls:\n      cert_file: /c.pem\n      insecure: yes\n", 1),
+			want: `config.yaml:8:18: exporters.otlp.compression: unsupported value "snappy"; supported: gzip, zstd, none` + "\n" +
 				`config.yaml:9:14: exporters.otlp.timeout: invalid duration "5"; use a number with a unit, e.g. 500ms or 5s` + "\n" +
 				`config.yaml:11:7: exporters.otlp.tls: cert_file and key_file go together: set both for mutual TLS, or neither` + "\n" +
 				`config.yaml:12:17: exporters.otlp.tls.insecure: expected true or false, got "yes"`,

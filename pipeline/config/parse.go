@@ -405,12 +405,26 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
 	exporterTypes = []string{"otlp", "otlphttp", "debug"}
-	// exporterAliases are the collector's newer names for the same exporters.
-	exporterAliases = map[string]string{"otlp_grpc": "otlp", "otlp_http": "otlphttp"}
-	// typeHints help with names users of the collector commonly write.
+	// exporterAliases are the collector's newer names for the same
+	// exporters, and "logging", the old name of "debug" (its loglevel key is
+	// mapped onto verbosity).
+	exporterAliases = map[string]string{"otlp_grpc": "otlp", "otlp_http": "otlphttp", "logging": "debug"}
+	// typeHints help with names users of the collector commonly write:
+	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
-		"exporters logging":              `; the collector renamed "logging" to "debug": use debug`,
-		"receivers telemetryapireceiver": `; the Telemetry API receiver's type is "telemetryapi"`,
+		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
+		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
+		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
+		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
+		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
+		"processors transform":             `; transform is not implemented yet: change the data in the function's SDK or in a collector behind the exporter`,
+		"processors probabilistic_sampler": `; use the SDK's sampler (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG) instead`,
+		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
+		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
+		"processors span":                  `; rename spans in the function's SDK or in a collector behind the exporter`,
+		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
+		"exporters awsapplicationsignals":  `; Application Signals is not implemented: remove it, and send traces to X-Ray's OTLP endpoint (LAMBDAOTEL_EXPORTER=aws)`,
+		"processors k8sattributes":         `; there is no Kubernetes in Lambda: remove it`,
 	}
 	signalNames = []string{"traces", "metrics", "logs"}
 )
@@ -441,12 +455,16 @@ func (p *parser) component(e entry, section string, supported []string, aliases 
 	if !ok {
 		return "", false
 	}
+	declaredTyp := typ
 	if c, ok := aliases[typ]; ok {
 		typ = c
 	}
 	if !contains(supported, typ) {
 		p.errorf(e.key, "%s: unknown type %q; supported: %s%s", section, typ, strings.Join(supported, ", "), typeHints[section+" "+typ])
 		return "", false
+	}
+	if section == "exporters" && declaredTyp == "logging" {
+		p.warnf("exporter %s: \"logging\" is the collector's deprecated name of \"debug\"; running it as debug (loglevel is mapped onto verbosity)", e.key.Value)
 	}
 	return typ, true
 }
@@ -677,6 +695,22 @@ func (d decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
 	return d.p.oneOf(n, path, allowed...)
 }
 
+func (d decoder) Bool(n *yaml.Node, path string) bool { return d.p.boolean(n, path) }
+
+func (d decoder) Duration(n *yaml.Node, path string) time.Duration { return d.p.duration(n, path) }
+
+func (d decoder) List(n *yaml.Node, path string) ([]string, []*yaml.Node) { return d.p.list(n, path) }
+
+func (d decoder) Entries(n *yaml.Node, path string) []processor.Entry {
+	var out []processor.Entry
+	for _, e := range d.p.entries(n, path) {
+		out = append(out, processor.Entry{Key: e.key, Value: e.val})
+	}
+	return out
+}
+
+func (d decoder) Getenv(name string) string { return d.p.getenv(name) }
+
 func (d decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
 
 func (d decoder) Mistakes() int { return len(d.p.errs) }
@@ -747,8 +781,18 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		}
 		ex.OTLPHTTP = o
 	case "debug":
-		f := p.fields(e.val, path, []string{"verbosity"}, ignoredDebugKeys)
+		f := p.fields(e.val, path, []string{"verbosity", "loglevel"}, ignoredDebugKeys)
 		v := p.oneOf(f["verbosity"].val, path+".verbosity", "basic", "normal", "detailed")
+		if l, ok := f["loglevel"]; ok {
+			// The logging exporter's loglevel: debug printed every item,
+			// the other levels a summary line per batch.
+			switch lv := p.oneOf(l.val, path+".loglevel", "debug", "info", "warn", "error"); {
+			case v != "":
+				p.warnf("exporter %s: loglevel is ignored: verbosity %s is set", id, v)
+			case lv == "debug":
+				v = "detailed"
+			}
+		}
 		if v == "" {
 			v = "basic"
 		}
@@ -772,8 +816,10 @@ func (p *parser) compression(e entry, path string) string {
 		return CompressionNone
 	case "gzip":
 		return CompressionGzip
+	case "zstd":
+		return CompressionZstd
 	}
-	p.errorf(deref(e.val), "%s: unsupported value %q; supported: gzip, none", path, s)
+	p.errorf(deref(e.val), "%s: unsupported value %q; supported: gzip, zstd, none", path, s)
 	return CompressionGzip
 }
 

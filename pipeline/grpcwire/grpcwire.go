@@ -45,6 +45,9 @@ const (
 // Gzip is the name of gzip compression in grpc-encoding.
 const Gzip = "gzip"
 
+// Zstd is the name of zstd compression in grpc-encoding.
+const Zstd = "zstd"
+
 // ContentSubtype returns the subtype of a gRPC content type: "" for
 // "application/grpc", "proto" for "application/grpc+proto". ok is false if
 // ct is not a gRPC content type at all.
@@ -104,8 +107,8 @@ func AppendMessage(dst, msg []byte, compress bool) ([]byte, error) {
 // Its other errors are a *Status when the message is at fault:
 // RESOURCE_EXHAUSTED if it is larger than max; INTERNAL if r ends inside it,
 // if the compressed flag is not 0 or 1, is set on a stream without
-// compression, or the gzip data are corrupt; UNIMPLEMENTED if compression is
-// neither gzip nor identity. An error of r itself is returned as it is.
+// compression, or the gzip or zstd data are corrupt; UNIMPLEMENTED if
+// compression is none of gzip, zstd and identity. An error of r itself is returned as it is.
 func ReadMessage(r io.Reader, buf *bytes.Buffer, max int, compression string) error {
 	buf.Reset()
 	var prefix [PrefixSize]byte
@@ -139,11 +142,13 @@ func ReadMessage(r io.Reader, buf *bytes.Buffer, max int, compression string) er
 
 	switch strings.ToLower(compression) {
 	case Gzip:
+	case Zstd:
+		return readZstd(r, buf, n, max)
 	case "", "identity":
 		return &Status{Code: Internal, Message: "a message is marked compressed but the stream has no grpc-encoding"}
 	default:
 		return &Status{Code: Unimplemented, Message: fmt.Sprintf(
-			"message compression %q is not supported; supported: gzip, identity", compression)}
+			"message compression %q is not supported; supported: gzip, zstd, identity", compression)}
 	}
 	body := &readErr{r: io.LimitReader(r, int64(n))}
 	zr, _ := gzipReaders.Get().(*gzip.Reader)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -362,7 +363,16 @@ func TestFraming(t *testing.T) {
 		"larger than the limit of 65536 bytes after gzip decompression")
 	wantStatus("compressed without encoding", ReadMessage(bytes.NewReader(gz), &buf, 2<<20, ""), Internal, "no grpc-encoding")
 	wantStatus("compressed with identity", ReadMessage(bytes.NewReader(gz), &buf, 2<<20, "identity"), Internal, "no grpc-encoding")
-	wantStatus("unknown encoding", ReadMessage(bytes.NewReader(gz), &buf, 2<<20, "zstd"), Unimplemented, `"zstd" is not supported`)
+	wantStatus("unknown encoding", ReadMessage(bytes.NewReader(gz), &buf, 2<<20, "snappy"), Unimplemented, `"snappy" is not supported; supported: gzip, zstd, identity`)
+	wantStatus("gzip data as zstd", ReadMessage(bytes.NewReader(gz), &buf, 2<<20, "zstd"), Internal, "cannot decompress the zstd message")
+	enc, _ := zstd.NewWriter(nil)
+	zs, _ := AppendMessage(nil, enc.EncodeAll(msg, nil), false)
+	zs[0] = 1
+	wantStatus("zstd bomb", ReadMessage(bytes.NewReader(zs), &buf, 1000, "zstd"), ResourceExhausted,
+		"larger than the limit of 1000 bytes after zstd decompression")
+	if err := ReadMessage(bytes.NewReader(zs), &buf, 2<<20, "zstd"); err != nil || !bytes.Equal(buf.Bytes(), msg) {
+		t.Errorf("zstd message: %v, %d bytes; want the %d bytes sent", err, buf.Len(), len(msg))
+	}
 	wantStatus("flag 3", ReadMessage(bytes.NewReader(append([]byte{3}, plain[1:]...)), &buf, 1<<20, ""), Internal, "compressed flag 3")
 	wantStatus("truncated prefix", ReadMessage(bytes.NewReader(plain[:3]), &buf, 1<<20, ""), Internal, "inside a message prefix")
 	wantStatus("truncated message", ReadMessage(bytes.NewReader(plain[:100]), &buf, 1<<20, ""), Internal,

@@ -32,7 +32,7 @@ type GRPCConfig struct {
 	// Keys that gRPC reserves (content-type, user-agent, te, grpc-*) are
 	// dropped, as grpc-go drops them.
 	Headers map[string]string
-	// Compression is "gzip", or "none" or "" for no compression.
+	// Compression is "gzip", "zstd", or "none" or "" for no compression.
 	Compression string
 	// Timeout bounds each request; zero means DefaultTimeout.
 	Timeout time.Duration
@@ -63,6 +63,7 @@ type GRPCExporter struct {
 	baseURL   string      // http://host:port or https://host:port
 	header    http.Header // the same for every call
 	gzip      bool
+	zstd      bool
 	timeout   time.Duration
 	maxBytes  int
 	transport *http.Transport
@@ -111,9 +112,12 @@ func NewGRPC(name string, cfg GRPCConfig) (*GRPCExporter, error) {
 	case "gzip":
 		e.gzip = true
 		e.header[grpcwire.HeaderEncoding] = []string{grpcwire.Gzip}
+	case "zstd":
+		e.zstd = true
+		e.header[grpcwire.HeaderEncoding] = []string{grpcwire.Zstd}
 	case "", "none":
 	default:
-		return fail("compression %q is not supported: use gzip or none", cfg.Compression)
+		return fail("compression %q is not supported: use gzip, zstd or none", cfg.Compression)
 	}
 	if cfg.Timeout < 0 || cfg.MaxRequestBytes < 0 {
 		return fail("timeout and max request bytes must not be negative")
@@ -338,7 +342,16 @@ func (e *GRPCExporter) Shutdown(context.Context) error {
 func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (result, error) {
 	callCtx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	body, err := grpcwire.AppendMessage(make([]byte, 0, grpcwire.PrefixSize+len(msg)), msg, e.gzip)
+	var body []byte
+	var err error
+	if e.zstd {
+		// A length-prefixed message whose compressed flag is set, compressed
+		// with the stream's grpc-encoding.
+		body, err = grpcwire.AppendMessage(nil, zstdCompress(msg), false)
+		body[0] = 1
+	} else {
+		body, err = grpcwire.AppendMessage(make([]byte, 0, grpcwire.PrefixSize+len(msg)), msg, e.gzip)
+	}
 	if err != nil {
 		return result{}, &pipeline.ExportError{Err: fmt.Errorf("gRPC %s: %w", e.endpoint, err)}
 	}

@@ -33,6 +33,7 @@ func TestGRPCDelivers(t *testing.T) {
 	}{
 		{"insecure", func(a string) string { return a }, GRPCConfig{TLS: TLSConfig{Insecure: true}}},
 		{"http scheme, gzip", func(a string) string { return "http://" + a }, GRPCConfig{Compression: "gzip"}},
+		{"http scheme, zstd", func(a string) string { return "http://" + a }, GRPCConfig{Compression: "zstd"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := startSink(t, nil)

@@ -33,7 +33,7 @@ type HTTPConfig struct {
 	// Headers are added to every request (e.g. an API key). A "Host"
 	// header sets the request's host.
 	Headers map[string]string
-	// Compression is "gzip", or "none" or "" for no compression.
+	// Compression is "gzip", "zstd", or "none" or "" for no compression.
 	Compression string
 	// Encoding is "proto" (application/x-protobuf; "" means proto too) or
 	// "json" (application/json).
@@ -62,6 +62,7 @@ type HTTPExporter struct {
 	headers  http.Header
 	host     string
 	gzip     bool
+	zstd     bool
 	json     bool
 	timeout  time.Duration
 	maxBytes int
@@ -107,9 +108,11 @@ func NewHTTP(name string, cfg HTTPConfig) (*HTTPExporter, error) {
 	switch cfg.Compression {
 	case "gzip":
 		e.gzip = true
+	case "zstd":
+		e.zstd = true
 	case "", "none":
 	default:
-		return fail("compression %q is not supported: use gzip or none", cfg.Compression)
+		return fail("compression %q is not supported: use gzip, zstd or none", cfg.Compression)
 	}
 	switch cfg.Encoding {
 	case "json":
@@ -269,6 +272,8 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 	hreq.Header.Set("Content-Type", contentType)
 	if e.gzip {
 		hreq.Header.Set("Content-Encoding", "gzip")
+	} else if e.zstd {
+		hreq.Header.Set("Content-Encoding", "zstd")
 	}
 	if hreq.Header.Get("User-Agent") == "" {
 		hreq.Header.Set("User-Agent", userAgent())
@@ -353,6 +358,9 @@ func (e *HTTPExporter) encode(marshal func() ([]byte, error)) ([]byte, string, e
 		contentType = "application/json"
 	}
 	raw, err := marshal()
+	if err == nil && e.zstd {
+		return zstdCompress(raw), contentType, nil
+	}
 	if err != nil || !e.gzip {
 		return raw, contentType, err
 	}

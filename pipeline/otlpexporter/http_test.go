@@ -45,6 +45,8 @@ func TestHTTPDelivers(t *testing.T) {
 		{"json", "none", "json"},
 		{"proto", "gzip", "protobuf"},
 		{"json", "gzip", "json"},
+		{"proto", "zstd", "protobuf"},
+		{"json", "zstd", "json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.encoding+"/"+tt.compression, func(t *testing.T) {
@@ -565,7 +567,7 @@ func TestNewHTTPErrors(t *testing.T) {
 		{"no URL", HTTPConfig{}, "no URL"},
 		{"relative URL", HTTPConfig{TracesURL: "localhost:4318/v1/traces"}, `traces URL "localhost:4318/v1/traces"`},
 		{"bad scheme", HTTPConfig{LogsURL: "ftp://host/v1/logs"}, "logs URL"},
-		{"bad compression", HTTPConfig{TracesURL: "http://h/v1/traces", Compression: "zstd"}, `compression "zstd"`},
+		{"bad compression", HTTPConfig{TracesURL: "http://h/v1/traces", Compression: "snappy"}, `compression "snappy"`},
 		{"bad encoding", HTTPConfig{TracesURL: "http://h/v1/traces", Encoding: "xml"}, `encoding "xml"`},
 		{"missing CA file", HTTPConfig{TracesURL: "https://h/v1/traces", TLS: TLSConfig{CAFile: filepath.Join(dir, "missing.pem")}}, "missing.pem"},
 		{"CA file without PEM", HTTPConfig{TracesURL: "https://h/v1/traces", TLS: TLSConfig{CAFile: notPEM}}, "not.pem holds no PEM certificate"},

@@ -74,6 +74,12 @@ func toValue(v any) (pcommon.Value, error) {
 		return pcommon.NewValueDouble(float64(x)), nil
 	case float64:
 		return pcommon.NewValueDouble(x), nil
+	case []string:
+		v := pcommon.NewValueSlice()
+		for _, e := range x {
+			v.Slice().AppendEmpty().SetStr(e)
+		}
+		return v, nil
 	case nil:
 		return pcommon.Value{}, fmt.Errorf("no value and no from_attribute")
 	}

@@ -186,7 +186,7 @@ func TestNewErrors(t *testing.T) {
 		{"unknown action", AttributeAction{Key: "k", Action: "hash"}, `resource processor: attributes[0] (k): unsupported action "hash"; supported: insert, update, upsert, delete`},
 		{"empty key", AttributeAction{Action: Delete}, "resource processor: attributes[0]: key is empty"},
 		{"no value", AttributeAction{Key: "k", Action: Insert}, "resource processor: attributes[0] (insert k): no value and no from_attribute"},
-		{"bad value type", AttributeAction{Key: "k", Action: Upsert, Value: []string{"x"}}, "resource processor: attributes[0] (upsert k): value [x] is a []string; want a string, integer, float or bool"},
+		{"bad value type", AttributeAction{Key: "k", Action: Upsert, Value: []int{1}}, "resource processor: attributes[0] (upsert k): value [1] is a []int; want a string, integer, float or bool"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

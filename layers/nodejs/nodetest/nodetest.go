@@ -48,68 +48,87 @@ func Dir() string {
 	return filepath.Join("layers", "nodejs")
 }
 
-// Runtime is the Node.js runtime the tests run: the node executable and
-// the runtime interface client's entry point.
+// Majors are the Node.js majors the layer supports and the tests run:
+// nodejs22.x and nodejs24.x.
+var Majors = []int{22, 24}
+
+// Runtime is one Node.js runtime the tests run: the node executable and
+// the runtime interface client of that runtime line (aws-lambda-ric 3 for
+// nodejs22.x, 4 for nodejs24.x).
 type Runtime struct {
+	Major   int    // 22 or 24
 	Node    string // absolute path of node
-	Version string // its version, such as "20.20.2"
-	RIC     string // aws-lambda-ric/bin/index.mjs
+	Version string // its version, such as "22.23.5"
+	RIC     string // the runtime interface client's entry point
 	// FunctionDeps is a node_modules directory with the packages the test
-	// functions use (the AWS SDK's DynamoDB client).
+	// functions use (the AWS SDK's DynamoDB client, esbuild).
 	FunctionDeps string
 }
 
+// Name is the Lambda runtime's name, such as "nodejs22.x".
+func (r Runtime) Name() string { return fmt.Sprintf("nodejs%d.x", r.Major) }
+
 // Command returns the runtime command for handler: what Lambda's nodejs
 // bootstrap runs, with the npm runtime interface client in place of
-// /var/runtime/index.mjs. Like Lambda's Node.js 20 runtime, it turns off
+// /var/runtime/index.mjs. aws-lambda-ric 3 takes the handler as its
+// argument, 4 from _HANDLER. Like Lambda's runtimes, it turns off
 // require() of ES modules.
 func (r Runtime) Command(handler string) []string {
-	return []string{r.Node, "--no-experimental-require-module", r.RIC, handler}
+	cmd := []string{r.Node, "--no-experimental-require-module", r.RIC}
+	if r.Major < 24 {
+		cmd = append(cmd, handler)
+	}
+	return cmd
 }
 
 var (
-	rtOnce sync.Once
-	rt     Runtime
-	rtErr  error
+	rtMu  sync.Mutex
+	rts   = map[int]Runtime{}
+	rtErr = map[int]error{}
 )
 
-// SetupTimeout bounds the runtime's installation (apt-get, then a build
-// of curl, aws-lambda-cpp and the addon: about a minute on two cores).
+// SetupTimeout bounds the runtime's installation (a download of Node.js,
+// apt-get, then a build of curl, aws-lambda-cpp and the addon: about two
+// minutes on two cores).
 const SetupTimeout = 10 * time.Minute
 
-// LoadRuntime finds node and installs the runtime interface client with
-// test/setup-runtime.sh, once per process (the script does nothing when
-// its cache is up to date). The error says what is missing.
-func LoadRuntime() (Runtime, error) {
-	rtOnce.Do(func() { rt, rtErr = loadRuntime() })
-	return rt, rtErr
+// LoadRuntime installs Node.js major and its runtime interface client
+// with test/setup-runtime.sh, once per process (the script does nothing
+// when its cache is up to date). The error says what is missing.
+func LoadRuntime(major int) (Runtime, error) {
+	rtMu.Lock()
+	defer rtMu.Unlock()
+	if r, ok := rts[major]; ok {
+		return r, nil
+	}
+	if err, ok := rtErr[major]; ok {
+		return Runtime{}, err
+	}
+	r, err := loadRuntime(major)
+	if err != nil {
+		rtErr[major] = err
+	} else {
+		rts[major] = r
+	}
+	return r, err
 }
 
-func loadRuntime() (Runtime, error) {
+func loadRuntime(major int) (Runtime, error) {
 	hint := fmt.Sprintf("(set %s=1 to skip the Node.js layer's tests on a machine that cannot run them)", SkipEnv)
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return Runtime{}, fmt.Errorf("node is not installed: the Node.js layer's tests need Node.js 20 or later on PATH %s", hint)
-	}
-	out, err := exec.Command(node, "-p", "process.versions.node").Output()
-	if err != nil {
-		return Runtime{}, fmt.Errorf("%s -p process.versions.node: %v %s", node, err, hint)
-	}
-	version := strings.TrimSpace(string(out))
-	if major, _ := strconv.Atoi(strings.SplitN(version, ".", 2)[0]); major < 20 {
-		return Runtime{}, fmt.Errorf("node %s is too old: the layer and aws-lambda-ric 3 need Node.js 20 or later %s", version, hint)
+	if _, err := exec.LookPath("npm"); err != nil {
+		return Runtime{}, fmt.Errorf("npm is not installed: the Node.js layer's tests download Node.js %d with it %s", major, hint)
 	}
 	script := filepath.Join(Dir(), "test", "setup-runtime.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), SetupTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, script)
+	cmd := exec.CommandContext(ctx, script, strconv.Itoa(major))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("timed out after %s", SetupTimeout)
 		}
-		return Runtime{}, fmt.Errorf("the Node.js runtime interface client (aws-lambda-ric) could not be installed: %s: %v\n%s\n%s", script, err, lastLines(stderr.String(), 25), hint)
+		return Runtime{}, fmt.Errorf("Node.js %d and its runtime interface client (aws-lambda-ric) could not be installed: %s %d: %v\n%s\n%s", major, script, major, err, lastLines(stderr.String(), 25), hint)
 	}
 	said := map[string]string{}
 	for _, line := range strings.Split(stdout.String(), "\n") {
@@ -117,15 +136,27 @@ func loadRuntime() (Runtime, error) {
 			said[k] = v
 		}
 	}
+	node := said["node"]
+	out, err := exec.Command(node, "-p", "process.versions.node").Output()
+	if err != nil || node == "" {
+		return Runtime{}, fmt.Errorf("%s %d said node is %q, which does not run: %v %s", script, major, node, err, hint)
+	}
+	version := strings.TrimSpace(string(out))
+	if !strings.HasPrefix(version, strconv.Itoa(major)+".") {
+		return Runtime{}, fmt.Errorf("%s %d gave Node.js %s, not %d %s", script, major, version, major, hint)
+	}
 	ric := filepath.Join(said["ric"], "bin", "index.mjs")
+	if major >= 24 {
+		ric = filepath.Join(said["ric"], "index.mjs")
+	}
 	if _, err := os.Stat(ric); err != nil || said["ric"] == "" {
-		return Runtime{}, fmt.Errorf("%s said the runtime is in %q, but %s is not there %s", script, said["ric"], ric, hint)
+		return Runtime{}, fmt.Errorf("%s %d said the runtime is in %q, but %s is not there %s", script, major, said["ric"], ric, hint)
 	}
 	deps := said["function-deps"]
 	if fi, err := os.Stat(deps); err != nil || !fi.IsDir() || deps == "" {
-		return Runtime{}, fmt.Errorf("%s said the test functions' packages are in %q, which is not a directory %s", script, deps, hint)
+		return Runtime{}, fmt.Errorf("%s %d said the test functions' packages are in %q, which is not a directory %s", script, major, deps, hint)
 	}
-	return Runtime{Node: node, Version: version, RIC: ric, FunctionDeps: deps}, nil
+	return Runtime{Major: major, Node: node, Version: version, RIC: ric, FunctionDeps: deps}, nil
 }
 
 // BuildLayer builds the layer from source into dir with build.sh (which

@@ -15,6 +15,12 @@ const LOG_LEVELS = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 
 /** How long, at most, the end of an invocation waits for the flush (ms). */
 const DEFAULT_FLUSH_TIMEOUT_MS = 2000;
+/**
+ * How long before the invocation's deadline a handler still running has its
+ * span ended as a timeout and flushed (LAMBDAOTEL_TIMEOUT_MARGIN), as the
+ * Go library does (its DefaultDeadlineMargin).
+ */
+const DEFAULT_TIMEOUT_MARGIN_MS = 100;
 
 /**
  * list parses a comma-separated list the way the SDK does: trimmed, lower
@@ -43,6 +49,7 @@ function read(env) {
     metrics: exporter(env, 'OTEL_METRICS_EXPORTER', 'none', warnings),
     logs: exporter(env, 'OTEL_LOGS_EXPORTER', 'none', warnings),
     flushTimeoutMs: DEFAULT_FLUSH_TIMEOUT_MS,
+    timeoutMarginMs: DEFAULT_TIMEOUT_MARGIN_MS,
     warnings,
   };
   const level = (env.OTEL_LOG_LEVEL || '').trim().toLowerCase();
@@ -60,6 +67,15 @@ function read(env) {
       cfg.flushTimeoutMs = ms;
     } else {
       warnings.push(`LAMBDAOTEL_FLUSH_TIMEOUT=${timeout} is not a number of milliseconds; using ${DEFAULT_FLUSH_TIMEOUT_MS}`);
+    }
+  }
+  const margin = (env.LAMBDAOTEL_TIMEOUT_MARGIN || '').trim();
+  if (margin !== '') {
+    const ms = Number(margin);
+    if (Number.isFinite(ms) && ms >= 0) {
+      cfg.timeoutMarginMs = ms;
+    } else {
+      warnings.push(`LAMBDAOTEL_TIMEOUT_MARGIN=${margin} is not a number of milliseconds; using ${DEFAULT_TIMEOUT_MARGIN_MS}`);
     }
   }
   for (const signal of ['', 'TRACES_', 'METRICS_', 'LOGS_']) {
@@ -146,4 +162,4 @@ function exporter(env, variable, fallback, warnings) {
   return fallback;
 }
 
-module.exports = { read, list, INSTRUMENTATIONS, PROPAGATORS, DEFAULT_FLUSH_TIMEOUT_MS };
+module.exports = { read, list, INSTRUMENTATIONS, PROPAGATORS, DEFAULT_FLUSH_TIMEOUT_MS, DEFAULT_TIMEOUT_MARGIN_MS };

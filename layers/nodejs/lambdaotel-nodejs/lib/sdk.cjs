@@ -2,15 +2,16 @@
 // start sets up the OpenTelemetry SDK for a Lambda function: a tracer
 // provider exporting OTLP/HTTP protobuf to the lambdaotel extension on
 // localhost, the propagators of OTEL_PROPAGATORS, optional metrics and logs,
-// and the instrumentations (the Lambda handler, http, fetch/undici, the AWS
-// SDK). The aws-lambda instrumentation ends each invocation's span and,
-// before the invocation returns, flushes every provider through flush
-// below, which waits at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
-// invocation's deadline.
+// and the instrumentations (http, fetch/undici, the AWS SDK). wrapHandler
+// wraps the function's handler in the invocation span (invocation.cjs),
+// which flushes every provider through flush below before the invocation
+// returns, waiting at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
+// invocation's deadline. On SIGTERM (Lambda's shutdown) the providers are
+// flushed and shut down.
 
 const config = require('./config.cjs');
 const log = require('./log.cjs');
-const { trigger } = require('./trigger.cjs');
+const { trigger, url } = require('./trigger.cjs');
 
 const DISTRO_NAME = 'lambdaotel-nodejs';
 const DISTRO_VERSION = require('../package.json').version;
@@ -42,14 +43,16 @@ function start(env = process.env) {
 
   const api = require('@opentelemetry/api');
   const core = require('@opentelemetry/core');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
+  api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   api.diag.setLogger(diagLogger(), { logLevel: api.DiagLogLevel[cfg.logLevel.toUpperCase()], suppressOverrideMessage: true });
   core.setGlobalErrorHandler((err) => reportError(err));
 
   const resource = buildResource(env);
-  const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+  const traceSDK = require('@opentelemetry/sdk-trace');
+  const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = traceSDK;
   const spanProcessors = [];
   if (cfg.traces !== 'none') {
-    const { BatchSpanProcessor, ConsoleSpanExporter } = require('@opentelemetry/sdk-trace-base');
     let exporter;
     if (cfg.traces === 'otlp') {
       const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
@@ -57,10 +60,13 @@ function start(env = process.env) {
     } else {
       exporter = new ConsoleSpanExporter();
     }
-    spanProcessors.push(new BatchSpanProcessor(exporter));
+    spanProcessors.push(new BatchSpanProcessor({ exporter, ...batchOptions(env) }));
   }
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors });
-  tracerProvider.register({ propagator: buildPropagator(cfg.propagators, core) });
+  // The SDK 3 packages no longer read the OTEL_TRACES_SAMPLER, OTEL_BSP_*
+  // and limit variables themselves: the layer does.
+  const tracerProvider = new TracerProvider({ resource, spanProcessors, sampler: sampler(env, traceSDK), ...limits(env) });
+  api.trace.setGlobalTracerProvider(tracerProvider);
+  api.propagation.setGlobalPropagator(buildPropagator(cfg.propagators, core, api));
 
   let meterProvider = null;
   if (cfg.metrics !== 'none') {
@@ -88,13 +94,12 @@ function start(env = process.env) {
       exporter = new ConsoleLogRecordExporter();
     }
     loggerProvider = new LoggerProvider({ resource, processors: [new BatchLogRecordProcessor({ exporter })] });
-    require('@opentelemetry/api-logs').logs.setGlobalLoggerProvider(loggerProvider);
+    api.logs.setGlobalLoggerProvider(loggerProvider);
   }
 
   // The end of each invocation waits for this flush, bounded by the flush
-  // timeout and by the invocation's deadline (set by the request hook).
-  let deadline = 0;
-  const flush = () => {
+  // timeout and by the invocation's deadline (ms since the epoch; 0: none).
+  const flush = (deadline = 0) => {
     const pending = [tracerProvider.forceFlush()];
     if (meterProvider) pending.push(meterProvider.forceFlush());
     if (loggerProvider) pending.push(loggerProvider.forceFlush());
@@ -133,31 +138,88 @@ function start(env = process.env) {
       all.then(finish);
     });
   };
-  // What the instrumentations get as providers: the real ones for their
-  // tracers and meters, and the combined flush for the aws-lambda
-  // instrumentation, which calls forceFlush before the invocation returns.
-  const flushingTracerProvider = {
-    getTracer: (name, version, options) => tracerProvider.getTracer(name, version, options),
-    forceFlush: flush,
-  };
   const meterFacade = meterProvider ? { getMeter: (name, version, options) => meterProvider.getMeter(name, version, options) } : undefined;
-
-  const instrumentations = buildInstrumentations(cfg.instrumentations, env, (ctx) => {
-    deadline = 0;
-    try {
-      const left = ctx && typeof ctx.getRemainingTimeInMillis === 'function' ? ctx.getRemainingTimeInMillis() : NaN;
-      if (Number.isFinite(left) && left > 0) {
-        deadline = Date.now() + left;
-      }
-    } catch {
-      // No deadline: the flush timeout alone bounds the flush.
-    }
-  });
+  const instrumentations = buildInstrumentations(cfg.instrumentations, env);
   const { registerInstrumentations } = require('@opentelemetry/instrumentation');
-  registerInstrumentations({ tracerProvider: flushingTracerProvider, meterProvider: meterFacade, instrumentations });
+  registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations });
+  if (cfg.instrumentations.includes('aws-sdk')) {
+    // The AWS SDK instrumentation (a sixth of the layer's start-up) is
+    // loaded only when the function loads the AWS SDK, before the SDK's
+    // modules load, so that it still patches them; or when a bundle built
+    // with the layer's esbuild plugin hands it one of the SDK's modules.
+    let aws = null;
+    const awsInstrumentation = () => {
+      if (aws === null) {
+        const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
+        // One span per AWS call, not one more for its HTTP request.
+        aws = new AwsInstrumentation({ suppressInternalInstrumentation: true });
+        registerInstrumentations({ tracerProvider, meterProvider: meterFacade, instrumentations: [aws] });
+        instrumentations.push(aws);
+      }
+      return aws;
+    };
+    whenModuleLoads((specifier) => specifier.startsWith('@aws-sdk/') || specifier.startsWith('@smithy/'), awsInstrumentation);
+    globalThis[BUNDLED_MODULE] = (name, version, file, exports) => patchBundled(awsInstrumentation, name, version, file, exports);
+  }
+  onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
-  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush };
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api };
   return state;
+}
+
+/**
+ * wrapHandler returns the function's handler wrapped in the invocation
+ * span, or the handler itself when the SDK is off (OTEL_SDK_DISABLED, the
+ * aws-lambda instrumentation disabled, or a failed start).
+ * @param {Function} handler
+ */
+function wrapHandler(handler) {
+  if (state === null || state.disabled || !state.cfg.instrumentations.includes('aws-lambda')) {
+    return handler;
+  }
+  const { api, cfg, flush } = state;
+  const { wrap, SCOPE } = require('./invocation.cjs');
+  return wrap(handler, {
+    api,
+    tracer: api.trace.getTracer(SCOPE, DISTRO_VERSION),
+    flush,
+    timeoutMarginMs: cfg.timeoutMarginMs,
+    trigger,
+    url,
+    // The parent comes from the event's headers alone (API Gateway, ALB,
+    // Function URL), never from the active context: for a callback handler
+    // that is still the previous invocation's.
+    parent: (event) => {
+      const headers = event && typeof event === 'object' && event.headers && typeof event.headers === 'object' ? event.headers : {};
+      return api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
+    },
+    report: (err) => log.warn(`the invocation span failed: ${log.describe(err)}`, 'invocation-span'),
+  });
+}
+
+/** The shutdown deadline: Lambda gives the runtime and extensions 2000 ms in all; the runtime takes less. */
+const SHUTDOWN_TIMEOUT_MS = 500;
+
+/**
+ * onShutdown runs shutdown (bounded by SHUTDOWN_TIMEOUT_MS) when the
+ * runtime gets SIGTERM, then lets the signal do what it would have done:
+ * the process exits, unless the function listens for SIGTERM itself.
+ */
+function onShutdown(shutdown) {
+  const listener = () => {
+    let timer;
+    const bounded = Promise.race([
+      Promise.resolve().then(shutdown).catch((err) => reportError(err)),
+      new Promise((resolve) => { timer = setTimeout(resolve, SHUTDOWN_TIMEOUT_MS); }),
+    ]);
+    bounded.then(() => {
+      clearTimeout(timer);
+      if (process.listenerCount('SIGTERM') === 0) {
+        process.exit(128 + 15);
+      }
+    });
+  };
+  process.once('SIGTERM', listener);
 }
 
 /**
@@ -243,20 +305,41 @@ function watchingAgentFactory(origin) {
 /** buildResource: the SDK's defaults, the Lambda function, then OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES. */
 function buildResource(env) {
   const { defaultResource, resourceFromAttributes, detectResources, envDetector } = require('@opentelemetry/resources');
-  // Only the Lambda detector: the package's index also loads the EC2, ECS,
-  // EKS and Beanstalk detectors, which a function never needs.
-  const lambdaDetector = require('@opentelemetry/resource-detector-aws/build/src/detectors/AwsLambdaDetector').awsLambdaDetector;
   const base = { 'telemetry.distro.name': DISTRO_NAME, 'telemetry.distro.version': DISTRO_VERSION };
   if (env.AWS_LAMBDA_FUNCTION_NAME) {
     base['service.name'] = env.AWS_LAMBDA_FUNCTION_NAME;
   }
   return defaultResource()
     .merge(resourceFromAttributes(base))
-    .merge(detectResources({ detectors: [lambdaDetector, envDetector] }));
+    .merge(resourceFromAttributes(lambdaAttributes(env)))
+    .merge(detectResources({ detectors: [envDetector] }));
+}
+
+/**
+ * lambdaAttributes are the Lambda function's resource attributes, from the
+ * runtime's variables (what @opentelemetry/resource-detector-aws's Lambda
+ * detector finds, without loading its EC2, ECS, EKS and Beanstalk detectors).
+ */
+function lambdaAttributes(env) {
+  if (!(env.AWS_EXECUTION_ENV || '').startsWith('AWS_Lambda_')) return {};
+  const attrs = {
+    'cloud.provider': 'aws',
+    'cloud.platform': 'aws_lambda',
+    'cloud.region': env.AWS_REGION,
+    'faas.name': env.AWS_LAMBDA_FUNCTION_NAME,
+    'faas.version': env.AWS_LAMBDA_FUNCTION_VERSION,
+    'faas.max_memory': parseInt(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, 10) * 1024 * 1024,
+  };
+  if (env.AWS_LAMBDA_LOG_GROUP_NAME) attrs['aws.log.group.names'] = [env.AWS_LAMBDA_LOG_GROUP_NAME];
+  if (env.AWS_LAMBDA_LOG_STREAM_NAME) attrs['faas.instance'] = env.AWS_LAMBDA_LOG_STREAM_NAME;
+  for (const k of Object.keys(attrs)) {
+    if (attrs[k] === undefined || Number.isNaN(attrs[k])) delete attrs[k];
+  }
+  return attrs;
 }
 
 /** buildPropagator returns the composite of the named propagators. */
-function buildPropagator(names, core) {
+function buildPropagator(names, core, api) {
   const propagators = names.map((name) => {
     switch (name) {
       case 'tracecontext':
@@ -266,7 +349,7 @@ function buildPropagator(names, core) {
       case 'xray':
         return new (require('@opentelemetry/propagator-aws-xray').AWSXRayPropagator)();
       case 'xray-lambda':
-        return new (require('@opentelemetry/propagator-aws-xray-lambda').AWSXRayLambdaPropagator)();
+        return xrayLambdaPropagator(api);
       default:
         throw new Error(`unknown propagator ${name}`); // config.read lets only known names through
     }
@@ -274,11 +357,162 @@ function buildPropagator(names, core) {
   return new core.CompositePropagator({ propagators });
 }
 
+/** The global function through which bundled modules reach the layer (esbuild-plugin.cjs). */
+const BUNDLED_MODULE = Symbol.for('lambdaotel.bundled-module');
+
 /**
- * buildInstrumentations makes the named instrumentations. onInvocation is
- * called with the Lambda context at the start of every invocation.
+ * patchBundled patches a module of a bundle (name, version, its file in the
+ * package or '' for the package's main module, its exports) the way the
+ * instrumentation patches it when it is require()d, and returns the
+ * exports to use, or undefined to keep them. A failure is a warning: the
+ * module stays as it is.
  */
-function buildInstrumentations(names, env, onInvocation) {
+function patchBundled(instrumentation, name, version, file, exports) {
+  try {
+    const inst = instrumentation();
+    for (const def of inst.getModuleDefinitions()) {
+      if (def.name !== name) continue;
+      if (file === '') {
+        if (typeof def.patch === 'function') return def.patch(exports, version);
+        continue;
+      }
+      for (const f of def.files || []) {
+        if (f.name === `${name}/${file}` && typeof f.patch === 'function') return f.patch(exports, version);
+      }
+    }
+  } catch (err) {
+    log.warn(`the bundled module ${name}@${version} ${file} could not be instrumented: ${log.describe(err)}`, `bundled:${name}`);
+  }
+  return undefined;
+}
+
+/**
+ * whenModuleLoads calls load, once, when the process first resolves a
+ * module specifier that matches, before the module loads. It watches with
+ * an in-thread resolve hook (module.registerHooks, Node.js 22.15 and
+ * later), which sees require() and import alike, and removes the hook once
+ * load ran. Without registerHooks, load runs at once.
+ */
+function whenModuleLoads(matches, load) {
+  const run = () => {
+    try {
+      load();
+    } catch (err) {
+      log.warn(`an instrumentation failed to load, its module runs uninstrumented: ${log.describe(err)}`);
+    }
+  };
+  const mod = require('module');
+  if (typeof mod.registerHooks !== 'function') {
+    run();
+    return;
+  }
+  let hooks = null;
+  let done = false;
+  hooks = mod.registerHooks({
+    resolve(specifier, context, nextResolve) {
+      if (!done && matches(specifier)) {
+        done = true;
+        run();
+        // Removed after this resolution: a hook must not deregister itself while it runs.
+        setImmediate(() => hooks.deregister());
+      }
+      return nextResolve(specifier, context);
+    },
+  });
+}
+
+/** intVar reads a non-negative integer variable; undefined when unset or bad (said once). */
+function intVar(env, name) {
+  const raw = (env[name] || '').trim();
+  if (raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    log.warn(`${name}=${raw} is not a non-negative integer; using the SDK's default`);
+    return undefined;
+  }
+  return n;
+}
+
+/** batchOptions are the span processor's OTEL_BSP_* settings. */
+function batchOptions(env) {
+  const out = {};
+  for (const [name, key] of [['OTEL_BSP_SCHEDULE_DELAY', 'scheduledDelayMillis'], ['OTEL_BSP_EXPORT_TIMEOUT', 'exportTimeoutMillis'],
+    ['OTEL_BSP_MAX_QUEUE_SIZE', 'maxQueueSize'], ['OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 'maxExportBatchSize']]) {
+    const v = intVar(env, name);
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
+}
+
+/** limits are the OTEL_ATTRIBUTE_* and OTEL_SPAN_* limits. */
+function limits(env) {
+  const general = {};
+  const span = {};
+  for (const [name, obj, key] of [
+    ['OTEL_ATTRIBUTE_COUNT_LIMIT', general, 'attributeCountLimit'], ['OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT', general, 'attributeValueLengthLimit'],
+    ['OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', span, 'attributeCountLimit'], ['OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', span, 'attributeValueLengthLimit'],
+    ['OTEL_SPAN_EVENT_COUNT_LIMIT', span, 'eventCountLimit'], ['OTEL_SPAN_LINK_COUNT_LIMIT', span, 'linkCountLimit'],
+    ['OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT', span, 'attributePerEventCountLimit'], ['OTEL_LINK_ATTRIBUTE_COUNT_LIMIT', span, 'attributePerLinkCountLimit']]) {
+    const v = intVar(env, name);
+    if (v !== undefined) obj[key] = v;
+  }
+  const out = {};
+  if (Object.keys(general).length > 0) out.generalLimits = general;
+  if (Object.keys(span).length > 0) out.spanLimits = span;
+  return out;
+}
+
+/** sampler is the sampler of OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on). */
+function sampler(env, sdk) {
+  const name = (env.OTEL_TRACES_SAMPLER || '').trim().toLowerCase() || 'parentbased_always_on';
+  const rawArg = (env.OTEL_TRACES_SAMPLER_ARG || '').trim();
+  let ratio = 1;
+  if (rawArg !== '') {
+    const r = Number(rawArg);
+    if (Number.isFinite(r) && r >= 0 && r <= 1) {
+      ratio = r;
+    } else if (name.endsWith('traceidratio')) {
+      log.warn(`OTEL_TRACES_SAMPLER_ARG=${rawArg} is not a ratio between 0 and 1; using 1`);
+    }
+  }
+  switch (name) {
+    case 'always_on': return new sdk.AlwaysOnSampler();
+    case 'always_off': return new sdk.AlwaysOffSampler();
+    case 'traceidratio': return new sdk.TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_on': return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+    case 'parentbased_always_off': return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio': return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
+    default:
+      log.warn(`OTEL_TRACES_SAMPLER value "${env.OTEL_TRACES_SAMPLER}" invalid, defaulting to parentbased_always_on`);
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
+}
+
+/**
+ * xrayLambdaPropagator is the X-Ray propagator that, when the carrier has
+ * no X-Ray header, takes the parent from the Lambda runtime's
+ * _X_AMZN_TRACE_ID (what @opentelemetry/propagator-aws-xray-lambda does; its
+ * releases stop at @opentelemetry/api 1.9).
+ */
+function xrayLambdaPropagator(api) {
+  const { AWSXRayPropagator } = require('@opentelemetry/propagator-aws-xray');
+  const xray = new AWSXRayPropagator();
+  return {
+    inject: (ctx, carrier, setter) => xray.inject(ctx, carrier, setter),
+    fields: () => xray.fields(),
+    extract: (ctx, carrier, getter) => {
+      const fromCarrier = xray.extract(ctx, carrier, getter);
+      const sc = api.trace.getSpanContext(fromCarrier);
+      if (sc && api.isSpanContextValid(sc)) return fromCarrier;
+      const header = process.env._X_AMZN_TRACE_ID;
+      if (!header) return fromCarrier;
+      return xray.extract(ctx, { 'x-amzn-trace-id': header }, api.defaultTextMapGetter);
+    },
+  };
+}
+
+/** buildInstrumentations makes the named instrumentations. */
+function buildInstrumentations(names, env) {
   const out = [];
   const runtimeAPI = (env.AWS_LAMBDA_RUNTIME_API || '').trim();
   // Requests of a runtime client to the Runtime API are the runtime's
@@ -286,32 +520,11 @@ function buildInstrumentations(names, env, onInvocation) {
   const isRuntimeAPI = (host, port) => runtimeAPI !== '' && `${host}:${port}` === runtimeAPI;
   for (const name of names) {
     switch (name) {
-      case 'aws-lambda': {
-        const api = require('@opentelemetry/api');
-        const LambdaInstrumentation = lambdaInstrumentationClass();
-        out.push(new LambdaInstrumentation({
-          requestHook: (span, { event, context }) => {
-            onInvocation(context);
-            span.setAttribute('faas.trigger', trigger(event));
-          },
-          // The parent comes from the event's headers alone. The default
-          // extractor starts from the active context, which for a callback
-          // handler is still the previous invocation's (the runtime asks for
-          // the next event from inside the callback), and would make each
-          // invocation span a child of the one before.
-          eventContextExtractor: (event) => {
-            const headers = event && typeof event === 'object' && event.headers && typeof event.headers === 'object' ? event.headers : {};
-            return api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter);
-          },
-        }));
+      case 'aws-lambda':
+        break; // the invocation span: wrapHandler
+      case 'aws-sdk':
+        // Loaded when the function loads the AWS SDK (whenModuleLoads).
         break;
-      }
-      case 'aws-sdk': {
-        const { AwsInstrumentation } = require('@opentelemetry/instrumentation-aws-sdk');
-        // One span per AWS call, not one more for its HTTP request.
-        out.push(new AwsInstrumentation({ suppressInternalInstrumentation: true }));
-        break;
-      }
       case 'http': {
         const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http');
         out.push(new HttpInstrumentation({
@@ -360,48 +573,6 @@ const headerGetter = {
 };
 
 /**
- * lambdaInstrumentationClass returns the aws-lambda instrumentation with
- * one fix for callback-style handlers: the pinned release ends the
- * invocation span when such a handler returns (undefined, before it calls
- * back), then again when it calls back ("You can only call end() on a span
- * once"), so the span is too short and flushed too early. A handler that
- * declares the callback parameter and returns undefined ends its span
- * through the callback instead.
- */
-function lambdaInstrumentationClass() {
-  const { AwsLambdaInstrumentation } = require('@opentelemetry/instrumentation-aws-lambda');
-  return class LambdaInstrumentation extends AwsLambdaInstrumentation {
-    _getPatchHandler(original, handlerLoadStartTime) {
-      const patched = super._getPatchHandler(original, handlerLoadStartTime);
-      if (typeof original !== 'function' || original.length < 3) {
-        return patched;
-      }
-      const plugin = this;
-      const wrapper = function (event, context, callback) {
-        const outer = plugin._lambdaotelCallbackStyle;
-        plugin._lambdaotelCallbackStyle = typeof callback === 'function';
-        try {
-          return patched.apply(this, arguments);
-        } finally {
-          plugin._lambdaotelCallbackStyle = outer;
-        }
-      };
-      for (const symbol of Object.getOwnPropertySymbols(patched)) {
-        wrapper[symbol] = patched[symbol];
-      }
-      return wrapper;
-    }
-
-    _handlePromiseResult(span, maybePromise, additionalSpans) {
-      if (this._lambdaotelCallbackStyle && maybePromise === undefined) {
-        return maybePromise; // the wrapped callback ends the span and flushes
-      }
-      return super._handlePromiseResult(span, maybePromise, additionalSpans);
-    }
-  };
-}
-
-/**
  * reportError logs an SDK or export error once per kind, with a hint when
  * nothing listens where the SDK sends (origin, when known).
  */
@@ -443,4 +614,4 @@ function safeJSON(v) {
   }
 }
 
-module.exports = { start, DEFAULT_ENDPOINT };
+module.exports = { start, wrapHandler, DEFAULT_ENDPOINT };

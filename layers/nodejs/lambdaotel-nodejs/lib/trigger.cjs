@@ -1,6 +1,7 @@
 'use strict';
-// faas.trigger from the shape of the event, as the semantic conventions
-// define it: http, pubsub, datasource, timer or other.
+// What the shape of an event tells the invocation span: faas.trigger, as
+// the semantic conventions define it (http, pubsub, datasource, timer or
+// other), and url.full of an HTTP event.
 // https://opentelemetry.io/docs/specs/semconv/faas/faas-spans/
 
 /**
@@ -46,4 +47,37 @@ function trigger(event) {
   return 'other';
 }
 
-module.exports = { trigger };
+/**
+ * url returns url.full of an API Gateway, ALB or Function URL event, from
+ * its Host, X-Forwarded-Proto and X-Forwarded-Port headers, its path and
+ * its query string parameters; undefined when the event lacks any of the
+ * headers Host and X-Forwarded-Proto or a path.
+ * @param {unknown} event
+ * @returns {string | undefined}
+ */
+function url(event) {
+  if (event === null || typeof event !== 'object') return undefined;
+  const headers = event.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  const header = (name) => {
+    const v = headers[name] !== undefined ? headers[name] : headers[name.charAt(0).toUpperCase() + name.slice(1).replace(/-(.)/g, (m, c) => '-' + c.toUpperCase())];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const host = header('host');
+  const proto = header('x-forwarded-proto');
+  const path = typeof event.path === 'string' && event.path !== '' ? event.path : (typeof event.rawPath === 'string' && event.rawPath !== '' ? event.rawPath : undefined);
+  if (host === undefined || proto === undefined || path === undefined) return undefined;
+  const port = header('x-forwarded-port');
+  let out = `${proto}://${host}${port === undefined ? '' : ':' + port}${path}`;
+  const query = event.queryStringParameters;
+  if (query !== null && typeof query === 'object') {
+    let sep = '?';
+    for (const k of Object.keys(query)) {
+      out += `${sep}${encodeURIComponent(k)}=${encodeURIComponent(query[k])}`;
+      sep = '&';
+    }
+  }
+  return out;
+}
+
+module.exports = { trigger, url };

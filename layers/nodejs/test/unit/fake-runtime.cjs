@@ -3,7 +3,8 @@
 // tests: it loads the handler of _HANDLER from LAMBDA_TASK_ROOT (require,
 // or import() for .mjs), invokes it with each event of EVENTS (a JSON list)
 // and a Lambda-like context and callback, and prints one JSON line per
-// invocation when it has ended, then exits.
+// invocation when it has ended, then exits (or, with FAKE_RUNTIME_STAY,
+// waits for a signal).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -36,7 +37,12 @@ async function main() {
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
   // A runtime never ends by itself; this one ends when its events are done,
-  // without waiting for the exporter's retries.
+  // without waiting for the exporter's retries, unless FAKE_RUNTIME_STAY
+  // asks it to wait for a signal, as a runtime waits for its next event.
+  if (process.env.FAKE_RUNTIME_STAY) {
+    setInterval(() => {}, 60000);
+    return;
+  }
   process.exit(0);
 }
 

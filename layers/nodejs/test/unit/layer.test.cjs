@@ -1,9 +1,10 @@
 'use strict';
 // The built layer in a Node.js process, with a fake runtime and a fake OTLP
-// receiver: the invocation's spans are exported before the invocation ends,
-// for CommonJS (--require init.cjs) and ES module (--import esm.mjs)
-// handlers; nothing listening does not hold invocations; a broken
-// installation leaves the function working.
+// receiver, set up as otel-handler sets it up (--require preload.cjs, the
+// runtime loading the layer's handler.mjs): the invocation's spans are
+// exported before the invocation ends, for CommonJS and ES module handlers;
+// nothing listening does not hold invocations; a broken installation leaves
+// the function working; SIGTERM flushes what is left.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -45,21 +46,21 @@ async function receiver(t) {
  * invocation's line, with the number of OTLP requests the receiver had when
  * the line arrived.
  */
-function invoke({ files, handler, events, preload, env = {}, rec, layerLib = lib }) {
+function invoke({ files, handler, events, env = {}, rec, layerLib = lib, onLine }) {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'layer-test-'));
   for (const [rel, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), content);
   }
-  const opt = preload === 'esm' ? `--import "${layerLib}/esm.mjs"` : `--require "${layerLib}/init.cjs"`;
   const child = spawn(process.execPath, [fakeRuntime], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
-      NODE_OPTIONS: opt,
+      NODE_OPTIONS: `--require "${layerLib}/preload.cjs"`,
       LAMBDA_TASK_ROOT: root,
-      _HANDLER: handler,
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      _HANDLER: `${layerLib}/handler.handler`,
+      LAMBDAOTEL_HANDLER: handler,
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
       AWS_LAMBDA_FUNCTION_NAME: 'unit',
       AWS_REGION: 'us-east-1',
       EVENTS: JSON.stringify(events),
@@ -75,6 +76,7 @@ function invoke({ files, handler, events, preload, env = {}, rec, layerLib = lib
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
       lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0 });
+      if (onLine) onLine(lines[lines.length - 1], child);
       buf = buf.slice(i + 1);
     }
   });
@@ -125,7 +127,7 @@ function checkExportedBeforeEnd(rec, result, n) {
 test('CommonJS handler, async and callback: spans exported before each invocation ends', { skip }, async (t) => {
   for (const handler of ['index.handler', 'index.callback']) {
     const rec = await receiver(t);
-    const result = await invoke({ files: { 'index.js': cjsHandler }, handler, events: [{}, {}, { fail: true }], preload: 'cjs', rec });
+    const result = await invoke({ files: { 'index.js': cjsHandler }, handler, events: [{}, {}, { fail: true }], rec });
     checkExportedBeforeEnd(rec, result, 3);
     if (handler === 'index.handler') {
       assert.equal(result.lines[2].error, 'boom request-2');
@@ -136,22 +138,49 @@ test('CommonJS handler, async and callback: spans exported before each invocatio
   }
 });
 
-test('ES module handler through esm.mjs: spans exported before each invocation ends', { skip }, async (t) => {
+test('ES module handler: spans exported before each invocation ends', { skip }, async (t) => {
   const rec = await receiver(t);
-  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}, { fail: true }], preload: 'esm', rec });
+  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}, { fail: true }], rec });
   checkExportedBeforeEnd(rec, result, 2);
   assert.equal(result.lines[1].error, 'boom request-1');
 });
 
-test('an ES module handler without the hook is not instrumented (why otel-handler chooses)', { skip }, async (t) => {
+test('SIGTERM: what ended after the last flush is exported, then the process exits', { skip }, async (t) => {
   const rec = await receiver(t);
-  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}], preload: 'cjs', rec });
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(rec.requests.length, 0, 'spans were exported: the --require path wrapped an ES module');
+  // The handler answers, then makes one more HTTP call: its span ends after
+  // the invocation's flush, and only the shutdown can send it.
+  const handler = `
+const http = require('node:http');
+exports.handler = async () => {
+  setTimeout(() => http.get(process.env.OTEL_EXPORTER_OTLP_ENDPOINT + '/late', (res) => res.resume()), 10);
+  return 'ok';
+};
+`;
+  let late = 0;
+  const result = await invoke({
+    files: { 'index.js': handler },
+    handler: 'index.handler',
+    events: [{}],
+    rec,
+    env: { FAKE_RUNTIME_STAY: '1' },
+    onLine: (line, child) => {
+      late = rec.requests.length;
+      const poll = setInterval(() => {
+        if (rec.requests.some((r) => r.path === '/late')) {
+          clearInterval(poll);
+          setTimeout(() => child.kill('SIGTERM'), 50); // the span has ended by now
+        }
+      }, 5);
+    },
+  });
+  assert.equal(result.code, 143, result.stderr);
+  const after = rec.requests.slice(late).filter((r) => r.path === '/v1/traces');
+  assert.equal(after.length, 1, `${after.length} trace exports after the invocation, want the shutdown's\n${result.stderr}`);
+  assert.ok(after[0].body.includes('/late'), 'the late HTTP span is not in the shutdown\'s export');
 });
 
 test('nothing listening: invocations do not wait, the layer says so once', { skip }, async (t) => {
-  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}], preload: 'cjs' });
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}] });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.lines.length, 3);
   for (const line of result.lines) {
@@ -164,10 +193,10 @@ test('nothing listening: invocations do not wait, the layer says so once', { ski
 test('a broken installation: the function works, the failure is logged once', { skip }, async (t) => {
   const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'layer-broken-'));
   fs.cpSync(lib, path.join(broken, 'lambdaotel-nodejs'), { recursive: true });
-  fs.writeFileSync(path.join(broken, 'lambdaotel-nodejs', 'node_modules', 'import-in-the-middle', 'index.js'), "throw new Error('broken on purpose')\n");
-  for (const [preload, files] of [['cjs', { 'index.js': cjsHandler }], ['esm', { 'index.mjs': esmHandler }]]) {
+  fs.writeFileSync(path.join(broken, 'lambdaotel-nodejs', 'init.cjs'), "throw new Error('broken on purpose')\n");
+  for (const files of [{ 'index.js': cjsHandler }, { 'index.mjs': esmHandler }]) {
     const rec = await receiver(t);
-    const result = await invoke({ files, handler: 'index.handler', events: [{}, {}], preload, rec, layerLib: path.join(broken, 'lambdaotel-nodejs') });
+    const result = await invoke({ files, handler: 'index.handler', events: [{}, {}], rec, layerLib: path.join(broken, 'lambdaotel-nodejs') });
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(result.lines.map((l) => l.result), [{ ok: 'request-0' }, { ok: 'request-1' }], result.stderr);
     const errors = result.stderr.match(/lambdaotel-nodejs: ERROR/g) || [];
@@ -182,7 +211,6 @@ test('configuration mistakes are warnings, not failures', { skip }, async (t) =>
     files: { 'index.js': cjsHandler },
     handler: 'index.handler',
     events: [{}],
-    preload: 'cjs',
     rec,
     env: { OTEL_PROPAGATORS: 'b3', OTEL_TRACES_SAMPLER: 'sometimes', OTEL_LOG_LEVEL: 'loud' },
   });
@@ -197,9 +225,8 @@ test('metrics and logs, when enabled, are flushed before each invocation ends to
   const handler = `
 const http = require('node:http');
 exports.handler = async (event, context) => {
-  // The SDK's logger provider, as @opentelemetry/api-logs finds it.
-  const logs = globalThis[Symbol.for('io.opentelemetry.js.api.logs')];
-  logs(1).getLogger('unit').emit({ body: 'hello from ' + context.awsRequestId });
+  // The SDK's logger provider, as @opentelemetry/api 1.10 finds it.
+  globalThis[Symbol.for('opentelemetry.js.api.1')].logs.getLogger('unit').emit({ body: 'hello from ' + context.awsRequestId });
   await new Promise((resolve, reject) => http.get(process.env.OTEL_EXPORTER_OTLP_ENDPOINT + '/ping', (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
   return 'ok';
 };
@@ -208,7 +235,6 @@ exports.handler = async (event, context) => {
     files: { 'index.js': handler },
     handler: 'index.handler',
     events: [{}, {}],
-    preload: 'cjs',
     rec,
     env: { OTEL_METRICS_EXPORTER: 'otlp', OTEL_LOGS_EXPORTER: 'otlp' },
   });

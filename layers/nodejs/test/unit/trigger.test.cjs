@@ -1,8 +1,8 @@
 'use strict';
-// faas.trigger from the event's shape (lib/trigger.cjs).
+// faas.trigger and url.full from the event's shape (lib/trigger.cjs).
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { trigger } = require('../../lambdaotel-nodejs/lib/trigger.cjs');
+const { trigger, url } = require('../../lambdaotel-nodejs/lib/trigger.cjs');
 
 test('faas.trigger of Lambda events', () => {
   const cases = [
@@ -25,5 +25,29 @@ test('faas.trigger of Lambda events', () => {
   ];
   for (const [name, event, want] of cases) {
     assert.equal(trigger(event), want, name);
+  }
+});
+
+test('url.full of HTTP events', () => {
+  const cases = [
+    ['API Gateway REST', {
+      httpMethod: 'GET', path: '/orders/7', queryStringParameters: { q: 'a b', page: '2' },
+      headers: { Host: 'api.example.com', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Port': '443' },
+    }, 'https://api.example.com:443/orders/7?q=a%20b&page=2'],
+    ['HTTP API, lower-case headers, rawPath', {
+      version: '2.0', rawPath: '/p', rawQueryString: '', headers: { host: 'x.execute-api.us-east-1.amazonaws.com', 'x-forwarded-proto': 'https' },
+    }, 'https://x.execute-api.us-east-1.amazonaws.com/p'],
+    ['no query parameters (null)', {
+      path: '/', queryStringParameters: null, headers: { host: 'h', 'x-forwarded-proto': 'http', 'x-forwarded-port': '80' },
+    }, 'http://h:80/'],
+    ['no X-Forwarded-Proto', { path: '/', headers: { host: 'h' } }, undefined],
+    ['no Host', { path: '/', headers: { 'x-forwarded-proto': 'https' } }, undefined],
+    ['no path', { headers: { host: 'h', 'x-forwarded-proto': 'https' } }, undefined],
+    ['no headers', { path: '/' }, undefined],
+    ['SQS', { Records: [{ eventSource: 'aws:sqs' }] }, undefined],
+    ['null', null, undefined],
+  ];
+  for (const [name, event, want] of cases) {
+    assert.equal(url(event), want, name);
   }
 });

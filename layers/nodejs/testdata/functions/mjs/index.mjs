@@ -1,6 +1,7 @@
 // An ES module handler (.mjs), async. It calls the test's HTTP server at
 // TARGET_URL/<request id> with a named import of node:http (which only the
-// ES module hook can instrument) and, for {"action":"fetch"}, with fetch.
+// ES module hook can instrument) and, for {"action":"fetch"}, with fetch;
+// {"action":"hang"} calls, then runs past any deadline.
 import { get } from 'node:http';
 
 function call(url) {
@@ -19,6 +20,10 @@ export const handler = async (event, context) => {
       throw new Error(`boom ${context.awsRequestId}`);
     case 'fetch':
       return { status: (await fetch(url)).status };
+    case 'hang': // one call, then past the deadline
+      await call(url);
+      await new Promise((resolve) => setTimeout(resolve, 60000));
+      return { status: 'late' };
     default:
       return { status: await call(url) };
   }

@@ -1,0 +1,3 @@
+exports.handler = async (event) => {
+  throw new Error(`shape failed ${event.n}`);
+};

@@ -1,0 +1,3 @@
+exports.handler = (event, context, callback) => {
+  setTimeout(() => callback(null, { shape: 'callback', n: event.n }), 50);
+};

@@ -1,0 +1,3 @@
+exports.handler = function (event, context) {
+  setTimeout(() => context.done(null, { shape: 'done', n: event.n }), 300);
+};

@@ -1,0 +1,3 @@
+export function greeting(n: number): string {
+  return `hello ${n}`;
+}

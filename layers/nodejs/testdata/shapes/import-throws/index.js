@@ -1,0 +1,1 @@
+throw new Error('the function failed at import');

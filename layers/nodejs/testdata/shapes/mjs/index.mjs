@@ -1,0 +1,1 @@
+export const handler = async (event) => ({ shape: 'mjs', n: event.n });

@@ -1,0 +1,1 @@
+exports.handler = async (event) => ({ shape: 'subdir', n: event.n });

@@ -1,0 +1,3 @@
+export async function handler(event) {
+  return { shape: 'type-module', n: event.n };
+}
