@@ -13,6 +13,10 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 )
 
+// The configuration parser finds the resource processor's Decode through
+// the registry, as in the extension.
+func init() { processor.Register(Factory) }
+
 func TestActions(t *testing.T) {
 	base := map[string]any{
 		"service.name": "checkout",
@@ -226,7 +230,6 @@ service:
       processors: [resource]
       exporters: [debug]
 `
-	processor.Register(Factory)
 	cfg, err := config.Parse([]byte(yaml), "config.yaml", func(k string) string {
 		return map[string]string{"STAGE": "prod"}[k]
 	})
