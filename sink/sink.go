@@ -180,7 +180,10 @@ func Start(cfg Config) (*Sink, error) {
 	s.served.Add(2)
 	go func() {
 		defer s.served.Done()
-		s.serveErr[0] = s.grpcSrv.Serve(s.grpcLn)
+		// Serve reports ErrServerStopped when Close came first.
+		if err := s.grpcSrv.Serve(s.grpcLn); !errors.Is(err, grpc.ErrServerStopped) {
+			s.serveErr[0] = err
+		}
 	}()
 	go func() {
 		defer s.served.Done()
