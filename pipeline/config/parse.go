@@ -174,29 +174,13 @@ type entry struct {
 	key, val *yaml.Node
 }
 
-func deref(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
-	return n == nil || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
-	}
-	return "nothing"
-}
+// The YAML helpers are the processor decoder's, so that processors and the
+// rest of the configuration read YAML alike.
+var (
+	deref    = processor.Deref
+	isNull   = processor.IsNull
+	describe = processor.Describe
+)
 
 // entries returns the pairs of mapping n, following aliases and merge keys
 // (<<). A null or absent n is an empty mapping. Duplicate keys are errors.
