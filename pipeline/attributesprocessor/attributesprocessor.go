@@ -183,6 +183,9 @@ func decodeAction(d processor.Decoder, n *yaml.Node, path string) (Action, bool)
 	}
 	a.Key, _ = d.Scalar(f["key"].Value, path+".key")
 	pattern, _ := d.Scalar(f["pattern"].Value, path+".pattern")
+	if d.Mistakes() > nerr {
+		return a, false
+	}
 	has := func(k string) bool { e, ok := f[k]; return ok && !processor.IsNull(e.Value) }
 	// notWith reports keys the action does not take.
 	notWith := func(keys ...string) {
