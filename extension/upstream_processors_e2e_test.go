@@ -4,10 +4,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/extension"
 )
 
 // withProcessor puts processor id (declared with its options, indented
@@ -275,5 +278,48 @@ func TestProbabilisticSampler(t *testing.T) {
 	}
 	if len(spansOf) != kept {
 		t.Errorf("spans of %d traces at the backend, want %d: %v", len(spansOf), kept, spansOf)
+	}
+}
+
+// TestUpstreamProcessorsConfigCheck: `config check` accepts the four
+// processors and describes them, and refuses an include block that a
+// pipeline's signal cannot match on, naming the processor, the pipeline's
+// signal and the property, as upstream refuses it.
+func TestUpstreamProcessorsConfigCheck(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	base := strings.NewReplacer("%GRPC_PORT%", "4317", "%HTTP_PORT%", "4318", "%SINK_HTTP%", "127.0.0.1:1").Replace(defaultConfig)
+	cases := []struct {
+		name, config, want string
+		ok                 bool
+	}{
+		{"all four", strings.NewReplacer("processors:\n  batch:", `processors:
+  attributes: {actions: [{key: a, value: 1, action: upsert}]}
+  span: {name: {from_attributes: [a]}}
+  redaction: {allow_all_keys: true, blocked_values: ['x']}
+  probabilistic_sampler: {sampling_percentage: 10, mode: proportional}
+  batch:`, "processors: [batch, resource]", "processors: [batch, attributes, span, redaction, probabilistic_sampler, resource]").Replace(base),
+			"span: name from a", true},
+		{"span names in a metrics pipeline", strings.NewReplacer("processors:\n  batch:", `processors:
+  attributes/x:
+    include: {match_type: strict, span_names: [a]}
+    actions: [{key: a, action: delete}]
+  batch:`, "    metrics:\n      receivers: [otlp]\n", "    metrics:\n      receivers: [otlp]\n      processors: [attributes/x]\n").Replace(base),
+			"pipeline metrics: processor attributes/x in a metrics pipeline: include: span_names cannot match metrics; for metrics use metric_names, resources", false},
+		{"the span processor in a logs pipeline", strings.NewReplacer("processors:\n  batch:", "processors:\n  span: {status: {code: Ok}}\n  batch:", "    logs:\n      receivers: [otlp]\n", "    logs:\n      receivers: [otlp]\n      processors: [span]\n").Replace(base),
+			"processor span does not process logs; it processes: traces", false},
+	}
+	for i, c := range cases {
+		path := fmt.Sprintf("%s/config%d.yaml", dir, i)
+		if err := os.WriteFile(path, []byte(c.config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		summary, err := extension.CheckConfig(path, func(string) string { return "" })
+		switch {
+		case c.ok && (err != nil || !strings.Contains(summary, c.want)):
+			t.Errorf("%s: error %v, summary\n%s\nwant it to contain %q", c.name, err, summary, c.want)
+		case !c.ok && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: error %v, want it to contain %q", c.name, err, c.want)
+		}
 	}
 }
