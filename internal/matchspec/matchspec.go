@@ -20,9 +20,10 @@
 // Which properties a signal may use follows upstream: spans take services,
 // span_names, span_kinds, attributes, resources and libraries; log records
 // log_bodies, log_severity_texts, log_severity_number, attributes,
-// resources and libraries; metrics metric_names and resources. Upstream
-// ignores a span-only property in a spans block's neighbours, so does
-// this package: CheckSignal reports only what upstream refuses.
+// resources and libraries; metrics metric_names and resources. As
+// upstream, a block that names a property of another signal is refused
+// in a pipeline of this one (CheckSignal), and so is a block with nothing
+// this signal can match on.
 package matchspec
 
 import (
@@ -364,7 +365,7 @@ func (p *Properties) given() map[string]bool {
 }
 
 // signalKeys are the properties each signal matches on; refused are the
-// ones upstream refuses for it (the others of another signal it ignores).
+// ones upstream refuses for it.
 var (
 	signalKeys = map[string][]string{
 		"traces":  {"services", "span_names", "span_kinds", "attributes", "resources", "libraries"},
@@ -372,8 +373,8 @@ var (
 		"metrics": {"metric_names", "resources"},
 	}
 	refused = map[string][]string{
-		"traces":  {"log_bodies", "log_severity_texts", "log_severity_number"},
-		"logs":    {"services", "span_names", "span_kinds"},
+		"traces":  {"log_bodies", "log_severity_texts", "log_severity_number", "metric_names"},
+		"logs":    {"services", "span_names", "span_kinds", "metric_names"},
 		"metrics": {"services", "span_names", "span_kinds", "log_bodies", "log_severity_texts", "log_severity_number", "attributes", "libraries"},
 	}
 )

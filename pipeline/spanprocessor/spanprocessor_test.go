@@ -119,7 +119,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-// TestCheckSignal: an include block without a span property is refused
+// TestCheckSignal: an include block with a metrics property is refused
 // as upstream refuses it when it builds the traces processor.
 func TestCheckSignal(t *testing.T) {
 	cfg, err := decode(t, "    status: {code: Ok}\n    include: {match_type: strict, metric_names: [a]}")
@@ -127,7 +127,7 @@ func TestCheckSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := New(cfg)
-	want := "include: nothing to match traces on: give at least one of services, span_names, span_kinds, attributes, resources, libraries"
+	want := "include: metric_names cannot match traces; for traces use services, span_names, span_kinds, attributes, resources, libraries"
 	if err := p.(processor.SignalChecker).CheckSignal("traces"); err == nil || err.Error() != want {
 		t.Errorf("error %v, want %s", err, want)
 	}
