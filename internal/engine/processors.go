@@ -10,8 +10,11 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/attributesprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/probabilisticsamplerprocessor"
+	"github.com/lambdaotel/lambdaotel/pipeline/redactionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourcedetectionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
+	"github.com/lambdaotel/lambdaotel/pipeline/spanprocessor"
 )
 
 // factories are the processor types the engine builds, besides the ignored
@@ -22,6 +25,9 @@ var factories = []processor.Factory{
 	attributesprocessor.Factory,
 	resourceprocessor.Factory,
 	resourcedetectionprocessor.Factory,
+	spanprocessor.Factory,
+	redactionprocessor.Factory,
+	probabilisticsamplerprocessor.Factory,
 }
 
 func init() {
@@ -65,6 +71,11 @@ func stageFor(id string, pr processor.Processor, s pipeline.Signal) (stage, erro
 	}
 	if st.process == nil {
 		return st, fmt.Errorf("processor %s does not process %s; it processes: %s", id, s, strings.Join(signalsOf(pr), ", "))
+	}
+	if c, ok := pr.(processor.SignalChecker); ok {
+		if err := c.CheckSignal(string(s)); err != nil {
+			return st, fmt.Errorf("processor %s in a %s pipeline: %w", id, s, err)
+		}
 	}
 	return st, nil
 }

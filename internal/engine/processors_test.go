@@ -158,3 +158,28 @@ func TestRouterFanOut(t *testing.T) {
 		t.Errorf("pipeline b's span is %q after a's was renamed: the pipelines share data", n)
 	}
 }
+
+// checkedNamer is a spanNamer whose options hold for traces only in name:
+// it refuses every signal but "traces" through processor.SignalChecker.
+type checkedNamer struct{ spanNamer }
+
+func (checkedNamer) ProcessLogs(context.Context, plog.Logs) error { return nil }
+func (checkedNamer) CheckSignal(signal string) error {
+	if signal != "traces" {
+		return errors.New("include: span_names cannot match " + signal)
+	}
+	return nil
+}
+
+// TestStageForSignalChecker: a processor that implements a signal may
+// still refuse it for its options; the error names the processor, the
+// signal and the processor's reason.
+func TestStageForSignalChecker(t *testing.T) {
+	if _, err := stageFor("attributes/x", &checkedNamer{}, pipeline.Traces); err != nil {
+		t.Errorf("traces: %v", err)
+	}
+	_, err := stageFor("attributes/x", &checkedNamer{}, pipeline.Logs)
+	if want := "processor attributes/x in a logs pipeline: include: span_names cannot match logs"; err == nil || err.Error() != want {
+		t.Errorf("logs: error %v, want %q", err, want)
+	}
+}

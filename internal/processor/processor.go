@@ -49,6 +49,14 @@ type FlushEnder interface {
 	EndFlush(final bool)
 }
 
+// SignalChecker is implemented by a processor whose options hold for
+// some signals only (an include block that names span names, say, means
+// nothing to metrics): the engine calls CheckSignal for every pipeline
+// the processor is in, and refuses the configuration with its error.
+type SignalChecker interface {
+	CheckSignal(signal string) error
+}
+
 // Factory makes the processors of one type.
 type Factory struct {
 	// Type is the type in the configuration, e.g. "attributes".
