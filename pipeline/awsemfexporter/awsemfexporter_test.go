@@ -111,9 +111,9 @@ func TestTranslate(t *testing.T) {
 		members []map[string]any
 	}{
 		{
-			name: "gauge, zero and single rollup with OTelLib",
-			md:   build(map[string]any{"service.name": "orders"}, "lib", func(ms pmetric.MetricSlice) { gauge(ms, "load", "", 1.5, twoAttrs) }),
-			dirs: []string{`[{"Dimensions":[["OTelLib","a","b"],["OTelLib"],["OTelLib","a"],["OTelLib","b"]],"Metrics":[{"Name":"load"}],"Namespace":"orders"}]`},
+			name:    "gauge, zero and single rollup with OTelLib",
+			md:      build(map[string]any{"service.name": "orders"}, "lib", func(ms pmetric.MetricSlice) { gauge(ms, "load", "", 1.5, twoAttrs) }),
+			dirs:    []string{`[{"Dimensions":[["OTelLib","a","b"],["OTelLib"],["OTelLib","a"],["OTelLib","b"]],"Metrics":[{"Name":"load"}],"Namespace":"orders"}]`},
 			members: []map[string]any{{"load": 1.5, "a": "x", "b": "y", "OTelLib": "lib", "Version": "1"}},
 		},
 		{
@@ -143,7 +143,7 @@ func TestTranslate(t *testing.T) {
 				gauge(ms, "reqs", "{request}", 7, map[string]any{"a": "x"})
 				gauge(ms, "odd", "furlongs", 7, map[string]any{"a": "x"})
 			}),
-			dirs: []string{`[{"Dimensions":[["a"]],"Metrics":[{"Name":"latency","Unit":"Milliseconds"},{"Name":"size","Unit":"Bytes"},{"Name":"ratio"},{"Name":"reqs"},{"Name":"odd"}],"Namespace":"ns"}]`},
+			dirs:    []string{`[{"Dimensions":[["a"]],"Metrics":[{"Name":"latency","Unit":"Milliseconds"},{"Name":"size","Unit":"Bytes"},{"Name":"ratio"},{"Name":"reqs"},{"Name":"odd"}],"Namespace":"ns"}]`},
 			members: []map[string]any{{"latency": 3.0, "size": 10.0, "ratio": 0.5, "reqs": 7.0, "odd": 7.0}},
 		},
 		{
@@ -158,10 +158,10 @@ func TestTranslate(t *testing.T) {
 			dirs: []string{`[{"Dimensions":[[]],"Metrics":[{"Name":"a","Unit":"Count"},{"Name":"b","Unit":"Milliseconds"},{"Name":"c","Unit":"Seconds"}],"Namespace":"ns"}]`},
 		},
 		{
-			name: "delta sum as it is",
-			cfg:  Config{Namespace: "ns", DimensionRollup: NoDimensionRollup},
-			md:   build(nil, "", func(ms pmetric.MetricSlice) { sum(ms, "calls", false, 4, nil) }),
-			dirs: []string{`[{"Dimensions":[[]],"Metrics":[{"Name":"calls"}],"Namespace":"ns"}]`},
+			name:    "delta sum as it is",
+			cfg:     Config{Namespace: "ns", DimensionRollup: NoDimensionRollup},
+			md:      build(nil, "", func(ms pmetric.MetricSlice) { sum(ms, "calls", false, 4, nil) }),
+			dirs:    []string{`[{"Dimensions":[[]],"Metrics":[{"Name":"calls"}],"Namespace":"ns"}]`},
 			members: []map[string]any{{"calls": 4.0}},
 		},
 		{
@@ -215,9 +215,9 @@ func TestTranslate(t *testing.T) {
 			members: []map[string]any{{"eh": map[string]any{"Values": []any{12.0, 3.0, 0.0}, "Counts": []any{2.0, 1.0, 1.0}, "Max": 15.0, "Min": 0.0, "Count": 4.0, "Sum": 30.0}}},
 		},
 		{
-			name: "summary: a statistic set from the first and last quantiles",
-			cfg:  Config{Namespace: "ns", DimensionRollup: NoDimensionRollup},
-			md:   build(nil, "", func(ms pmetric.MetricSlice) { summary(ms) }),
+			name:    "summary: a statistic set from the first and last quantiles",
+			cfg:     Config{Namespace: "ns", DimensionRollup: NoDimensionRollup},
+			md:      build(nil, "", func(ms pmetric.MetricSlice) { summary(ms) }),
 			members: []map[string]any{{"sm": map[string]any{"Max": 9.0, "Min": 1.0, "Count": 5.0, "Sum": 20.0}}},
 		},
 		{
