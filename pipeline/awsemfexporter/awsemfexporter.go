@@ -43,6 +43,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"regexp/syntax"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -213,7 +214,7 @@ func Check(cfg Config) error {
 			errs = append(errs, fmt.Errorf("metric_declarations[%d]: metric_name_selectors is empty: the rule would take no metric", i))
 		}
 		for _, s := range d.MetricNameSelectors {
-			if _, err := regexp.Compile(s); err != nil {
+			if err := checkRegexp(s); err != nil {
 				errs = append(errs, fmt.Errorf("metric_declarations[%d].metric_name_selectors: %q: %v", i, s, err))
 			}
 		}
@@ -226,7 +227,7 @@ func Check(cfg Config) error {
 			if len(m.LabelNames) == 0 {
 				errs = append(errs, fmt.Errorf("metric_declarations[%d].label_matchers[%d]: label_names is empty", i, j))
 			}
-			if _, err := regexp.Compile(m.Regex); err != nil {
+			if err := checkRegexp(m.Regex); err != nil {
 				errs = append(errs, fmt.Errorf("metric_declarations[%d].label_matchers[%d].regex: %q: %v", i, j, m.Regex, err))
 			}
 		}
@@ -240,6 +241,14 @@ func Check(cfg Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkRegexp parses a regular expression without compiling it (that is
+// done at the first export, off the start path), with regexp.Compile's
+// syntax and error.
+func checkRegexp(s string) error {
+	_, err := syntax.Parse(s, syntax.Perl)
+	return err
 }
 
 func isUnit(u string) bool {

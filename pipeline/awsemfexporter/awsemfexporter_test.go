@@ -472,3 +472,41 @@ func TestCheck(t *testing.T) {
 		t.Errorf("the zero configuration: %v", err)
 	}
 }
+
+// BenchmarkNew is the exporter's cost at start, with two declarations
+// (their regular expressions are checked then, compiled at the first
+// export).
+func BenchmarkNew(b *testing.B) {
+	cfg := Config{Namespace: "ns", Declarations: []Declaration{
+		{Dimensions: [][]string{{"a", "b"}}, MetricNameSelectors: []string{"^http_", "^rpc_"}, LabelMatchers: []LabelMatcher{{LabelNames: []string{"a"}, Regex: "^x"}}},
+		{Dimensions: [][]string{{}}, MetricNameSelectors: []string{"^faas\\."}},
+	}}
+	for b.Loop() {
+		if _, err := New("awsemf", nil, cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExport writes 100 gauges of 10 attribute sets (1000 data
+// points) as EMF records.
+func BenchmarkExport(b *testing.B) {
+	md := build(map[string]any{"service.name": "orders"}, "lib", func(ms pmetric.MetricSlice) {
+		for i := range 100 {
+			for j := range 10 {
+				gauge(ms, fmt.Sprintf("metric.%d", i), "ms", float64(i*j), map[string]any{"route": fmt.Sprintf("/r/%d", j), "method": "GET"})
+			}
+		}
+	})
+	e, _ := New("awsemf", nil, Config{}, nil)
+	var out bytes.Buffer
+	e.w = &out
+	b.ReportAllocs()
+	for b.Loop() {
+		out.Reset()
+		if err := e.ExportMetrics(context.Background(), md); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(out.Len()), "bytes/export")
+}
