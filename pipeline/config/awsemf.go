@@ -26,6 +26,7 @@ func (p *parser) awsemf(e entry, path string) *awsemfexporter.Config {
 		"resource_to_telemetry_conversion", "output_destination", "detailed_metrics", "version",
 		"retain_initial_value_of_delta_metric", "parse_json_encoded_attr_values", "disable_metric_extraction",
 		"log_group_name", "log_stream_name"}, awsemfIgnored...)
+	nerr := len(p.errs)
 	f := p.fields(e.val, path, known, ignoredExporterKeys)
 	c := &awsemfexporter.Config{}
 	c.Namespace, _ = p.scalar(f["namespace"].val, path+".namespace")
@@ -37,11 +38,8 @@ func (p *parser) awsemf(e entry, path string) *awsemfexporter.Config {
 	c.DisableMetricExtraction = p.boolean(f["disable_metric_extraction"].val, path+".disable_metric_extraction")
 	c.ParseJSONEncodedAttrValues, _ = p.list(f["parse_json_encoded_attr_values"].val, path+".parse_json_encoded_attr_values")
 	if r, ok := f["resource_to_telemetry_conversion"]; ok {
-		rf := p.fields(r.val, path+".resource_to_telemetry_conversion", []string{"enabled", "exclude_service_attributes"}, nil)
+		rf := p.fields(r.val, path+".resource_to_telemetry_conversion", []string{"enabled"}, nil)
 		c.ResourceToTelemetry = p.boolean(rf["enabled"].val, path+".resource_to_telemetry_conversion.enabled")
-		if x, ok := rf["exclude_service_attributes"]; ok && p.boolean(x.val, path+".resource_to_telemetry_conversion.exclude_service_attributes") {
-			p.errorf(x.key, "%s.resource_to_telemetry_conversion.exclude_service_attributes: not supported by the awsemf exporter; remove it", path)
-		}
 	}
 	// output_destination: cloudwatch (upstream: PutLogEvents) and stdout
 	// both mean the extension's stdout here, the function's log stream.
@@ -91,7 +89,9 @@ func (p *parser) awsemf(e entry, path string) *awsemfexporter.Config {
 	if c.DisableMetricExtraction {
 		p.warnf("exporter %s: disable_metric_extraction: the records are written without metadata; CloudWatch extracts no metrics from them (they are log lines only)", id)
 	}
-	if err := awsemfexporter.Check(*c); err != nil {
+	// The exporter's own checks (regular expressions, declarations), once
+	// the options read without error.
+	if err := awsemfexporter.Check(*c); err != nil && len(p.errs) == nerr {
 		for _, msg := range strings.Split(err.Error(), "\n") {
 			p.errorf(e.key, "%s: %s", path, msg)
 		}
