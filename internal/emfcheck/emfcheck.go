@@ -20,6 +20,7 @@ const (
 	MaxSetDimensions    = 30
 	MaxValues           = 100
 	MaxNameLength       = 255
+	MaxDimensionValue   = 1024
 	MaxLineBytes        = 256 * 1024
 )
 
@@ -138,8 +139,12 @@ func directive(v any, root map[string]any) (Directive, error) {
 			if !ok {
 				return d, fmt.Errorf("Dimensions[%d]: %v is not a string", i, n)
 			}
-			if _, ok := root[name].(string); !ok {
+			v, ok := root[name].(string)
+			if !ok {
 				return d, fmt.Errorf("Dimensions[%d]: dimension %q: the root has no string member of that name (got %v)", i, name, root[name])
+			}
+			if name == "" || len(name) > MaxNameLength || v == "" || len(v) > MaxDimensionValue {
+				return d, fmt.Errorf("Dimensions[%d]: dimension %q: name of %d characters, value of %d; want 1 to %d and 1 to %d", i, name, len(name), len(v), MaxNameLength, MaxDimensionValue)
 			}
 			set = append(set, name)
 		}

@@ -204,6 +204,9 @@ func Check(cfg Config) error {
 	default:
 		errs = append(errs, fmt.Errorf("dimension_rollup_option %q is not supported; use ZeroAndSingleDimensionRollup, SingleDimensionRollupOnly or NoDimensionRollup", cfg.DimensionRollup))
 	}
+	if len(cfg.Namespace) > maxName {
+		errs = append(errs, fmt.Errorf("namespace: %d characters; CloudWatch takes at most %d", len(cfg.Namespace), maxName))
+	}
 	switch cfg.Version {
 	case "", "0", "1":
 	default:

@@ -269,6 +269,23 @@ func TestTranslate(t *testing.T) {
 			members: []map[string]any{{"k": map[string]any{"x": 5.0}}},
 		},
 		{
+			name:    "an attribute with an empty value is in no dimension set",
+			cfg:     Config{Namespace: "ns"},
+			md:      build(nil, "", func(ms pmetric.MetricSlice) { gauge(ms, "load", "", 1, map[string]any{"a": "x", "e": ""}) }),
+			dirs:    []string{`[{"Dimensions":[[],["a"]],"Metrics":[{"Name":"load"}],"Namespace":"ns"}]`},
+			members: []map[string]any{{"e": "", "a": "x"}},
+		},
+		{
+			name: "a metric name over 255 characters stays a member only",
+			cfg:  Config{Namespace: "ns", DimensionRollup: NoDimensionRollup},
+			md: build(nil, "", func(ms pmetric.MetricSlice) {
+				gauge(ms, strings.Repeat("n", 256), "", 1, nil)
+				gauge(ms, "ok", "", 2, nil)
+			}),
+			dirs:    []string{`[{"Dimensions":[[]],"Metrics":[{"Name":"ok"}],"Namespace":"ns"}]`},
+			members: []map[string]any{{strings.Repeat("n", 256): 1.0, "ok": 2.0}},
+		},
+		{
 			name: "NaN is not written",
 			cfg:  Config{Namespace: "ns"},
 			md: build(nil, "", func(ms pmetric.MetricSlice) {
@@ -457,6 +474,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{Config{DimensionRollup: "All"}, `dimension_rollup_option "All" is not supported`},
 		{Config{Version: "2"}, `version "2" is not supported`},
+		{Config{Namespace: strings.Repeat("n", 256)}, "namespace: 256 characters; CloudWatch takes at most 255"},
 		{Config{Declarations: []Declaration{{Dimensions: [][]string{{"a"}}}}}, "metric_declarations[0]: metric_name_selectors is empty"},
 		{Config{Declarations: []Declaration{{MetricNameSelectors: []string{"("}}}}, "metric_declarations[0].metric_name_selectors: \"(\""},
 		{Config{Declarations: []Declaration{{MetricNameSelectors: []string{"."}, LabelMatchers: []LabelMatcher{{Regex: "a"}}}}}, "label_matchers[0]: label_names is empty"},

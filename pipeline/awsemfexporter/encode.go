@@ -45,6 +45,13 @@ func (e *Exporter) encodeChunk(g *group, ents []entry) [][]byte {
 	return nil
 }
 
+// CloudWatch's length limits of names and dimension values.
+const (
+	maxName           = 255
+	maxDimensionName  = 255
+	maxDimensionValue = 1024
+)
+
 // reserved are the top-level members the format itself uses.
 var reserved = map[string]bool{"_aws": true, "Version": true, "Timestamp": true, "CloudWatchMetrics": true}
 
@@ -78,8 +85,25 @@ func (e *Exporter) recordLabels(g *group, ents []entry) (map[string]string, []st
 	return labels, names
 }
 
-// directives makes the MetricDirectives of a record of ents.
+// directives makes the MetricDirectives of a record of ents. A metric
+// whose name CloudWatch would refuse (not 1 to 255 characters) stays a
+// member of the record only.
 func (e *Exporter) directives(g *group, labels map[string]string, names []string, ents []entry) []directive {
+	if g.namespace == "" || len(g.namespace) > maxName {
+		return nil
+	}
+	valid := ents[:0:0]
+	for _, en := range ents {
+		if len(en.name) == 0 || len(en.name) > maxName {
+			e.warnOnce("name "+en.name, "awsemf: a metric whose name is not 1 to 255 characters is not a CloudWatch metric; its value stays in the log record",
+				"exporter", e.name, "metric", en.name)
+			continue
+		}
+		valid = append(valid, en)
+	}
+	if ents = valid; len(ents) == 0 {
+		return nil
+	}
 	rollup := dimensionRollup(e.cfg.DimensionRollup, labels, names)
 	if len(e.decls) == 0 {
 		dims := [][]string{names}
@@ -88,7 +112,7 @@ func (e *Exporter) directives(g *group, labels map[string]string, names []string
 		if len(rollup) > 0 && single && e.cfg.DimensionRollup != NoDimensionRollup {
 			dims = nil // the rollup holds the same set
 		}
-		dims = e.checkDims(append(dims, rollup...), ents)
+		dims = e.checkDims(append(dims, rollup...), ents, labels)
 		if len(dims) == 0 {
 			return nil
 		}
@@ -127,7 +151,7 @@ func (e *Exporter) directives(g *group, labels map[string]string, names []string
 				}
 			}
 		}
-		dims = e.checkDims(dedup(append(dims, rollup...)), []entry{en})
+		dims = e.checkDims(dedup(append(dims, rollup...)), []entry{en}, labels)
 		if len(dims) == 0 {
 			continue
 		}
@@ -137,8 +161,10 @@ func (e *Exporter) directives(g *group, labels map[string]string, names []string
 	return dirs
 }
 
-// checkDims leaves out dimension sets larger than CloudWatch takes.
-func (e *Exporter) checkDims(dims [][]string, ents []entry) [][]string {
+// checkDims leaves out dimension sets CloudWatch would refuse: more than
+// MaxDimensionsPerSet dimensions, or a dimension whose name is not 1 to
+// 255 characters or whose value is not 1 to 1024.
+func (e *Exporter) checkDims(dims [][]string, ents []entry, labels map[string]string) [][]string {
 	out := dims[:0:0]
 	for _, set := range dims {
 		if len(set) > MaxDimensionsPerSet {
@@ -146,7 +172,18 @@ func (e *Exporter) checkDims(dims [][]string, ents []entry) [][]string {
 				"exporter", e.name, "metric", ents[0].name, "dimensions", len(set), "limit", MaxDimensionsPerSet)
 			continue
 		}
-		out = append(out, set)
+		ok := true
+		for _, k := range set {
+			if v := labels[k]; len(k) == 0 || len(k) > maxDimensionName || len(v) == 0 || len(v) > maxDimensionValue {
+				e.warnOnce("dimval "+k, "awsemf: dimension sets with an attribute whose name is not 1 to 255 characters, or whose value is not 1 to 1024, are left out (CloudWatch refuses them; the values stay in the log record)",
+					"exporter", e.name, "metric", ents[0].name, "attribute", k, "valueLength", len(v))
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, set)
+		}
 	}
 	return out
 }

@@ -116,15 +116,19 @@ func namespaceOf(configured string, res pcommon.Map) string {
 	if v, ok := res.Get("service.namespace"); ok && v.Type() == pcommon.ValueTypeStr {
 		ns = v.Str()
 	}
+	derived := "default"
 	switch {
 	case name != "" && ns != "":
-		return ns + "/" + name
+		derived = ns + "/" + name
 	case name != "":
-		return name
+		derived = name
 	case ns != "":
-		return ns
+		derived = ns
 	}
-	return "default"
+	if len(derived) > maxName {
+		return "default" // CloudWatch takes namespaces of at most 255 characters
+	}
+	return derived
 }
 
 // unitOf is the CloudWatch unit of m: a descriptor's, else the OTLP
