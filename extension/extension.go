@@ -90,6 +90,10 @@ type Extension struct {
 	runtimeDone map[string]chan struct{}
 	telemetryOK bool
 	redact      *redactWriter // keeps the configuration's secrets out of the log
+	// emf is the awsemf exporter's output, stdout, which remembers the
+	// lines written so that they are not exported again as log records
+	// when they come back as extension log lines.
+	emf *ownLines
 }
 
 // Run runs the extension until SHUTDOWN and returns its exit status.
@@ -99,6 +103,7 @@ func Run(ctx context.Context, opts Options) int {
 		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
 		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
 	x.redact = &redactWriter{w: opts.Stderr}
+	x.emf = newOwnLines(os.Stdout, ownLinesKept)
 	x.log = slog.New(newLogHandler(x.redact, x.level))
 	if err := x.start(ctx); err != nil {
 		return 1
@@ -169,7 +174,7 @@ func (x *Extension) start(ctx context.Context) error {
 			Logs:           x.comp.Produces(pipeline.Logs) && (pc.Has(config.TelemetryFunction) || pc.Has(config.TelemetryExtension)),
 			LogReportLines: pc.LogReportLines, Cumulative: pc.Cumulative,
 			AdoptXRayParent: pc.AdoptXRayParent, ExportUnsampled: pc.ExportUnsampled,
-			Resource: res, SelfLogPrefix: selfLogPrefix, Version: Version,
+			Resource: res, SelfLogPrefix: selfLogPrefix, SelfLine: x.emf.Own, Version: Version,
 		})
 		x.comp.SetPlatform(x.platform)
 	}
@@ -195,7 +200,7 @@ func (x *Extension) prepare() (string, error) {
 		x.log.Warn(w)
 	}
 	buf := bufferBytes(cfg, x.opts.Getenv)
-	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick)); err != nil {
+	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick, x.emf)); err != nil {
 		return ErrorConfigInvalid, err
 	}
 	if cfg.Settings.SelfTelemetry {
@@ -459,9 +464,9 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 // exporter writes to stderr, every line starting like the extension's own,
 // so that the telemetryapi receiver recognises it when it comes back as an
 // extension log line and never exports it again.
-func engineOptions(bufferBytes int64, logger *slog.Logger, filling func()) engine.Options {
+func engineOptions(bufferBytes int64, logger *slog.Logger, filling func(), emf io.Writer) engine.Options {
 	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling,
-		DebugOutput: &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}}
+		DebugOutput: &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}, EMFOutput: emf}
 }
 
 // bufferBytes is the buffer limit: the configured one, else a tenth of the
@@ -495,7 +500,7 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil))
+	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, io.Discard))
 	if err != nil {
 		return "", err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/auth"
+	"github.com/lambdaotel/lambdaotel/pipeline/awsemfexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
@@ -48,6 +49,9 @@ type Options struct {
 	Filling func()
 	// DebugOutput receives the debug exporter's lines.
 	DebugOutput io.Writer
+	// EMFOutput receives the awsemf exporter's records (in Lambda the
+	// extension's stdout: the function's log stream).
+	EMFOutput io.Writer
 }
 
 // Platform is the source of platform telemetry (the telemetryapi
@@ -122,7 +126,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {
-					e, err := newExporter(cfg.Exporters[id], cfg.Extensions, o.DebugOutput)
+					e, err := newExporter(cfg.Exporters[id], cfg.Extensions, o, logger)
 					if err != nil {
 						return nil, err
 					}
@@ -212,7 +216,7 @@ func (c *Engine) Produces(s pipeline.Signal) bool {
 }
 
 // newExporter makes the exporter a configuration describes.
-func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOut io.Writer) (pipeline.Exporter, error) {
+func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Options, logger *slog.Logger) (pipeline.Exporter, error) {
 	var wrap auth.Wrapper
 	if ec.Auth != "" {
 		x := exts[ec.Auth]
@@ -244,10 +248,17 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOu
 			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap, NoSplit: true,
 		})
 	case ec.Debug != nil:
+		debugOut := o.DebugOutput
 		if debugOut == nil {
 			debugOut = io.Discard
 		}
 		e, err = debugexporter.New(ec.ID, debugOut, debugexporter.Verbosity(ec.Debug.Verbosity))
+	case ec.AWSEMF != nil:
+		out := o.EMFOutput
+		if out == nil {
+			out = io.Discard
+		}
+		e, err = awsemfexporter.New(ec.ID, out, *ec.AWSEMF, logger)
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}

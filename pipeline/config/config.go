@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/pipeline/awsemfexporter"
 )
 
 // Config is a validated configuration. Every pipeline names only declared
@@ -231,7 +232,7 @@ const (
 // is set, according to Type.
 type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
-	Type string // canonical type: "otlp", "otlphttp" or "debug"
+	Type string // canonical type: "otlp", "otlphttp", "debug" or "awsemf"
 	Pos  Position
 	// Auth is the id of the extension that authenticates the exporter's
 	// requests (auth: {authenticator: ID}), or "".
@@ -240,6 +241,7 @@ type Exporter struct {
 	OTLP     *OTLPExporter
 	OTLPHTTP *OTLPHTTPExporter
 	Debug    *DebugExporter
+	AWSEMF   *awsemfexporter.Config
 }
 
 // Compression values after normalisation.
@@ -657,6 +659,8 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.Debug != nil:
 		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
+	case e.AWSEMF != nil:
+		return describeEMF(e.AWSEMF)
 	}
 	return e.Type
 }

@@ -388,7 +388,7 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsemf"}
 	// exporterAliases are the collector's newer names for the same
 	// exporters, and "logging", the old name of "debug" (its loglevel key is
 	// mapped onto verbosity).
@@ -398,7 +398,6 @@ var (
 	typeHints = map[string]string{
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
 		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
-		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
 		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
 		"processors transform":             `; transform is not implemented yet: change the data in the function's SDK or in a collector behind the exporter`,
@@ -779,6 +778,8 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			v = "basic"
 		}
 		ex.Debug = &DebugExporter{Verbosity: v}
+	case "awsemf":
+		ex.AWSEMF = p.awsemf(e, path)
 	}
 	return ex
 }
@@ -948,6 +949,9 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		for i, x := range pl.Exporters {
 			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
+			}
+			if ex := cfg.Exporters[x]; ex != nil && ex.AWSEMF != nil && pl.Signal != pipeline.Metrics {
+				p.errorf(expNodes[i], "%s: exporter %q (awsemf) exports metrics only; remove it from this %s pipeline", path, x, pl.Signal)
 			}
 		}
 		cfg.Pipelines[id] = pl

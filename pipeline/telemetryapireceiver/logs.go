@@ -50,6 +50,9 @@ func (r *Receiver) decodeLog(ev *telemetryapi.Event, e event) (event, bool) {
 		e.logReq = t.requestID
 		runtimeError(lr, line, t.sev)
 	case len(raw) > 0 && raw[0] == '{':
+		if typ == logTypeExtension && r.cfg.SelfLine != nil && r.cfg.SelfLine(string(raw)) {
+			return e, false
+		}
 		var fields map[string]any
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
@@ -75,7 +78,11 @@ func (r *Receiver) decodeLog(ev *telemetryapi.Event, e event) (event, bool) {
 // ownLine reports whether line is one of the extension's own log lines,
 // which come back to it as extension events and must not be re-exported.
 func (r *Receiver) ownLine(typ, line string) bool {
-	return typ == logTypeExtension && r.cfg.SelfLogPrefix != "" && strings.HasPrefix(line, r.cfg.SelfLogPrefix)
+	if typ != logTypeExtension {
+		return false
+	}
+	return (r.cfg.SelfLogPrefix != "" && strings.HasPrefix(line, r.cfg.SelfLogPrefix)) ||
+		(r.cfg.SelfLine != nil && r.cfg.SelfLine(line))
 }
 
 // structuredLog fills lr from a line in Lambda's JSON log format and

@@ -196,3 +196,36 @@ func TestLogCorrelation(t *testing.T) {
 		t.Error("post-runtime span without a freeze per invocation")
 	}
 }
+
+// TestSelfLines: extension lines that SelfLine claims (the awsemf
+// exporter's records on stdout, as a string record or as a JSON object
+// record) are not turned into log records; the same text from the
+// function, or an extension line SelfLine does not claim, is.
+func TestSelfLines(t *testing.T) {
+	const emf = `{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"load":1}`
+	const other = `{"_aws":{"Timestamp":2,"CloudWatchMetrics":[]},"load":2}`
+	r, clock := newTestReceiver(func(c *Config) {
+		c.SelfLine = func(line string) bool { return line == emf }
+	})
+	r.Consume([]telemetryapi.Event{
+		ev(t, 0, evStart, startRec(req1, "")),
+		line(t, 10, evExtension, emf),
+		ev(t, 11, evExtension, emf),
+		line(t, 12, evFunction, emf),
+		line(t, 13, evExtension, other),
+		ev(t, 100, evRuntimeDone, runtimeDoneRec(req1, "success", "", 100, 0)),
+	})
+	*clock = at(101)
+	_, _, ld := r.Collect(ptrace.NewTraces())
+	var types []string
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				types = append(types, str(lr.Attributes(), attrLogType))
+			}
+		}
+	}
+	if len(types) != 2 || types[0] != logTypeFunction || types[1] != logTypeExtension {
+		t.Fatalf("log records of types %v, want the function's line and the unclaimed extension line", types)
+	}
+}

@@ -68,6 +68,10 @@ type Config struct {
 	// that start with it are never turned into records (they would come
 	// back at every flush). Usually DefaultSelfLogPrefix; empty drops none.
 	SelfLogPrefix string
+	// SelfLine, if set, reports whether an extension line is one the
+	// extension itself wrote without the prefix (the awsemf exporter's
+	// records on stdout); such lines are not turned into records either.
+	SelfLine func(line string) bool
 	// Version is the instrumentation scope's version: the extension's
 	// version. Empty means "dev".
 	Version string
