@@ -10,8 +10,10 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/attributesprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/filterprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourcedetectionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
+	"github.com/lambdaotel/lambdaotel/pipeline/transformprocessor"
 )
 
 // factories are the processor types the engine builds, besides the ignored
@@ -22,6 +24,8 @@ var factories = []processor.Factory{
 	attributesprocessor.Factory,
 	resourceprocessor.Factory,
 	resourcedetectionprocessor.Factory,
+	filterprocessor.Factory,
+	transformprocessor.Factory,
 }
 
 func init() {

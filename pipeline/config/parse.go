@@ -400,8 +400,6 @@ var (
 		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
 		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
 		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
-		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
-		"processors transform":             `; transform is not implemented yet: change the data in the function's SDK or in a collector behind the exporter`,
 		"processors probabilistic_sampler": `; use the SDK's sampler (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG) instead`,
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
