@@ -226,7 +226,9 @@ func decodeConditions(d processor.Decoder, sig signal, n *yaml.Node, path string
 			for i, c := range sig.contexts {
 				names[i] = string(c)
 			}
-			ctx = ottlsubset.Context(strings.ToLower(d.OneOf(e.Value, gpath+".context", names...)))
+			if ctx = ottlsubset.Context(strings.ToLower(d.OneOf(e.Value, gpath+".context", names...))); ctx == "" {
+				continue
+			}
 		}
 		conds := processor.Deref(gf["conditions"].Value)
 		if processor.IsNull(conds) {
