@@ -246,21 +246,21 @@ func decodeGroup(d processor.Decoder, contexts []ottlsubset.Context, ctx ottlsub
 	if ctx == "" {
 		var err error
 		if ctx, err = ottlsubset.Infer(contexts, ctexts, stexts); err != nil {
-			at := stmts
+			at, where := stmts, spath
 			var pe *ottlsubset.Error
 			if errors.As(err, &pe) {
 				for i, s := range stexts {
 					if s == pe.Src {
-						at = snodes[i]
+						at, where = snodes[i], fmt.Sprintf("%s[%d]", spath, i)
 					}
 				}
 				for i, s := range ctexts {
 					if s == pe.Src {
-						at = cnodes[i]
+						at, where = cnodes[i], fmt.Sprintf("%s[%d]", cpath, i)
 					}
 				}
 			}
-			d.Errorf(at, "%s: %v", spath, err)
+			d.Errorf(at, "%s: %v", where, err)
 			return Group{}, false
 		}
 	}
