@@ -2,6 +2,7 @@ package ottlsubset
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -220,16 +221,23 @@ func (p *parser) boolPrimary() (bexpr, error) {
 		// As OTTL: a comparison whose left side is a parenthesized math
 		// expression first, else a parenthesized condition.
 		save := p.i
-		if b, err := p.comparison(); err == nil {
+		b, cmpErr := p.comparison()
+		if cmpErr == nil {
 			return b, nil
 		}
 		p.i = save
 		p.next()
 		b, err := p.boolExpr()
-		if err != nil {
-			return bexpr{}, err
+		if err == nil {
+			_, err = p.expect(tRParen, `")"`)
 		}
-		if _, err := p.expect(tRParen, `")"`); err != nil {
+		if err != nil {
+			// Of the two readings, the one that got further explains
+			// best what is wrong.
+			var e1, e2 *Error
+			if errors.As(cmpErr, &e1) && errors.As(err, &e2) && e1.Pos > e2.Pos {
+				return bexpr{}, cmpErr
+			}
 			return bexpr{}, err
 		}
 		return b, nil

@@ -474,6 +474,8 @@ func TestDecodeErrors(t *testing.T) {
 			`config.yaml:7:23: processors.filter/x.trace_conditions: expected a list of conditions or of {context, error_mode, conditions}, got "span.name == \"x\""`},
 		{"    trace_conditions: ['span.name == \"x\"']\n    traces:\n      span: ['name == \"y\"']",
 			`config.yaml:8:5: processors.filter/x: use either trace_conditions or traces, not both (the collector would ignore traces)`},
+		{"    trace_conditions:\n      - '(span.end_time - span.start_time) < Duration(\"1s\") and span.status.code != STATUS_CODE_ERROR'",
+			`config.yaml:8:9: processors.filter/x.trace_conditions[0]: unsupported function "Duration"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsRootSpan, IsString at 1:37 in "(span.end_time - span.start_time) < Duration(\"1s\") and span.status.code != STATUS_CODE_ERROR"`},
 		{"    profile_conditions: []", `config.yaml:7:5: processors.filter/x.profile_conditions: profiles are not a signal lambdaotel carries; remove it`},
 		{"    traces:\n      span:\n        - 'attributes[\"a\"] + 1 > 2'",
 			`config.yaml:9:11: processors.filter/x.traces.span[0]: math (+) is supported only on int and float literals and int paths, not path attributes["a"] at 1:17 in "attributes[\"a\"] + 1 > 2"`},
