@@ -49,13 +49,17 @@ service:
 // decode parses options (indented under the processor) as the extension does.
 func decode(t *testing.T, options string) (*Processor, error) {
 	t.Helper()
+	return decodeOptions(options)
+}
+
+func decodeOptions(options string) (*Processor, error) {
 	cfg, err := config.Parse([]byte(configFile(options)), "config.yaml", func(string) string { return "" })
 	if err != nil {
 		return nil, err
 	}
 	p, err := New(cfg.Processors["filter/x"].Options)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	return p.(*Processor), nil
 }
