@@ -83,6 +83,11 @@ func TestFilterProcessor(t *testing.T) {
 	if ms := metricsNamed(e.sink.Metrics(), "fixture.invocations"); len(ms) != 0 {
 		t.Errorf("fixture.invocations arrived %d times although all its data points were dropped", len(ms))
 	}
+	for _, md := range e.sink.Metrics() {
+		if md.DataPointCount() == 0 {
+			t.Errorf("an empty metrics request reached the backend: %d resources", md.ResourceMetrics().Len())
+		}
+	}
 }
 
 // TestTransformProcessor runs the transform processor in the sandbox with
