@@ -25,6 +25,7 @@ fuzz:
 	for t in FuzzDecodeProto FuzzDecodeJSON FuzzHTTPGzip FuzzGRPCFrame; do \
 		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./pipeline/otlpreceiver || exit 1; done
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/config
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/ottlsubset
 
 ## demo: a function with an extension in the local Lambda environment
 demo: build

@@ -10,11 +10,13 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/attributesprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/pipeline/filterprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/probabilisticsamplerprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/redactionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourcedetectionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourceprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/spanprocessor"
+	"github.com/lambdaotel/lambdaotel/pipeline/transformprocessor"
 )
 
 // factories are the processor types the engine builds, besides the ignored
@@ -28,6 +30,8 @@ var factories = []processor.Factory{
 	spanprocessor.Factory,
 	redactionprocessor.Factory,
 	probabilisticsamplerprocessor.Factory,
+	filterprocessor.Factory,
+	transformprocessor.Factory,
 }
 
 func init() {

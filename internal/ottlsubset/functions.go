@@ -26,12 +26,16 @@ var converters = map[string]func(*call) (func(*Item) any, error){
 		}
 		target := c.args[0].get
 		return func(it *Item) any {
-			s, ok := stringLike(target(it))
+			s, ok, err := stringLike(target(it))
+			if err != nil {
+				it.fail(fmt.Errorf("IsMatch: %w", err))
+				return false
+			}
 			return ok && re.MatchString(s)
 		}, nil
 	},
 	"IsRootSpan": func(c *call) (func(*Item) any, error) {
-		if c.ctx != Span {
+		if c.ctx != Span && c.ctx != "" { // "" while inferring the context
 			return nil, fmt.Errorf("IsRootSpan is available only in the span context, not %s", c.ctx)
 		}
 		if err := arity(c, 0, "IsRootSpan()"); err != nil {
@@ -92,6 +96,9 @@ var editors = map[string]func(*call) (func(*Item) error, error){
 		set, value := target.path.set, c.args[1].get
 		return func(it *Item) error {
 			v := value(it)
+			if it.err != nil {
+				return nil // reported by Execute; the target is not changed
+			}
 			if v == nil { // OTTL's set leaves the target unchanged for nil
 				return nil
 			}

@@ -3,8 +3,9 @@ package ottlsubset
 import "testing"
 
 // FuzzParse parses arbitrary text as a condition and as a statement in
-// every context; whatever parses is evaluated or executed once. Neither
-// may panic. `go test` runs the seed corpus only.
+// every context, and infers its context as a flat list would; whatever
+// parses is evaluated or executed once. Nothing may panic, and Infer
+// returns only an allowed context. `go test` runs the seed corpus only.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`attributes["http.route"] == "/health"`,
@@ -20,6 +21,10 @@ func FuzzParse(f *testing.F) {
 		`truncate_all(attributes, 3)`,
 		`delete_matching_keys(attributes, "^x")`,
 		`a - 1`, `"\x00"`, `((((`, `not`, `0x`, `1.e5`,
+		`span.name == "x" and spanevent.attributes["grpc"] == true`,
+		`IsRootSpan() and resource.attributes["k"] == "v"`,
+		`set(metric.description, "x") where datapoint.attributes["k"] == "v"`,
+		`IsMatch(log.body, ".*") or log.severity_number < SEVERITY_NUMBER_WARN`,
 	} {
 		f.Add(s)
 	}
@@ -34,6 +39,19 @@ func FuzzParse(f *testing.F) {
 			}
 			if s, err := ParseStatement(ctx, src); err == nil {
 				_ = s.Execute(it)
+			}
+		}
+		for _, allowed := range [][]Context{{Resource, Scope, Span, SpanEvent}, {Resource, Scope, Metric, DataPoint}, {Resource, Scope, Log}} {
+			if ctx, err := Infer(allowed, []string{src}, nil); err == nil {
+				if !hasContext(allowed, ctx) {
+					t.Fatalf("Infer(%q) = %s, not one of %v", src, ctx, allowed)
+				}
+				if c, err := ParseCondition(ctx, src); err == nil {
+					c.Eval(fuzzItem(ctx))
+				}
+			}
+			if ctx, err := Infer(allowed, nil, []string{src}); err == nil && !hasContext(allowed, ctx) {
+				t.Fatalf("Infer(%q) = %s, not one of %v", src, ctx, allowed)
 			}
 		}
 	})

@@ -41,10 +41,20 @@
 // scope. for instrumentation_scope. are also accepted, with the same
 // meaning.
 //
-// Evaluation differs from OTTL in one corner only: where OTTL reports an
-// evaluation error (IsMatch on a NaN or infinite double, which JSON cannot
-// encode), a Condition is false, as under the processors' error_mode
-// "ignore".
+// Evaluation errors are OTTL's: the one operation of the subset that can
+// fail at evaluation time is IsMatch on a value that has no string form
+// (a NaN or infinite double, alone or inside a map or list, which JSON
+// cannot encode). Evaluate and Execute report it, at the point and in the
+// order of evaluation where OTTL reports it: and/or stop at the first
+// error, and literal parts are folded at parse time as OTTL folds them
+// (false and X is false without evaluating X). Eval, which cannot report,
+// is false for such a condition, as the processors' error_mode "ignore"
+// treats it.
+//
+// Infer chooses the context of conditions and statements written with
+// context prefixes on every path (span.name, resource.attributes["k"]),
+// as the processors' flat trace_conditions and trace_statements lists
+// are: the lowest context any path names.
 package ottlsubset
 
 import (
@@ -87,6 +97,17 @@ type Item struct {
 	Metric    pmetric.Metric
 	DataPoint any
 	Log       plog.LogRecord
+
+	// err is the first evaluation error of the condition or statement
+	// being evaluated.
+	err error
+}
+
+// fail records an evaluation error; the first one is kept.
+func (it *Item) fail(err error) {
+	if it.err == nil {
+		it.err = err
+	}
 }
 
 // Error is a parse error: what is wrong, where (byte offset in Src) and in
@@ -117,9 +138,24 @@ type Condition struct {
 	eval func(*Item) bool
 }
 
-// Eval evaluates the condition against it. It never fails: the subset has
-// no operation that OTTL would report as an error at evaluation time.
-func (c *Condition) Eval(it *Item) bool { return c.eval(it) }
+// Evaluate evaluates the condition against it, with the error OTTL
+// reports where it reports one (see the package documentation).
+func (c *Condition) Evaluate(it *Item) (bool, error) {
+	it.err = nil
+	r := c.eval(it)
+	if err := it.err; err != nil {
+		it.err = nil
+		return false, err
+	}
+	return r, nil
+}
+
+// Eval evaluates the condition against it; a condition whose evaluation
+// fails is false, as under the processors' error_mode "ignore".
+func (c *Condition) Eval(it *Item) bool {
+	r, _ := c.Evaluate(it)
+	return r
+}
 
 // String returns the condition's source text.
 func (c *Condition) String() string { return c.src }
@@ -133,12 +169,25 @@ type Statement struct {
 
 // Execute applies the statement to it if its where clause (if any) holds.
 // It returns an error only where OTTL does too: a set with a value of the
-// wrong type for the target (for example a non-string span name).
+// wrong type for the target (for example a non-string span name), or an
+// evaluation error in the where clause or the arguments.
 func (s *Statement) Execute(it *Item) error {
-	if s.where != nil && !s.where.eval(it) {
-		return nil
+	if s.where != nil {
+		ok, err := s.where.Evaluate(it)
+		if err != nil {
+			return fmt.Errorf("statement %q: condition: %w", s.src, err)
+		}
+		if !ok {
+			return nil
+		}
 	}
-	if err := s.run(it); err != nil {
+	it.err = nil
+	err := s.run(it)
+	if it.err != nil {
+		err = it.err
+		it.err = nil
+	}
+	if err != nil {
 		return fmt.Errorf("statement %q: %w", s.src, err)
 	}
 	return nil
@@ -153,14 +202,14 @@ func ParseCondition(ctx Context, src string) (*Condition, error) {
 	if err != nil {
 		return nil, err
 	}
-	eval, err := p.boolExpr()
+	b, err := p.boolExpr()
 	if err != nil {
 		return nil, err
 	}
 	if err := p.expectEOF(); err != nil {
 		return nil, err
 	}
-	return &Condition{src: src, eval: eval}, nil
+	return &Condition{src: src, eval: b.f}, nil
 }
 
 // ParseConditions parses each condition of srcs for ctx; the first error

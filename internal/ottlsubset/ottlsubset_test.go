@@ -399,6 +399,7 @@ func TestRefused(t *testing.T) {
 		{Span, `name == `, false, `expected a value but found end of input at 1:9`},
 		{Span, `name == "x" and`, false, `expected a value but found end of input at 1:16`},
 		{Span, `(name == "x"`, false, `expected ")" but found end of input at 1:13`},
+		{Span, `(end_time_unix_nano - start_time_unix_nano) < Duration("1s")`, false, `unsupported function "Duration"; supported converters: IsBool, IsDouble, IsInt, IsList, IsMap, IsMatch, IsRootSpan, IsString at 1:47`},
 		{Span, `name == "x")`, false, `unexpected ")" at 1:12`},
 		{Span, `not not true`, false, `"not" cannot follow "not"`},
 		{Span, `name == "x" == true`, false, `a comparison cannot be compared again`},

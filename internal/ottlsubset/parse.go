@@ -2,6 +2,7 @@ package ottlsubset
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,6 +15,9 @@ type parser struct {
 	src  string
 	toks []token
 	i    int
+	// hints, when set, collects what Infer needs instead of resolving
+	// paths and enums for a context (ctx is then empty).
+	hints *hints
 }
 
 // operand is a parsed value: a literal, an enum, a list of literals, a
@@ -107,117 +111,186 @@ func (p *parser) unexpected(t token) error {
 	return p.errAt(t.pos, "unexpected %s", describe(t))
 }
 
+// bexpr is a compiled boolean expression. lit is set when its value is
+// known at parse time: OTTL folds such parts (true, false, comparisons of
+// two literals and what and/or/not make of them), which decides whether
+// the other parts are evaluated at all and so whether an evaluation error
+// can surface.
+type bexpr struct {
+	f   func(*Item) bool
+	lit *bool
+}
+
+func litExpr(v bool) bexpr { return bexpr{f: func(*Item) bool { return v }, lit: &v} }
+
+// joinExprs folds and joins terms as OTTL does: with and (stop at false),
+// a literal false makes the whole false and literal trues are dropped;
+// with or, the converse. Evaluation stops at the first error.
+func joinExprs(terms []bexpr, and bool) bexpr {
+	var fs []func(*Item) bool
+	for _, t := range terms {
+		if t.lit != nil {
+			if *t.lit != and { // false in an and, true in an or
+				return litExpr(!and)
+			}
+			continue
+		}
+		fs = append(fs, t.f)
+	}
+	switch len(fs) {
+	case 0:
+		return litExpr(and)
+	case 1:
+		return bexpr{f: fs[0]}
+	}
+	return bexpr{f: func(it *Item) bool {
+		for _, f := range fs {
+			r := f(it)
+			if it.err != nil {
+				return false
+			}
+			if r != and {
+				return r
+			}
+		}
+		return and
+	}}
+}
+
 // boolExpr: term ("or" term)*
-func (p *parser) boolExpr() (func(*Item) bool, error) {
+func (p *parser) boolExpr() (bexpr, error) {
 	left, err := p.term()
 	if err != nil {
-		return nil, err
+		return bexpr{}, err
 	}
+	terms := []bexpr{left}
 	for p.peek().kind == tOr {
 		p.next()
 		right, err := p.term()
 		if err != nil {
-			return nil, err
+			return bexpr{}, err
 		}
-		l := left
-		left = func(it *Item) bool { return l(it) || right(it) }
+		terms = append(terms, right)
 	}
-	return left, nil
+	return joinExprs(terms, false), nil
 }
 
 // term: boolValue ("and" boolValue)*
-func (p *parser) term() (func(*Item) bool, error) {
+func (p *parser) term() (bexpr, error) {
 	left, err := p.boolValue()
 	if err != nil {
-		return nil, err
+		return bexpr{}, err
 	}
+	terms := []bexpr{left}
 	for p.peek().kind == tAnd {
 		p.next()
 		right, err := p.boolValue()
 		if err != nil {
-			return nil, err
+			return bexpr{}, err
 		}
-		l := left
-		left = func(it *Item) bool { return l(it) && right(it) }
+		terms = append(terms, right)
 	}
-	return left, nil
+	return joinExprs(terms, true), nil
 }
 
 // boolValue: "not"? ( comparison | true | false | converter | "(" boolExpr ")" )
-func (p *parser) boolValue() (func(*Item) bool, error) {
+func (p *parser) boolValue() (bexpr, error) {
 	negate := false
 	if p.peek().kind == tNot {
 		p.next()
 		negate = true
 	}
-	f, err := p.boolPrimary()
+	b, err := p.boolPrimary()
 	if err != nil {
-		return nil, err
+		return bexpr{}, err
 	}
-	if negate {
-		return func(it *Item) bool { return !f(it) }, nil
+	if !negate {
+		return b, nil
 	}
-	return f, nil
+	if b.lit != nil {
+		return litExpr(!*b.lit), nil
+	}
+	f := b.f
+	return bexpr{f: func(it *Item) bool { return !f(it) }}, nil
 }
 
-func (p *parser) boolPrimary() (func(*Item) bool, error) {
+func (p *parser) boolPrimary() (bexpr, error) {
 	t := p.peek()
 	switch {
 	case t.kind == tLParen:
 		// As OTTL: a comparison whose left side is a parenthesized math
 		// expression first, else a parenthesized condition.
 		save := p.i
-		if f, err := p.comparison(); err == nil {
-			return f, nil
+		b, cmpErr := p.comparison()
+		if cmpErr == nil {
+			return b, nil
 		}
 		p.i = save
 		p.next()
-		f, err := p.boolExpr()
+		b, err := p.boolExpr()
+		if err == nil {
+			_, err = p.expect(tRParen, `")"`)
+		}
 		if err != nil {
-			return nil, err
+			// Of the two readings, the one that got further explains
+			// best what is wrong.
+			var e1, e2 *Error
+			if errors.As(cmpErr, &e1) && errors.As(err, &e2) && e1.Pos > e2.Pos {
+				return bexpr{}, cmpErr
+			}
+			return bexpr{}, err
 		}
-		if _, err := p.expect(tRParen, `")"`); err != nil {
-			return nil, err
-		}
-		return f, nil
+		return b, nil
 	case t.kind == tBool && p.peekAt(1).kind != tCmp:
 		p.next()
-		v := t.text == "true"
-		return func(*Item) bool { return v }, nil
+		return litExpr(t.text == "true"), nil
 	case t.kind == tNot:
-		return nil, p.errAt(t.pos, `"not" cannot follow "not"; use parentheses`)
+		return bexpr{}, p.errAt(t.pos, `"not" cannot follow "not"; use parentheses`)
 	}
 	return p.comparison()
 }
 
 // comparison: value op value, or a boolean converter call alone.
-func (p *parser) comparison() (func(*Item) bool, error) {
+func (p *parser) comparison() (bexpr, error) {
 	left, err := p.operand()
 	if err != nil {
-		return nil, err
+		return bexpr{}, err
 	}
 	op := p.peek()
 	if op.kind != tCmp {
 		if left.conv != "" {
 			if !boolConverters[left.conv] {
-				return nil, p.errAt(left.pos, "converter %s does not return a boolean and cannot be a condition by itself", left.conv)
+				return bexpr{}, p.errAt(left.pos, "converter %s does not return a boolean and cannot be a condition by itself", left.conv)
 			}
 			get := left.get
-			return func(it *Item) bool { b, _ := get(it).(bool); return b }, nil
+			return bexpr{f: func(it *Item) bool { b, _ := get(it).(bool); return b }}, nil
 		}
 		if op.kind == tEOF || op.kind == tAnd || op.kind == tOr || op.kind == tRParen {
-			return nil, p.errAt(op.pos, "expected a comparison operator (==, !=, <, <=, >, >=) after %s", left.what)
+			return bexpr{}, p.errAt(op.pos, "expected a comparison operator (==, !=, <, <=, >, >=) after %s", left.what)
 		}
-		return nil, p.unexpected(op)
+		return bexpr{}, p.unexpected(op)
 	}
 	p.next()
 	right, err := p.operand()
 	if err != nil {
-		return nil, err
+		return bexpr{}, err
 	}
 	cmp := compareOps[op.text]
+	if left.isLit && right.isLit {
+		return litExpr(compare(left.lit, right.lit, cmp)), nil
+	}
 	lg, rg := left.get, right.get
-	return func(it *Item) bool { return compare(lg(it), rg(it), cmp) }, nil
+	return bexpr{f: func(it *Item) bool {
+		a := lg(it)
+		if it.err != nil {
+			return false
+		}
+		b := rg(it)
+		if it.err != nil {
+			return false
+		}
+		return compare(a, b, cmp)
+	}}, nil
 }
 
 // adjacentName joins the name tokens (Uppercase/Lowercase) that follow each
@@ -323,8 +396,11 @@ func (p *parser) operandNoMath() (*operand, error) {
 		}
 		if t.kind == tUpper && n == 1 {
 			p.next()
-			v, ok := enumValue(p.ctx, t.text)
+			v, ok := p.enum(t.text, t.pos)
 			if !ok {
+				if p.hints != nil {
+					return nil, p.errAt(t.pos, "enum symbol %s is not known", t.text)
+				}
 				return nil, p.errAt(t.pos, "enum symbol %s is not known in the %s context; supported: %s", t.text, p.ctx, enumNames(p.ctx))
 			}
 			return &operand{pos: t.pos, what: t.text, lit: v, isLit: true, enum: true, get: func(*Item) any { return v }}, nil
@@ -399,11 +475,15 @@ func (p *parser) pathOperand() (*operand, error) {
 		}
 		p.next()
 	}
+	text := strings.TrimSpace(p.src[start : p.toks[p.i-1].pos+len(p.toks[p.i-1].text)])
+	if p.hints != nil {
+		ref := p.hints.path(segs, start, text)
+		return &operand{pos: start, what: "path " + text, path: ref, get: ref.get}, nil
+	}
 	ref, err := resolvePath(p.ctx, segs)
 	if err != nil {
 		return nil, &Error{Src: p.src, Pos: err.pos, Msg: err.msg}
 	}
-	text := strings.TrimSpace(p.src[start : p.toks[p.i-1].pos+len(p.toks[p.i-1].text)])
 	ref.text = text
 	return &operand{pos: start, what: "path " + text, path: ref, get: ref.get}, nil
 }
@@ -437,7 +517,7 @@ func (p *parser) call() (*call, error) {
 		}
 		if a := p.peek(); a.kind == tUpper {
 			if name, n := p.adjacentName(); p.peekAt(n).kind != tLParen {
-				if _, ok := enumValue(p.ctx, name); !ok {
+				if _, ok := p.enum(name, a.pos); !ok {
 					return nil, p.errAt(a.pos, "function-name arguments (%s) are not supported", name)
 				}
 			}
@@ -463,6 +543,9 @@ func (p *parser) converter() (*operand, error) {
 	build, ok := converters[c.name]
 	if !ok {
 		return nil, p.errAt(c.pos, "unsupported function %q; supported converters: %s", c.name, converterNames())
+	}
+	if p.hints != nil && c.name == "IsRootSpan" {
+		p.hints.rootSpan = append(p.hints.rootSpan, c.pos)
 	}
 	get, err := build(c)
 	if err != nil {
@@ -500,11 +583,11 @@ func (p *parser) statement() (*Statement, error) {
 	st := &Statement{run: run}
 	if w := p.peek(); w.kind == tLower && w.text == "where" {
 		p.next()
-		eval, err := p.boolExpr()
+		b, err := p.boolExpr()
 		if err != nil {
 			return nil, err
 		}
-		st.where = &Condition{src: strings.TrimSpace(p.src[w.pos+len("where"):]), eval: eval}
+		st.where = &Condition{src: strings.TrimSpace(p.src[w.pos+len("where"):]), eval: b.f}
 	} else if w.kind == tLBrack {
 		return nil, p.errAt(w.pos, "only paths and converters may be indexed, not editors")
 	}

@@ -199,16 +199,16 @@ func ordered[T int | int64 | float64 | string](a, b T, op cmpOp) bool {
 
 // stringLike converts v to a string as OTTL's StringLikeGetter does: bytes
 // as hex, maps and lists as JSON, other values as JSON. ok is false for
-// nil and for values JSON cannot encode (NaN, infinities), which OTTL
-// reports as an evaluation error.
-func stringLike(v any) (string, bool) {
+// nil; err is set for values JSON cannot encode (NaN, infinities), which
+// OTTL reports as an evaluation error.
+func stringLike(v any) (s string, ok bool, err error) {
 	switch x := v.(type) {
 	case nil:
-		return "", false
+		return "", false, nil
 	case string:
-		return x, true
+		return x, true, nil
 	case []byte:
-		return hex.EncodeToString(x), true
+		return hex.EncodeToString(x), true, nil
 	case pcommon.Map:
 		v = x.AsRaw()
 	case pcommon.Slice:
@@ -216,7 +216,7 @@ func stringLike(v any) (string, bool) {
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return "", false
+		return "", false, fmt.Errorf("cannot convert %T to a string: %w", v, err)
 	}
-	return string(b), true
+	return string(b), true, nil
 }

@@ -284,8 +284,8 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown processor type",
-			yaml: minimal + "processors:\n  filter:\n    error_mode: ignore\n  resourcedetection:\n    detectors: [env, ec2]\n",
-			want: `config.yaml:14:3: processors: unknown type "filter"; supported: batch, coldstart, decouple, memory_limiter, resource, resourcedetection; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter` + "\n" +
+			yaml: minimal + "processors:\n  tail_sampling:\n    decision_wait: 10s\n  resourcedetection:\n    detectors: [env, ec2]\n",
+			want: `config.yaml:14:3: processors: unknown type "tail_sampling"; supported: batch, coldstart, decouple, memory_limiter, resource, resourcedetection; tail sampling needs a collector that sees whole traces: run it behind the exporter` + "\n" +
 				`config.yaml:17:22: processors.resourcedetection.detectors: detector "ec2" does not apply in Lambda; supported: env, lambda, system (remove it: lambda detects the function's cloud and faas attributes)`,
 		},
 		{

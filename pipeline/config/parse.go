@@ -399,8 +399,6 @@ var (
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
 		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
 		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
-		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
-		"processors transform":             `; transform is not implemented yet: change the data in the function's SDK or in a collector behind the exporter`,
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
 		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
