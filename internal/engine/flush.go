@@ -112,7 +112,7 @@ func (x *Engine) process(ctx context.Context, p *pipe, batch buffer.Batch, relea
 		}
 		out := itemsOf(p.signal, batch)
 		after, bytes := st.held(p.id)
-		if d := n + before - out - after; d > 0 {
+		if d := n + before - out - after; d > 0 && x.filtered[st.id] != nil {
 			x.filtered[st.id].Add(d)
 		}
 		heldItems, heldBytes = heldItems+after, heldBytes+bytes
