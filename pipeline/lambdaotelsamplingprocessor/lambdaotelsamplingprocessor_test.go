@@ -108,10 +108,10 @@ func TestThreshold(t *testing.T) {
 	}{
 		{100, "00000000000000000000000000000000", "", true},
 		{0, "ffffffffffffffffffffffffffffffff", "", false},
-		{50, "0000000000000000" + "00" + "80000000000000", "", true},   // R = 2^55 = T
-		{50, "0000000000000000" + "ff" + "7fffffffffffff", "", false},  // R = 2^55 - 1; byte 8 is not randomness
-		{10, "0000000000000000" + "00" + "e6666666666666", "", true},   // R = 0.9 * 2^56, rounded up
-		{10, "ffffffffffffffff" + "ff" + "e6666666666665", "", false},  // one below T
+		{50, "0000000000000000" + "00" + "80000000000000", "", true},  // R = 2^55 = T
+		{50, "0000000000000000" + "ff" + "7fffffffffffff", "", false}, // R = 2^55 - 1; byte 8 is not randomness
+		{10, "0000000000000000" + "00" + "e6666666666666", "", true},  // R = 0.9 * 2^56, rounded up
+		{10, "ffffffffffffffff" + "ff" + "e6666666666665", "", false}, // one below T
 		{10, "00000000000000000000000000000000", "ot=th:0;rv:f0000000000000", true},
 		{10, "ffffffffffffffffffffffffffffffff", "vendor=x,ot=rv:00000000000001", false},
 		{10, "ffffffffffffffffffffffffffffffff", "ot=rv:zz", true}, // malformed rv: the trace id's
