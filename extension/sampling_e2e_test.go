@@ -236,3 +236,34 @@ func attr(m pcommon.Map, k string) string {
 	v, _ := m.Get(k)
 	return v.AsString()
 }
+
+// TestLambdaotelSamplingWithoutPlatform uses lambdaotel_sampling with no
+// telemetryapi receiver: the extension still follows the invocations
+// through the Telemetry API, so that they are decided, and makes no
+// platform telemetry.
+func TestLambdaotelSamplingWithoutPlatform(t *testing.T) {
+	t.Parallel()
+	cfg := strings.Replace(defaultConfig, "processors:\n  batch:", "processors:\n  lambdaotel_sampling:\n    percentage: 0\n  batch:", 1)
+	cfg = strings.Replace(cfg, "processors: [batch, resource]", "processors: [batch, lambdaotel_sampling, resource]", 1)
+	e := startEnv(t, envOptions{protocol: "http/protobuf", config: cfg})
+	var ids []string
+	for _, ev := range []string{`{"spans":1}`, `{"spans":1}`, `{"spans":1,"fail":true}`} {
+		ids = append(ids, e.invoke(t, ev).RequestID)
+	}
+	e.sb.Shutdown()
+	got := map[string]int{}
+	for _, s := range e.sink.Spans() {
+		if s.Name == "handler" {
+			got[s.Attributes["faas.invocation_id"].(string)]++
+		}
+		if s.Resource["service.name"] != "otelfunc" {
+			t.Errorf("span %s of %v at the backend: no platform telemetry was asked for", s.Name, s.Resource)
+		}
+	}
+	if got[ids[0]] != 1 || got[ids[1]] != 0 || got[ids[2]] != 1 || e.sink.SpanCount() != 4 {
+		t.Errorf("root spans at the backend %v, %d spans; want the cold start's and the error's (2 each), not the second's (%v)", got, e.sink.SpanCount(), ids)
+	}
+	if !regexp.MustCompile(`shut down .* filtered=2 .*lambdaotel_sampling.kept.error=1 lambdaotel_sampling.kept.cold_start=1 .*lambdaotel_sampling.dropped.percentage=1\b`).MatchString(e.logs.String()) {
+		t.Errorf("the shutdown line does not count the decisions and the dropped invocation's 2 spans")
+	}
+}
