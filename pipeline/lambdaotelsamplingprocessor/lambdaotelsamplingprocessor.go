@@ -26,8 +26,12 @@
 // the telemetryapi receiver put faas.invocation_id on the invocation's
 // span; the receiver puts it on the function's log lines too. Items of an
 // invocation not yet decided are held (counted against the pipeline's
-// buffer) until its decision; items that arrive after it follow it; items
-// tied to no invocation pass at once, kept. What is held when the
+// buffer) until its decision; items that arrive after it follow it. Items
+// tied to no invocation are kept: they pass at once when an invocation
+// ended since the pipeline's previous flush (at the end strategy's flush,
+// always), and are otherwise held until one did — a flush during an
+// invocation may bring children whose root span, which names the
+// invocation, comes later. What is held when the
 // environment shuts down, or longer than maxWait, is kept (reason
 // undecided): nothing is lost silently. Metrics are never sampled.
 package lambdaotelsamplingprocessor
@@ -106,6 +110,10 @@ type Processor struct {
 	decided []*invocation // oldest first, at most maxDecided
 	held    map[string]*pipeHeld
 	counts  map[[2]string]int64
+	// ends counts the invocation ends told; untied is the key under which
+	// items of no invocation are held (it is never decided).
+	ends   uint64
+	untied *invocation
 }
 
 // invocation is what the processor knows of one invocation.
@@ -132,6 +140,11 @@ type invocation struct {
 type pipeHeld struct {
 	traces map[*invocation]ptrace.Traces
 	logs   map[*invocation]plog.Logs
+	// ends is the count of invocation ends told when the pipeline was
+	// last processed; untiedSince is when items of no invocation were
+	// first held (zero when none are).
+	ends        uint64
+	untiedSince time.Time
 }
 
 // New makes the processor of a configuration Decode returned.
@@ -145,7 +158,7 @@ func New(cfg any) (processor.Processor, error) {
 	}
 	return &Processor{cfg: *c, threshold: Threshold(c.Percentage), now: time.Now,
 		invs: map[string]*invocation{}, traces: map[pcommon.TraceID]*invocation{},
-		held: map[string]*pipeHeld{}, counts: map[[2]string]int64{}}, nil
+		held: map[string]*pipeHeld{}, counts: map[[2]string]int64{}, untied: &invocation{}}, nil
 }
 
 // maxRandomness is 2^56: the randomness of a trace is a 56-bit number.
@@ -218,6 +231,7 @@ func (p *Processor) EndInvocation(inv processor.Invocation) {
 		return
 	}
 	in.ended, in.facts = true, inv
+	p.ends++
 	if !inv.TraceID.IsEmpty() {
 		p.tieTrace(inv.TraceID, in)
 	}
@@ -340,6 +354,27 @@ func (p *Processor) sweep(release bool) {
 	}
 }
 
+// holdUntied reports whether items of no invocation are held in this
+// call for h: only while no invocation end was told since h's previous
+// call (an invocation is running: its root span, which names it, may
+// still come — an SDK exports children first when a flush comes during
+// the invocation), and for maxWait at most. Otherwise they pass, kept.
+func (p *Processor) holdUntied(h *pipeHeld, release bool) bool {
+	return !release && h.ends == p.ends && (h.untiedSince.IsZero() || p.now().Sub(h.untiedSince) <= maxWait)
+}
+
+// endCall records, at the end of a call for h, the ends told and since
+// when items of no invocation are held.
+func (p *Processor) endCall(h *pipeHeld, untiedHeld bool) {
+	h.ends = p.ends
+	switch {
+	case !untiedHeld:
+		h.untiedSince = time.Time{}
+	case h.untiedSince.IsZero():
+		h.untiedSince = p.now()
+	}
+}
+
 // pipe returns what is held for pipeline id.
 func (p *Processor) pipe(id string) *pipeHeld {
 	h := p.held[id]
@@ -365,6 +400,12 @@ func (p *Processor) ProcessTraces(ctx context.Context, td ptrace.Traces) error {
 	defer p.mu.Unlock()
 	release := processor.MustRelease(ctx)
 	h := p.pipe(processor.PipelineOf(ctx))
+	// Spans of no invocation held before are tied again with this batch.
+	if u, ok := h.traces[p.untied]; ok {
+		u.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+		delete(h.traces, p.untied)
+	}
+	holdUntied := p.holdUntied(h, release)
 
 	// 1. Tie: the spans that name their invocation, then the others by
 	// their nearest named ancestor, else by their trace.
@@ -419,8 +460,14 @@ func (p *Processor) ProcessTraces(ctx context.Context, td ptrace.Traces) error {
 			ss.Spans().RemoveIf(func(sp ptrace.Span) bool {
 				in := owners[i]
 				i++
+				if in == nil {
+					if !holdUntied {
+						return false // of no invocation: kept
+					}
+					in = p.untied
+				}
 				switch {
-				case in == nil || in.decided && in.keep:
+				case in.decided && in.keep:
 					return false
 				case in.decided:
 					return true // dropped: the engine counts it as filtered
@@ -461,6 +508,8 @@ func (p *Processor) ProcessTraces(ctx context.Context, td ptrace.Traces) error {
 		}
 		delete(h.traces, in)
 	}
+	_, untied := h.traces[p.untied]
+	p.endCall(h, untied)
 	return nil
 }
 
@@ -492,6 +541,11 @@ func (p *Processor) ProcessLogs(ctx context.Context, ld plog.Logs) error {
 	defer p.mu.Unlock()
 	release := processor.MustRelease(ctx)
 	h := p.pipe(processor.PipelineOf(ctx))
+	if u, ok := h.logs[p.untied]; ok {
+		u.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+		delete(h.logs, p.untied)
+	}
+	holdUntied := p.holdUntied(h, release)
 	var owners []*invocation
 	rls := ld.ResourceLogs()
 	for r := 0; r < rls.Len(); r++ {
@@ -523,8 +577,14 @@ func (p *Processor) ProcessLogs(ctx context.Context, ld plog.Logs) error {
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
 				in := owners[i]
 				i++
+				if in == nil {
+					if !holdUntied {
+						return false // of no invocation: kept
+					}
+					in = p.untied
+				}
 				switch {
-				case in == nil || in.decided && in.keep:
+				case in.decided && in.keep:
 					return false
 				case in.decided:
 					return true
@@ -572,6 +632,8 @@ func (p *Processor) ProcessLogs(ctx context.Context, ld plog.Logs) error {
 		}
 		delete(h.logs, in)
 	}
+	_, untied := h.logs[p.untied]
+	p.endCall(h, untied)
 	return nil
 }
 

@@ -260,8 +260,9 @@ func TestDecision(t *testing.T) {
 // TestAcrossFlushes follows invocations whose spans come before their
 // end: held (and counted as held), then passed on or dropped whole at the
 // flush after the end; spans that come after the decision follow it;
-// spans of no invocation pass at once; at the last flush what was never
-// decided is kept.
+// spans of no invocation are held while no invocation ended (a child
+// whose root comes later follows the root's invocation), then kept; at
+// the last flush what was never decided is kept.
 func TestAcrossFlushes(t *testing.T) {
 	cfg, err := decode(t, "    percentage: 50\n    logs: true")
 	if err != nil {
@@ -276,36 +277,48 @@ func TestAcrossFlushes(t *testing.T) {
 	dropped := inv{id: "dropped", trace: lowTrace, status: "success"}
 	open := inv{id: "open", trace: "0a" + lowTrace[2:], status: "success"}
 
-	// Flush 1: both invocations running; an orphan span of no invocation.
+	// Flush 1: both invocations running; a span of no invocation, and the
+	// child of an invocation whose root span comes later.
+	lateTrace := "0b" + lowTrace[2:]
 	td := ptrace.NewTraces()
 	kept.spans(t, td)
 	dropped.spans(t, td)
 	orphan := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	orphan.SetTraceID(traceID(t, "ffeeddccbbaa99887766554433221100"))
 	orphan.SetName("orphan")
+	early := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	early.SetTraceID(traceID(t, lateTrace))
+	early.SetParentSpanID(pcommon.SpanID{9})
+	early.SetName("early child")
 	if err := p.ProcessTraces(flush(false), td); err != nil {
 		t.Fatal(err)
 	}
-	if n := td.SpanCount(); n != 1 || td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name() != "orphan" {
-		t.Fatalf("flush 1 passed on %d spans; want only the orphan", n)
+	if n := td.SpanCount(); n != 0 {
+		t.Fatalf("flush 1 passed on %d spans; want none while no invocation ended", n)
 	}
-	if items, bytes := p.Held("traces"); items != 6 || bytes <= 0 {
-		t.Fatalf("held %d items (%d bytes), want 6", items, bytes)
+	if items, bytes := p.Held("traces"); items != 8 || bytes <= 0 {
+		t.Fatalf("held %d items (%d bytes), want 8", items, bytes)
 	}
 	if items, _ := p.Held("other"); items != 0 {
 		t.Fatalf("another pipeline holds %d items", items)
 	}
 
-	// Flush 2: both ended; a log record of each, and the open invocation's spans.
+	// Flush 2: three ended, the root span of the early child's came;
+	// a log record of each, and the open invocation's spans.
 	p.EndInvocation(kept.facts(t))
 	p.EndInvocation(dropped.facts(t))
+	p.EndInvocation(processor.Invocation{RequestID: "late", Status: "success", TraceID: traceID(t, lateTrace)})
 	td = ptrace.NewTraces()
 	open.spans(t, td)
+	root := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	root.SetTraceID(traceID(t, lateTrace))
+	root.SetSpanID(pcommon.SpanID{9})
+	root.Attributes().PutStr("faas.invocation_id", "late")
 	if err := p.ProcessTraces(flush(false), td); err != nil {
 		t.Fatal(err)
 	}
-	if ids, n := names(td); n != 3 || !slices.Equal(ids, []string{"kept"}) {
-		t.Fatalf("flush 2 passed on %d spans of %v; want the 3 of kept", n, ids)
+	if ids, n := names(td); n != 4 || !slices.Equal(ids, []string{"kept"}) {
+		t.Fatalf("flush 2 passed on %d spans of %v; want the 3 of kept and the orphan", n, ids)
 	}
 	ld := plog.NewLogs()
 	for _, id := range []string{"kept", "dropped"} {
@@ -345,7 +358,7 @@ func TestAcrossFlushes(t *testing.T) {
 	if ids, n := names(td); n != 3 || !slices.Equal(ids, []string{"open"}) {
 		t.Fatalf("the last flush passed on %d spans of %v; want the 3 of open", n, ids)
 	}
-	want := map[string]int64{"kept.percentage": 1, "dropped.percentage": 1, "kept.undecided": 1}
+	want := map[string]int64{"kept.percentage": 1, "dropped.percentage": 2, "kept.undecided": 1}
 	for _, c := range p.Counters() {
 		if got := c.Value; got != want[c.Attributes[0][1]+"."+c.Attributes[1][1]] {
 			t.Errorf("counter %v = %d, want %d", c.Attributes, got, want[c.Attributes[0][1]+"."+c.Attributes[1][1]])
@@ -421,7 +434,8 @@ func TestWholeInvocation(t *testing.T) {
 	}
 }
 
-// TestMaxWait keeps what waited longer than maxWait for its end.
+// TestMaxWait keeps what waited longer than maxWait for its end, named
+// or of no invocation.
 func TestMaxWait(t *testing.T) {
 	cfg, err := decode(t, "    percentage: 0")
 	if err != nil {
@@ -433,12 +447,20 @@ func TestMaxWait(t *testing.T) {
 	p.now = func() time.Time { return now }
 	td := ptrace.NewTraces()
 	inv{id: "stuck", trace: lowTrace}.spans(t, td)
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().SetName("of no invocation")
 	ctx := processor.WithFlush(context.Background(), "traces", false)
 	if err := p.ProcessTraces(ctx, td); err != nil || td.SpanCount() != 0 {
 		t.Fatalf("%d spans passed on (%v), want them held", td.SpanCount(), err)
 	}
-	now = now.Add(maxWait + time.Second)
-	if err := p.ProcessTraces(ctx, td); err != nil || td.SpanCount() != 3 {
-		t.Fatalf("%d spans passed on after maxWait (%v), want 3", td.SpanCount(), err)
+	now = now.Add(maxWait)
+	if err := p.ProcessTraces(ctx, td); err != nil || td.SpanCount() != 0 {
+		t.Fatalf("%d spans passed on at maxWait (%v), want them held", td.SpanCount(), err)
+	}
+	now = now.Add(time.Second)
+	if err := p.ProcessTraces(ctx, td); err != nil || td.SpanCount() != 4 {
+		t.Fatalf("%d spans passed on after maxWait (%v), want 4", td.SpanCount(), err)
+	}
+	if items, _ := p.Held("traces"); items != 0 {
+		t.Fatalf("%d items still held", items)
 	}
 }
