@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,7 +165,12 @@ func (x *Extension) start(ctx context.Context) error {
 		}
 		return p.err
 	}
-	if pc := x.comp.PlatformConfig(); pc != nil {
+	if pc := x.comp.PlatformConfig(); pc != nil || x.comp.NeedsInvocations() {
+		if pc == nil {
+			// No pipeline takes platform telemetry, but a processor decides
+			// on whole invocations: the receiver follows them and makes nothing.
+			pc = &config.TelemetryAPIReceiver{}
+		}
 		res, err := telemetryapireceiver.ResourceFromEnv(x.opts.Getenv, reg.AccountID)
 		if err != nil {
 			x.log.Warn(err.Error())
@@ -267,6 +273,11 @@ func (x *Extension) subscribe(ctx context.Context, runtimeAPI string, l *telemet
 	}
 	if err != nil {
 		x.log.Warn("Telemetry API unavailable: data is flushed at the next invocation or at shutdown instead of at the end of each invocation", "error", err)
+		if x.comp.NeedsInvocations() {
+			x.log.Warn("without the Telemetry API no invocation's end is known: the processors that decide on whole invocations pass everything on")
+		}
+		// No event will come: nothing to make, no invocation will end.
+		x.comp.SetPlatform(nil)
 		return
 	}
 	x.tel = l
@@ -455,9 +466,36 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 	}
 	x.comp.CloseQueue(reason)
 	n := x.comp.Counts()
-	x.log.Info("shut down", "reason", reason, "accepted", n.Accepted, "exported", n.Exported, "retried", n.Retried,
+	attrs := []any{"reason", reason, "accepted", n.Accepted, "exported", n.Exported, "retried", n.Retried,
 		"spilled", n.Spilled, "replayed", n.Replayed, "rejected", n.Rejected,
-		"dropped", n.Dropped, "abandoned", n.Abandoned, "refused", n.Refused)
+		"dropped", n.Dropped, "abandoned", n.Abandoned, "refused", n.Refused, "filtered", n.Filtered}
+	x.log.Info("shut down", append(attrs, processorCounts(n, x.comp.ProcessorCounters())...)...)
+}
+
+// processorCounts are the shutdown line's counts per processor: the items
+// each removed on purpose (filtered.<id>, when any) and each processor's
+// own counters (<id>.<attribute values>, e.g.
+// lambdaotel_sampling.kept.error).
+func processorCounts(n engine.Counts, counters []engine.ProcessorCounter) []any {
+	var out []any
+	ids := make([]string, 0, len(n.FilteredBy))
+	for id, v := range n.FilteredBy {
+		if v > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		out = append(out, "filtered."+id, n.FilteredBy[id])
+	}
+	for _, c := range counters {
+		key := c.Processor
+		for _, a := range c.Attributes {
+			key += "." + a[1]
+		}
+		out = append(out, key, c.Value)
+	}
+	return out
 }
 
 // engineOptions are the engine's options in the extension: the debug

@@ -8,20 +8,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
-// withProcessor returns defaultConfig with the processor id declared by
-// decl (its YAML under processors:) and used in the three pipelines.
-func withProcessor(t *testing.T, id, decl string) string {
-	t.Helper()
-	cfg := strings.Replace(defaultConfig, "processors:\n  batch:", "processors:\n"+decl+"\n  batch:", 1)
-	cfg = strings.Replace(cfg, "processors: [batch, resource]", "processors: [batch, "+id+", resource]", 1)
-	cfg = strings.Replace(cfg, "    metrics:\n      receivers: [otlp]\n", "    metrics:\n      receivers: [otlp]\n      processors: ["+id+"]\n", 1)
-	cfg = strings.Replace(cfg, "    logs:\n      receivers: [otlp]\n", "    logs:\n      receivers: [otlp]\n      processors: ["+id+"]\n", 1)
-	if strings.Count(cfg, id) != 4 {
-		t.Fatalf("the configuration was not made:\n%s", cfg)
-	}
-	return cfg
-}
-
 // metricsNamed returns the metrics of that name that reached the sink.
 func metricsNamed(md []pmetric.Metrics, name string) []pmetric.Metric {
 	var out []pmetric.Metric
@@ -46,8 +32,7 @@ func metricsNamed(md []pmetric.Metrics, name string) []pmetric.Metric {
 // metric itself is dropped; the rest arrives.
 func TestFilterProcessor(t *testing.T) {
 	t.Parallel()
-	cfg := withProcessor(t, "filter/noise", `  filter/noise:
-    error_mode: ignore
+	cfg := withProcessor(t, "filter/noise", `    error_mode: ignore
     trace_conditions:
       - 'span.name == "child-1"'
       - 'resource.attributes["service.name"] == "not-this-function"'
@@ -97,8 +82,7 @@ func TestFilterProcessor(t *testing.T) {
 // the metric described.
 func TestTransformProcessor(t *testing.T) {
 	t.Parallel()
-	cfg := withProcessor(t, "transform/shape", `  transform/shape:
-    trace_statements:
+	cfg := withProcessor(t, "transform/shape", `    trace_statements:
       - context: resource
         statements:
           - set(attributes["team"], "payments")

@@ -1,6 +1,7 @@
 package extension
 
 import (
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -43,19 +44,67 @@ func (x *Extension) selfTelemetry() pmetric.Metrics {
 		{"lambdaotel.items.refused", "items refused to a client, which was told (buffer full: retry later; larger than the buffer)", n.Refused},
 		{"lambdaotel.items.dropped", "items lost: permanent failure, full queue, no queue", n.Dropped},
 	} {
-		m := sm.Metrics().AppendEmpty()
-		m.SetName(c.name)
-		m.SetDescription(c.desc)
-		m.SetUnit("{item}")
-		sum := m.SetEmptySum()
-		sum.SetIsMonotonic(true)
-		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		dp := sum.DataPoints().AppendEmpty()
-		dp.SetStartTimestamp(pcommon.NewTimestampFromTime(x.started))
-		dp.SetTimestamp(now)
-		dp.SetIntValue(c.value)
+		x.selfSum(sm.Metrics(), c.name, c.desc, "{item}").SetIntValue(c.value)
+	}
+	// What each processor removed on purpose, one data point per
+	// processor id, and the processors' own counters.
+	if len(n.FilteredBy) > 0 {
+		ids := make([]string, 0, len(n.FilteredBy))
+		for id := range n.FilteredBy {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		var m pmetric.Metric
+		for i, id := range ids {
+			var dp pmetric.NumberDataPoint
+			if i == 0 {
+				dp = x.selfSum(sm.Metrics(), "lambdaotel.items.filtered", "items a processor removed on purpose (a filter's match, a sampler's drop): not lost", "{item}")
+				m = sm.Metrics().At(sm.Metrics().Len() - 1)
+			} else {
+				dp = m.Sum().DataPoints().AppendEmpty()
+				dp.SetStartTimestamp(pcommon.NewTimestampFromTime(x.started))
+				dp.SetTimestamp(now)
+			}
+			dp.Attributes().PutStr("processor", id)
+			dp.SetIntValue(n.FilteredBy[id])
+		}
+	}
+	metrics := map[string]pmetric.Metric{}
+	for _, c := range x.comp.ProcessorCounters() {
+		m, ok := metrics[c.Metric]
+		var dp pmetric.NumberDataPoint
+		if !ok {
+			dp = x.selfSum(sm.Metrics(), c.Metric, c.Description, c.Unit)
+			m = sm.Metrics().At(sm.Metrics().Len() - 1)
+			metrics[c.Metric] = m
+		} else {
+			dp = m.Sum().DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(pcommon.NewTimestampFromTime(x.started))
+			dp.SetTimestamp(now)
+		}
+		dp.Attributes().PutStr("processor", c.Processor)
+		for _, a := range c.Attributes {
+			dp.Attributes().PutStr(a[0], a[1])
+		}
+		dp.SetIntValue(c.Value)
 	}
 	return md
+}
+
+// selfSum appends a cumulative monotonic sum since the extension started
+// to ms and returns its one data point, stamped now.
+func (x *Extension) selfSum(ms pmetric.MetricSlice, name, desc, unit string) pmetric.NumberDataPoint {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(desc)
+	m.SetUnit(unit)
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	dp := sum.DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(pcommon.NewTimestampFromTime(x.started))
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	return dp
 }
 
 // serviceName is OTEL_SERVICE_NAME, else the function's name.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -37,6 +38,10 @@ type pipe struct {
 	exporters  []pipeline.Exporter
 	// platform: a telemetryapi receiver feeds the pipeline.
 	platform bool
+	// holds: a processor of the pipeline keeps items across flushes or
+	// decides on whole invocations; it runs at every flush, even when
+	// nothing new came, to pass on what it decided.
+	holds bool
 }
 
 // Options configure Build.
@@ -65,6 +70,9 @@ type Platform interface {
 	Drain(functionTraces ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs)
 	// Join joins function traces to their invocations without collecting.
 	Join(functionTraces ptrace.Traces)
+	// TakeEnded returns the invocations that Collect or Drain emitted
+	// since the previous call, with their facts.
+	TakeEnded() []processor.Invocation
 }
 
 // Engine is the pipelines built from one configuration.
@@ -73,8 +81,12 @@ type Engine struct {
 	receivers []*otlpreceiver.Receiver
 	pipes     []*pipe
 	exporters []pipeline.Exporter
-	// processors are the processor instances, each once.
-	processors []processor.Processor
+	// processors are the processor instances, each once, and their ids.
+	processors   []processor.Processor
+	processorIDs []string
+	// filtered counts, per processor id, the items each removed on purpose
+	// (a filter's match, a sampler's drop); set up in Build, read-only after.
+	filtered map[string]*atomic.Int64
 	// platformCfg configures the telemetryapi receiver (the union of the
 	// configuration's telemetryapi receivers that a pipeline uses); nil
 	// when there is none.
@@ -97,7 +109,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 	}
 	bufferBytes := o.BufferBytes
 	// Only what a pipeline uses is built; each exporter and processor once.
-	c := &Engine{log: logger}
+	c := &Engine{log: logger, filtered: map[string]*atomic.Int64{}}
 	exporters := map[string]pipeline.Exporter{}
 	processors := map[string]processor.Processor{}
 	perPipe := bufferBytes / int64(max(1, len(cfg.Pipelines)))
@@ -117,12 +129,17 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 					}
 					processors[id] = pr
 					c.processors = append(c.processors, pr)
+					c.processorIDs = append(c.processorIDs, id)
+					c.filtered[id] = &atomic.Int64{}
 				}
 				st, err := stageFor(id, processors[id], s)
 				if err != nil {
 					return nil, fmt.Errorf("%s: pipeline %s: %w", prc.Pos, pc.ID, err)
 				}
 				p.processors = append(p.processors, st)
+				if st.holder != nil || st.ender != nil {
+					p.holds = true
+				}
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {

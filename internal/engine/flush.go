@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 )
@@ -39,18 +40,27 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 	}
 	if x.platform != nil {
 		x.addPlatform(batches, final)
+		// The processors that decide on whole invocations learn of those
+		// that ended before they see the data this flush exports.
+		x.endInvocations(x.platform.TakeEnded())
 	}
 	x.addSelfTelemetry(batches)
+	// Without a source of invocation ends, nothing held could ever be
+	// decided: it is passed on at once.
+	release := final || x.platform == nil
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
 	)
 	for i, p := range x.pipes {
 		batch := batches[i]
-		if batch.Empty() {
+		if batch.Empty() && !p.holds {
 			continue
 		}
-		if !x.process(ctx, p, batch) {
+		if !x.process(ctx, p, batch, release) {
+			continue
+		}
+		if itemsOf(p.signal, batch) == 0 {
 			continue
 		}
 		for j, e := range p.exporters {
@@ -78,15 +88,35 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 
 // process runs the pipeline's processors on its batch, in order. A
 // processor that fails drops the batch (counted and logged), as in the
-// collector: data it should have changed is not sent unchanged.
-func (x *Engine) process(ctx context.Context, p *pipe, batch buffer.Batch) bool {
+// collector: data it should have changed is not sent unchanged. What a
+// processor removes on purpose (items in minus items out, leaving out
+// what it holds for a later flush) is counted as filtered, per processor;
+// what processors hold counts against the pipeline's buffer. release
+// tells processors that hold items to pass them all on (the last flush).
+func (x *Engine) process(ctx context.Context, p *pipe, batch buffer.Batch, release bool) bool {
+	ctx = processor.WithFlush(ctx, p.id, release)
+	n := itemsOf(p.signal, batch)
+	var heldItems, heldBytes int64
+	defer func() {
+		if p.holds {
+			p.buf.Hold(heldItems, heldBytes)
+		}
+	}()
 	for _, st := range p.processors {
+		before, _ := st.held(p.id)
 		if err := st.process(ctx, batch); err != nil {
 			n := itemsOf(p.signal, batch)
 			x.stats.dropped.Add(n)
 			x.log.Warn("a processor failed: data dropped", "pipeline", p.id, "processor", st.id, "items", n, "error", err)
 			return false
 		}
+		out := itemsOf(p.signal, batch)
+		after, bytes := st.held(p.id)
+		if d := n + before - out - after; d > 0 && x.filtered[st.id] != nil {
+			x.filtered[st.id].Add(d)
+		}
+		heldItems, heldBytes = heldItems+after, heldBytes+bytes
+		n = out
 	}
 	return true
 }
@@ -117,7 +147,16 @@ func (x *Engine) addPlatform(batches []buffer.Batch, final bool) {
 		collect = false
 	}
 	if collect {
+		// No traces pipeline takes platform telemetry, so the receiver
+		// makes no spans and changes none: it is given the function's
+		// traces only to learn each invocation's trace.
 		collected := ptrace.NewTraces()
+		for i, p := range x.pipes {
+			if p.signal == pipeline.Traces {
+				collected = batches[i].Traces
+				break
+			}
+		}
 		if final {
 			td, md, ld = x.platform.Drain(collected)
 		} else {
@@ -175,6 +214,11 @@ type Counts struct {
 	Dropped     int64 // lost: permanent failure, full or damaged queue, no queue
 	Abandoned   int64 // still unsent at shutdown
 	Refused     int64 // refused to a client, which was told (and keeps them)
+	// Filtered counts the items processors removed on purpose (a
+	// filter's match, a sampler's drop): not lost, left out as configured.
+	Filtered int64
+	// FilteredBy is Filtered per processor id, for every processor built.
+	FilteredBy map[string]int64
 }
 
 // Counts returns the counters now.
@@ -191,6 +235,11 @@ func (x *Engine) Counts() Counts {
 	}
 	if x.queue != nil {
 		c.Dropped += x.queue.lost()
+	}
+	c.FilteredBy = make(map[string]int64, len(x.filtered))
+	for id, n := range x.filtered {
+		c.FilteredBy[id] = n.Load()
+		c.Filtered += n.Load()
 	}
 	return c
 }

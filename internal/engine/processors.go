@@ -11,6 +11,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/filterprocessor"
+	"github.com/lambdaotel/lambdaotel/pipeline/lambdaotelsamplingprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/probabilisticsamplerprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/redactionprocessor"
 	"github.com/lambdaotel/lambdaotel/pipeline/resourcedetectionprocessor"
@@ -25,6 +26,7 @@ import (
 // line here.
 var factories = []processor.Factory{
 	attributesprocessor.Factory,
+	lambdaotelsamplingprocessor.Factory,
 	resourceprocessor.Factory,
 	resourcedetectionprocessor.Factory,
 	spanprocessor.Factory,
@@ -53,12 +55,28 @@ func newProcessor(c *config.Processor) (processor.Processor, error) {
 type stage struct {
 	id      string
 	process func(ctx context.Context, b buffer.Batch) error
+	// holder and ender are set when the processor keeps items across
+	// flushes, or decides on whole invocations of this signal.
+	holder processor.Holder
+	ender  processor.InvocationEnder
+}
+
+// held returns what the stage's processor holds for pipeline id.
+func (st stage) held(id string) (items, bytes int64) {
+	if st.holder == nil {
+		return 0, 0
+	}
+	return st.holder.Held(id)
 }
 
 // stageFor returns the stage that runs pr in a pipeline of signal s, or
 // an error if pr does not process that signal.
 func stageFor(id string, pr processor.Processor, s pipeline.Signal) (stage, error) {
 	st := stage{id: id}
+	st.holder, _ = pr.(processor.Holder)
+	if e, ok := pr.(processor.InvocationEnder); ok && e.WholeInvocation(s) {
+		st.ender = e
+	}
 	switch s {
 	case pipeline.Traces:
 		if p, ok := pr.(processor.Traces); ok {
@@ -95,6 +113,81 @@ func signalsOf(pr processor.Processor) []string {
 	}
 	if _, ok := pr.(processor.Logs); ok {
 		out = append(out, string(pipeline.Logs))
+	}
+	return out
+}
+
+// NeedsWholeInvocation reports whether a pipeline of signal s has a
+// processor that decides on whole invocations (a processor.InvocationEnder
+// whose WholeInvocation(s) is true, e.g. lambdaotel_sampling). Data of
+// such a pipeline must not be exported early, during the invocation: the
+// processor holds an invocation's items until the invocation ended and
+// decides on all of them at once. A flush during an invocation is still
+// correct (the processor holds what it cannot decide yet), but exports
+// nothing of that invocation.
+func (x *Engine) NeedsWholeInvocation(s pipeline.Signal) bool {
+	for _, p := range x.pipes {
+		if p.signal != s {
+			continue
+		}
+		for _, st := range p.processors {
+			if st.ender != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// NeedsInvocations reports whether a processor wants to be told of every
+// finished invocation (processor.InvocationEnder): the extension must then
+// follow invocations through the Telemetry API (SetPlatform) even when no
+// pipeline takes platform telemetry.
+func (x *Engine) NeedsInvocations() bool {
+	for _, pr := range x.processors {
+		if _, ok := pr.(processor.InvocationEnder); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// endInvocations tells the processors that decide on whole invocations of
+// the invocations that ended, before they process the flush that exports
+// those invocations' data.
+func (x *Engine) endInvocations(ended []processor.Invocation) {
+	if len(ended) == 0 {
+		return
+	}
+	for _, pr := range x.processors {
+		e, ok := pr.(processor.InvocationEnder)
+		if !ok {
+			continue
+		}
+		for _, inv := range ended {
+			e.EndInvocation(inv)
+		}
+	}
+}
+
+// ProcessorCounter is a counter a processor reports, with its id.
+type ProcessorCounter struct {
+	Processor string
+	processor.Counter
+}
+
+// ProcessorCounters returns the counters of the processors that report
+// some (processor.CounterReporter), in the order of the configuration.
+func (x *Engine) ProcessorCounters() []ProcessorCounter {
+	var out []ProcessorCounter
+	for i, pr := range x.processors {
+		r, ok := pr.(processor.CounterReporter)
+		if !ok {
+			continue
+		}
+		for _, c := range r.Counters() {
+			out = append(out, ProcessorCounter{Processor: x.processorIDs[i], Counter: c})
+		}
 	}
 	return out
 }

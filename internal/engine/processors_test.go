@@ -3,9 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -156,6 +159,128 @@ func TestRouterFanOut(t *testing.T) {
 	ta.Traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetName("changed")
 	if n := tb.Traces.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Name(); n != "x" {
 		t.Errorf("pipeline b's span is %q after a's was renamed: the pipelines share data", n)
+	}
+}
+
+// dropper removes the spans whose name starts with "drop".
+type dropper struct{}
+
+func (dropper) ProcessTraces(_ context.Context, td ptrace.Traces) error {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			ss.Spans().RemoveIf(func(s ptrace.Span) bool { return strings.HasPrefix(s.Name(), "drop") })
+		}
+	}
+	return nil
+}
+
+// invocationHolder holds every span until an invocation has ended, and
+// records the order of what it was told.
+type invocationHolder struct {
+	events []string
+	held   ptrace.Traces
+	ended  bool
+}
+
+func (h *invocationHolder) EndInvocation(inv processor.Invocation) {
+	h.events = append(h.events, "end "+inv.RequestID+" "+inv.Status)
+	h.ended = true
+}
+
+func (h *invocationHolder) WholeInvocation(s pipeline.Signal) bool { return s == pipeline.Traces }
+
+func (h *invocationHolder) ProcessTraces(ctx context.Context, td ptrace.Traces) error {
+	h.events = append(h.events, fmt.Sprintf("process %s %d release=%v", processor.PipelineOf(ctx), td.SpanCount(), processor.MustRelease(ctx)))
+	if h.held == (ptrace.Traces{}) {
+		h.held = ptrace.NewTraces()
+	}
+	td.ResourceSpans().MoveAndAppendTo(h.held.ResourceSpans())
+	if h.ended || processor.MustRelease(ctx) {
+		h.held.ResourceSpans().MoveAndAppendTo(td.ResourceSpans())
+	}
+	return nil
+}
+
+func (h *invocationHolder) Held(string) (int64, int64) {
+	if h.held == (ptrace.Traces{}) {
+		return 0, 0
+	}
+	return int64(h.held.SpanCount()), int64((&ptrace.ProtoMarshaler{}).TracesSize(h.held))
+}
+
+// endingPlatform is a Platform whose invocations end when told.
+type endingPlatform struct{ ended []processor.Invocation }
+
+func (p *endingPlatform) Collect(ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs) {
+	return ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
+}
+func (p *endingPlatform) Drain(ft ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs) {
+	return p.Collect(ft)
+}
+func (p *endingPlatform) Join(ptrace.Traces) {}
+func (p *endingPlatform) TakeEnded() []processor.Invocation {
+	out := p.ended
+	p.ended = nil
+	return out
+}
+
+// TestFilteredAndHeld runs a processor that removes spans on purpose and
+// one that holds them until their invocation ends: what the first removes
+// is counted as filtered under its id (not dropped); what the second
+// holds is not, counts against the buffer, and is exported at the flush
+// in which the end of the invocation is told, before the processor sees
+// that flush's data; with nothing new, the holding pipeline still runs.
+func TestFilteredAndHeld(t *testing.T) {
+	holder := &invocationHolder{}
+	drop, err := stageFor("filter/x", dropper{}, pipeline.Traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := stageFor("sampler", holder, pipeline.Traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp := &recorder{}
+	p := &pipe{id: "traces", signal: pipeline.Traces, buf: buffer.New(1 << 20), processors: []stage{drop, hold}, exporters: []pipeline.Exporter{exp}, holds: true}
+	platform := &endingPlatform{}
+	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp},
+		processors: []processor.Processor{dropper{}, holder}, processorIDs: []string{"filter/x", "sampler"},
+		filtered: map[string]*atomic.Int64{"filter/x": {}, "sampler": {}}, platform: platform}
+	if !x.NeedsWholeInvocation(pipeline.Traces) || x.NeedsWholeInvocation(pipeline.Logs) || !x.NeedsInvocations() {
+		t.Fatal("NeedsWholeInvocation(traces) and NeedsInvocations should hold, NeedsWholeInvocation(logs) not")
+	}
+	ctx := context.Background()
+	if err := p.buf.ConsumeTraces(ctx, spans("a", "drop-1", "b")); err != nil {
+		t.Fatal(err)
+	}
+	x.Flush(ctx, false)
+	if len(exp.names) != 0 {
+		t.Fatalf("exported %v while the invocation runs", exp.names)
+	}
+	if items := p.buf.Items().Spans; items != 0 {
+		t.Fatalf("%d spans in the buffer", items)
+	}
+	// The 2 held spans count against the buffer: one more than it holds
+	// (1<<20 / 64 items) is refused.
+	if err := p.buf.Admit(pipeline.Traces, 0, p.buf.MaxItems()-1); err == nil || !strings.Contains(err.Error(), "held by a processor") {
+		t.Fatalf("Admit with 2 spans held: %v, want the held ones counted", err)
+	}
+	platform.ended = []processor.Invocation{{RequestID: "r1", Status: processor.StatusSuccess}}
+	x.Flush(ctx, false) // nothing new: the holder runs anyway
+	if got := strings.Join(exp.names, " "); got != "a b" {
+		t.Fatalf("exported %q, want \"a b\"", got)
+	}
+	if err := p.buf.Admit(pipeline.Traces, 0, p.buf.MaxItems()-1); err != nil {
+		t.Fatalf("nothing is held any more, yet: %v", err)
+	}
+	x.Flush(ctx, true)
+	want := []string{"process traces 2 release=false", "end r1 success", "process traces 0 release=false", "process traces 0 release=true"}
+	if !slices.Equal(holder.events, want) {
+		t.Errorf("the holder was told\n%q\nwant\n%q", holder.events, want)
+	}
+	n := x.Counts()
+	if n.Filtered != 1 || n.FilteredBy["filter/x"] != 1 || n.FilteredBy["sampler"] != 0 || n.Dropped != 0 {
+		t.Errorf("filtered %d %v, dropped %d; want 1 by filter/x, none by the sampler, none dropped", n.Filtered, n.FilteredBy, n.Dropped)
 	}
 }
 

@@ -7,6 +7,13 @@
 // instance per processor id for the life of the extension, calls it for
 // every batch of a pipeline that lists it, and, if it implements
 // FlushEnder, once at the end of every flush.
+//
+// A processor that decides on whole invocations (tail sampling) implements
+// InvocationEnder: the engine tells it of every finished invocation before
+// it hands it the data of the flush that exports that invocation's data,
+// and a processor that keeps items across flushes implements Holder, so
+// that what it holds counts against the pipeline's buffer and is not
+// mistaken for what it removed.
 package processor
 
 import (
@@ -17,10 +24,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lambdaotel/lambdaotel/pipeline"
 )
 
 // Processor is an instance of a processor type: a value that implements
@@ -55,6 +65,114 @@ type FlushEnder interface {
 // the processor is in, and refuses the configuration with its error.
 type SignalChecker interface {
 	CheckSignal(signal string) error
+}
+
+// Invocation is what is known of a finished invocation when it ended: the
+// Telemetry API's platform.runtimeDone (or, without one, platform.report),
+// joined with the function's own root span.
+type Invocation struct {
+	// RequestID is the invocation's request id (faas.invocation_id).
+	RequestID string
+	// TraceID is the trace of the invocation: the trace of the function's
+	// root span, which the platform's invocation span joins; else the
+	// trace the platform span started. Empty if not known.
+	TraceID pcommon.TraceID
+	// Status is platform.runtimeDone's status: StatusSuccess, StatusError,
+	// StatusTimeout or StatusFailure; "" when no runtimeDone came (the
+	// environment shut down or the invocation waited too long), which
+	// is not a success.
+	Status string
+	// ErrorType is Lambda's errorType (e.g. Runtime.ExitError), if any.
+	ErrorType string
+	// Duration is the runtime's duration (runtimeDone metrics.durationMs);
+	// 0 if not known.
+	Duration time.Duration
+	// ColdStart is set for the first invocation after an init.
+	ColdStart bool
+}
+
+// The statuses of platform.runtimeDone.
+const (
+	StatusSuccess = "success"
+	StatusError   = "error"
+	StatusTimeout = "timeout"
+	StatusFailure = "failure"
+)
+
+// InvocationEnder is implemented by a processor that needs to know when
+// each invocation ended, with its facts: a tail sampler that decides on
+// the whole invocation. The engine calls EndInvocation once per finished
+// invocation, at the flush that follows the invocation's end and before
+// any Process call of that flush, so that the invocation's data, which
+// that flush exports, meets its decision.
+type InvocationEnder interface {
+	EndInvocation(inv Invocation)
+	// WholeInvocation reports whether, in a pipeline of signal s, the
+	// processor needs every item of an
+	// invocation before it can pass any of them on. The engine must then
+	// not export that pipeline's data of an invocation before the
+	// invocation ended (no early export during the invocation): the
+	// processor would hold it anyway.
+	WholeInvocation(s pipeline.Signal) bool
+}
+
+// Holder is implemented by a processor that keeps items across flushes
+// (until it decides on them). Held returns the items and their size
+// (bytes, encoded as OTLP) it holds now for the pipeline named: they count
+// against that pipeline's buffer, and the engine's count of what the
+// processor removed on purpose leaves them out.
+type Holder interface {
+	Held(pipeline string) (items, bytes int64)
+}
+
+// flushKey carries a flush's facts in the context of Process calls.
+type flushKey struct{}
+
+// flushInfo is what a Process call's context says of its flush.
+type flushInfo struct {
+	pipeline string
+	release  bool
+}
+
+// WithFlush returns ctx for the Process calls of pipeline in a flush;
+// release is set when a processor must pass on everything it holds (the
+// last flush, at shutdown, or no invocation ends will be told).
+func WithFlush(ctx context.Context, pipeline string, release bool) context.Context {
+	return context.WithValue(ctx, flushKey{}, flushInfo{pipeline: pipeline, release: release})
+}
+
+// PipelineOf returns the id of the pipeline a Process call is for ("" if
+// the caller did not say).
+func PipelineOf(ctx context.Context) string {
+	f, _ := ctx.Value(flushKey{}).(flushInfo)
+	return f.pipeline
+}
+
+// MustRelease reports whether a processor must pass on, in this Process
+// call, everything it holds: the environment is shutting down, or no end
+// of invocation will be told. Nothing may stay held and be lost.
+func MustRelease(ctx context.Context) bool {
+	f, _ := ctx.Value(flushKey{}).(flushInfo)
+	return f.release
+}
+
+// Counter is a count a processor reports in the extension's own
+// telemetry (the shutdown line and the lambdaotel.* metrics).
+type Counter struct {
+	// Metric is the metric's name, e.g. lambdaotel.sampling.invocations.
+	Metric string
+	// Description and Unit describe the metric.
+	Description, Unit string
+	// Attributes distinguish data points of one metric, e.g. decision
+	// and reason; the shutdown line names a counter by their values,
+	// joined with dots.
+	Attributes [][2]string
+	Value      int64
+}
+
+// CounterReporter is implemented by a processor with counters of its own.
+type CounterReporter interface {
+	Counters() []Counter
 }
 
 // Factory makes the processors of one type.

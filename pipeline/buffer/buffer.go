@@ -32,6 +32,9 @@ type Buffer struct {
 	items   Counts // items buffered now
 	bytes   int64  // bytes buffered now
 	stats   Stats
+	// heldItems and heldBytes are held outside the buffer for it (by a
+	// processor that decides later) and count against its limits.
+	heldItems, heldBytes int64
 }
 
 var _ pipeline.Consumer = (*Buffer)(nil)
@@ -200,12 +203,12 @@ func (b *Buffer) checkLocked(signal pipeline.Signal, size, n int64) error {
 	case n > b.maxItems:
 		return fmt.Errorf("%w: %d %s are more than the whole buffer holds (%d items, one per %d bytes of its %d)",
 			pipeline.ErrTooLarge, n, itemName(signal), b.maxItems, MinItemBytes, b.maxBytes)
-	case b.bytes+size > b.maxBytes:
-		return fmt.Errorf("%w: %d %s (%d bytes) do not fit: %d of %d bytes in use; retry after the next flush",
-			pipeline.ErrFull, n, itemName(signal), size, b.bytes, b.maxBytes)
-	case b.items.Total()+n > b.maxItems:
-		return fmt.Errorf("%w: %d %s do not fit: %d of %d items in use; retry after the next flush",
-			pipeline.ErrFull, n, itemName(signal), b.items.Total(), b.maxItems)
+	case b.bytes+b.heldBytes+size > b.maxBytes:
+		return fmt.Errorf("%w: %d %s (%d bytes) do not fit: %d of %d bytes in use%s; retry after the next flush",
+			pipeline.ErrFull, n, itemName(signal), size, b.bytes+b.heldBytes, b.maxBytes, b.heldNote())
+	case b.items.Total()+b.heldItems+n > b.maxItems:
+		return fmt.Errorf("%w: %d %s do not fit: %d of %d items in use%s; retry after the next flush",
+			pipeline.ErrFull, n, itemName(signal), b.items.Total()+b.heldItems, b.maxItems, b.heldNote())
 	}
 	return nil
 }
@@ -224,6 +227,23 @@ func (b *Buffer) Admit(signal pipeline.Signal, size, n int64) error {
 		b.stats.RejectedRequests++
 	}
 	return err
+}
+
+// heldNote says how much of the use is held by a processor, if any.
+func (b *Buffer) heldNote() string {
+	if b.heldItems == 0 && b.heldBytes == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d items, %d bytes of them held by a processor until their invocation ends)", b.heldItems, b.heldBytes)
+}
+
+// Hold sets what is held outside the buffer for it: items of size bytes
+// that a processor keeps until it decides on them. They count against the
+// buffer's limits until the next Hold.
+func (b *Buffer) Hold(items, bytes int64) {
+	b.mu.Lock()
+	b.heldItems, b.heldBytes = items, bytes
+	b.mu.Unlock()
 }
 
 func itemName(s pipeline.Signal) string {

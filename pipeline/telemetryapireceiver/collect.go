@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
 // Span flags: the W3C sampled bit, and OTLP's "the parent is remote" bits
@@ -233,6 +235,7 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 			inv.link = &xrayLink{traceID: xTrace, spanID: xParent, sampled: xSampled}
 		}
 		r.recordInvocation(inv)
+		r.recordEnded(inv)
 		if p := inv.init; p != nil {
 			p.emitted, p.traceID, p.flags = true, inv.traceID, inv.flags&flagsTrace
 			r.recordInit(p)
@@ -242,6 +245,36 @@ func (r *Receiver) resolve(ready []*invocation, phases []*phase, ft ptrace.Trace
 		p.emitted, p.traceID, p.flags = true, newTraceID(), flagSampled
 		r.recordInit(p)
 	}
+}
+
+// maxEnded bounds the finished invocations kept for TakeEnded.
+const maxEnded = 1024
+
+// recordEnded keeps the facts of an invocation being emitted for
+// TakeEnded.
+func (r *Receiver) recordEnded(inv *invocation) {
+	e := processor.Invocation{RequestID: inv.id, TraceID: inv.traceID, ColdStart: inv.coldstart}
+	if d := inv.done; d != nil {
+		e.Status, e.ErrorType = d.Status, d.ErrorType
+		if d.Metrics != nil {
+			e.Duration = msDuration(d.Metrics.DurationMs)
+		}
+	}
+	if len(r.ended) >= maxEnded {
+		r.ended = append(r.ended[:0], r.ended[1:]...)
+	}
+	r.ended = append(r.ended, e)
+}
+
+// TakeEnded returns the invocations emitted (by Collect or Drain) since the
+// previous call, in order, with what is known of each: for the processors
+// that decide on whole invocations. Call it after each Collect or Drain.
+func (r *Receiver) TakeEnded() []processor.Invocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.ended
+	r.ended = nil
+	return out
 }
 
 // earlyRoots handles the function's root spans that leave before their

@@ -3,6 +3,7 @@ package telemetryapireceiver
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
@@ -844,5 +846,36 @@ func TestManagedInstancesReportEndsInvocation(t *testing.T) {
 	m := metricsByName(md)
 	if m["faas.invocations"].Sum().DataPoints().Len() == 0 || sumValue(t, m["faas.errors"], "Function.Failed") != 1 {
 		t.Errorf("metrics: %v", m)
+	}
+}
+
+// TestTakeEnded checks the facts of the invocations a Collect emitted, as
+// the processors that decide per invocation get them: the function root's
+// trace, the status, the runtime's duration and the cold start; an
+// invocation without runtimeDone, emitted by Drain, has no status.
+func TestTakeEnded(t *testing.T) {
+	r, clock := newTestReceiver(nil)
+	trace := traceID("0af7651916cd43dd8448eb211c80319c")
+	r.Consume([]telemetryapi.Event{
+		ev(t, 0, evInitStart, initStartRec("on-demand", "init")),
+		ev(t, 50, evInitRuntimeDone, initDoneRec("init", "success", "")),
+		ev(t, 100, evStart, startRec(req1, "")),
+		ev(t, 400, evRuntimeDone, runtimeDoneRec(req1, "error", "Handler.Error", 300, 0)),
+		ev(t, 500, evStart, startRec(req2, "")),
+	})
+	*clock = at(401)
+	r.Collect(functionTraces(attrFaaSInvocationID, req1, trace, pcommon.SpanID{}, spanID("b7ad6b7169203331"), 110, 390))
+	got := r.TakeEnded()
+	want := []processor.Invocation{{RequestID: req1, TraceID: trace, Status: "error", ErrorType: "Handler.Error", Duration: 300 * time.Millisecond, ColdStart: true}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ended %+v\nwant %+v", got, want)
+	}
+	if again := r.TakeEnded(); len(again) != 0 {
+		t.Fatalf("taken twice: %+v", again)
+	}
+	r.Drain(ptrace.NewTraces())
+	got = r.TakeEnded()
+	if len(got) != 1 || got[0].RequestID != req2 || got[0].Status != "" || got[0].ColdStart || got[0].TraceID.IsEmpty() {
+		t.Fatalf("drained %+v, want %s without a status, warm, with the trace its span started", got, req2)
 	}
 }

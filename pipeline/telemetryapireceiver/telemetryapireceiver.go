@@ -35,6 +35,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
 )
 
@@ -138,6 +139,9 @@ type Receiver struct {
 	// is the init running now, before the first invocation.
 	cur      *invocation
 	curPhase *phase
+
+	// ended are the facts of the invocations emitted since TakeEnded.
+	ended []processor.Invocation
 
 	logs        []heldLog
 	logBytes    int
