@@ -16,7 +16,8 @@
 //	processors: the types registered in package internal/processor, each
 //	            of which parses its own options (resource, attributes);
 //	            batch, decouple, memory_limiter (accepted and ignored)
-//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug
+//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug,
+//	            prometheusremotewrite (metrics only)
 //
 // Scalar values may use ${env:VAR}, ${VAR} and ${env:VAR:-default}; $$ is a
 // literal $. A variable that is set to the empty string counts as unset.
@@ -231,7 +232,7 @@ const (
 // is set, according to Type.
 type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
-	Type string // canonical type: "otlp", "otlphttp" or "debug"
+	Type string // canonical type: "otlp", "otlphttp", "debug" or "prometheusremotewrite"
 	Pos  Position
 	// Auth is the id of the extension that authenticates the exporter's
 	// requests (auth: {authenticator: ID}), or "".
@@ -240,6 +241,8 @@ type Exporter struct {
 	OTLP     *OTLPExporter
 	OTLPHTTP *OTLPHTTPExporter
 	Debug    *DebugExporter
+
+	PrometheusRemoteWrite *PrometheusRemoteWriteExporter
 }
 
 // Compression values after normalisation.
@@ -657,6 +660,8 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.Debug != nil:
 		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
+	case e.PrometheusRemoteWrite != nil:
+		return describePrometheusRemoteWrite(e.PrometheusRemoteWrite)
 	}
 	return e.Type
 }

@@ -388,7 +388,7 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug", "prometheusremotewrite"}
 	// exporterAliases are the collector's newer names for the same
 	// exporters, and "logging", the old name of "debug" (its loglevel key is
 	// mapped onto verbosity).
@@ -399,7 +399,6 @@ var (
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
 		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
 		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
-		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
 		"processors transform":             `; transform is not implemented yet: change the data in the function's SDK or in a collector behind the exporter`,
 		"processors probabilistic_sampler": `; use the SDK's sampler (OTEL_TRACES_SAMPLER=parentbased_traceidratio, OTEL_TRACES_SAMPLER_ARG) instead`,
@@ -781,6 +780,8 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			v = "basic"
 		}
 		ex.Debug = &DebugExporter{Verbosity: v}
+	case "prometheusremotewrite":
+		p.prometheusRemoteWrite(ex, e, path)
 	}
 	return ex
 }
@@ -948,6 +949,7 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		}
 		// An otlphttp exporter needs a URL for every signal it exports.
 		for i, x := range pl.Exporters {
+			p.checkSignal(cfg, pl, x, expNodes[i])
 			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
 			}
