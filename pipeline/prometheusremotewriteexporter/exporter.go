@@ -295,7 +295,11 @@ func (e *Exporter) post(ctx context.Context, r request) *pipeline.ExportError {
 	// The remote write specification: 5xx and 429 may be retried, other
 	// answers may not.
 	retryable := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
-	return fail(retryable, retryAfter(resp.Header.Get("Retry-After")), "%s (%d samples in %d bytes)", status, r.samples, len(body))
+	var after time.Duration
+	if retryable {
+		after = retryAfter(resp.Header.Get("Retry-After"))
+	}
+	return fail(retryable, after, "%s (request of %d series samples, %d bytes)", status, r.samples, len(body))
 }
 
 // retryAfter parses a Retry-After of seconds or an HTTP date.
