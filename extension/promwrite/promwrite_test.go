@@ -178,7 +178,7 @@ func TestRemoteWriteToAMP(t *testing.T) {
 	if !strings.Contains(logs.String(), "remote_write_queue: accepted and ignored") {
 		t.Errorf("no warning for remote_write_queue in the log:\n%s", logs.String())
 	}
-	for _, bad := range []string{"export failed", "rejected", "data points not sent"} {
+	for _, bad := range []string{"export failed", "the backend rejected", "data points not sent"} {
 		if strings.Contains(logs.String(), bad) {
 			t.Errorf("the log says %q:\n%s", bad, logs.String())
 		}

@@ -117,6 +117,7 @@ type translator struct {
 	mu      sync.Mutex
 	streams map[string]*stream
 	sent    map[string]sample // series key → last sample sent
+	targets map[string]*target
 	now     func() time.Time
 }
 
@@ -137,7 +138,7 @@ type histState struct {
 }
 
 func newTranslator(s settings) *translator {
-	return &translator{settings: s, streams: map[string]*stream{}, sent: map[string]sample{}, now: time.Now}
+	return &translator{settings: s, streams: map[string]*stream{}, sent: map[string]sample{}, targets: map[string]*target{}, now: time.Now}
 }
 
 // builder collects the series of one batch, merging samples of the same
@@ -182,10 +183,16 @@ func (t *translator) translate(md pmetric.Metrics) result {
 	if len(t.sent) > maxState {
 		t.sent = map[string]sample{}
 	}
+	if len(t.targets) > maxState {
+		t.targets = map[string]*target{}
+	}
 	b := &builder{byKey: map[string]*timeSeries{}, meta: map[string]metadata{}}
 	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		t.resource(b, rms.At(i))
+	}
+	if t.targetInfo {
+		t.addTargetInfo(b)
 	}
 	// Samples in time order, none older than what was sent; one per
 	// millisecond.
@@ -287,32 +294,82 @@ func (t *translator) resource(b *builder, rm pmetric.ResourceMetrics) {
 		}
 	}
 	if t.targetInfo && latest > 0 {
-		t.addTargetInfo(b, rl, latest)
+		t.noteTarget(rl, latest)
 	}
 }
 
-// addTargetInfo adds target_info: value 1, the resource's attributes
-// (but those that make job and instance) as labels, when there are any.
-func (t *translator) addTargetInfo(b *builder, rl resourceLabels, ts uint64) {
-	other := pcommon.NewMap()
+// target is what the translator keeps of one job and instance for
+// target_info: the attributes of every resource seen with them (the
+// first value of a key wins) and the labels of the target_info last sent.
+type target struct {
+	rl     resourceLabels
+	attrs  pcommon.Map
+	ts     uint64 // the newest point of the batch
+	sent   []label
+	inUse  bool // seen in the batch being translated
+	hasAny bool
+}
+
+// noteTarget adds a resource's attributes (but those that make job and
+// instance) to its target.
+func (t *translator) noteTarget(rl resourceLabels, ts uint64) {
+	key := rl.job + "\xff" + rl.instance
+	tg := t.targets[key]
+	if tg == nil {
+		tg = &target{attrs: pcommon.NewMap()}
+		t.targets[key] = tg
+	}
+	tg.rl = rl
+	tg.inUse = true
+	tg.ts = max(tg.ts, ts)
 	rl.attrs.Range(func(k string, v pcommon.Value) bool {
 		switch k {
 		case "service.name", "service.namespace", "service.instance.id":
 		default:
-			v.CopyTo(other.PutEmpty(k))
+			if _, ok := tg.attrs.Get(k); !ok {
+				tg.attrs.PutStr(k, v.AsString())
+				tg.hasAny = true
+			}
 		}
 		return true
 	})
-	if other.Len() == 0 {
-		return
-	}
+}
+
+// addTargetInfo adds one target_info per job and instance of the batch:
+// value 1, the attributes of the resources with that job and instance as
+// labels. Lambda's resources of one environment (the function's, the
+// platform's, the extension's own) often share job and instance; one
+// series for them keeps target_info joins (on job, instance) working.
+// When its labels change (a resource with more attributes came), the
+// previous series gets a staleness marker.
+func (t *translator) addTargetInfo(b *builder) {
 	name := "target_info"
 	if t.namespace != "" {
 		name = t.namespace + "_" + name
 	}
-	ls := t.labels(rl, other, false, nameLabel, name)
-	s := b.series(ls)
-	s.samples = append(s.samples, sample{value: 1, ts: millis(ts)})
+	keys := make([]string, 0, len(t.targets))
+	for k, tg := range t.targets {
+		if tg.inUse {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		tg := t.targets[k]
+		tg.inUse = false
+		if !tg.hasAny || (tg.rl.job == "" && tg.rl.instance == "") {
+			continue
+		}
+		ts := millis(tg.ts)
+		ls := t.labels(tg.rl, tg.attrs, false, nameLabel, name)
+		s := b.series(ls)
+		s.samples = append(s.samples, sample{value: 1, ts: ts})
+		if tg.sent != nil && seriesKey(tg.sent) != seriesKey(s.labels) {
+			old := b.series(append([]label(nil), tg.sent...))
+			old.samples = append(old.samples, sample{value: staleNaN, ts: ts})
+		}
+		tg.sent = s.labels
+	}
 }
 
 // labels makes the labels of one point: its attributes (after the

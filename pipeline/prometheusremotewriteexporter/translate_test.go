@@ -358,3 +358,38 @@ func TestMillisNow(t *testing.T) {
 		t.Errorf("a point without a timestamp: %v, want the time of the export", got)
 	}
 }
+
+// TestTargetInfoPerInstance checks that resources sharing job and
+// instance make one target_info with the attributes of all, and that when
+// its labels change the previous series is marked stale.
+func TestTargetInfoPerInstance(t *testing.T) {
+	tr := newTranslator(settings{suffixes: true, targetInfo: true, instance: "env-1"})
+	md := metrics(map[string]any{"service.name": "orders", "cloud.region": "eu-west-1"}, gauge("a", "", 1, nil))
+	metrics(map[string]any{"service.name": "orders", "faas.name": "orders-fn", "cloud.region": "us-east-1"}, gauge("b", "", 1, nil)).
+		ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	got := render(tr.translate(md))
+	want := []string{
+		`a{instance="env-1",job="orders"} 1@1700000000000`,
+		`b{instance="env-1",job="orders"} 1@1700000000000`,
+		`target_info{cloud_region="eu-west-1",faas_name="orders-fn",instance="env-1",job="orders"} 1@1700000000000`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("first batch: got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	later := metrics(map[string]any{"service.name": "orders", "faas.version": "$LATEST"}, func(ms pmetric.MetricSlice) {
+		m := ms.AppendEmpty()
+		m.SetName("a")
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetTimestamp(t0 + 1e9)
+		dp.SetDoubleValue(2)
+	})
+	got = render(tr.translate(later))
+	want = []string{
+		`a{instance="env-1",job="orders"} 2@1700000001000`,
+		`target_info{cloud_region="eu-west-1",faas_name="orders-fn",faas_version="$LATEST",instance="env-1",job="orders"} 1@1700000001000`,
+		`target_info{cloud_region="eu-west-1",faas_name="orders-fn",instance="env-1",job="orders"} stale@1700000001000`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("second batch: got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
