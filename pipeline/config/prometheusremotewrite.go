@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -77,6 +78,9 @@ func (p *parser) prometheusRemoteWrite(ex *Exporter, e entry, path string) {
 		AddMetricSuffixes: true,
 		TargetInfo:        true,
 		MaxBatchSizeBytes: DefaultMaxBatchSizeBytes,
+	}
+	if u, err := url.Parse(o.Endpoint); err == nil && ex.Auth == "" && strings.HasSuffix(u.Hostname(), ".amazonaws.com") {
+		p.warnf("exporters.%s sends to %s, which accepts only SigV4-signed requests: add auth: {authenticator: sigv4auth} and declare extensions: {sigv4auth: {}}", ex.ID, u.Hostname())
 	}
 	if _, ok := f["endpoint"]; !ok {
 		p.errorf(e.key, "%s: endpoint is required: the remote write URL, e.g. https://aps-workspaces.REGION.amazonaws.com/workspaces/WORKSPACE_ID/api/v1/remote_write", path)

@@ -75,6 +75,16 @@ func TestPrometheusRemoteWrite(t *testing.T) {
 		t.Errorf("summary:\n%s", s)
 	}
 
+	// An AMP endpoint without an authenticator: a warning.
+	unsigned := strings.Replace(strings.Replace(prwConfig, "%s", "    endpoint: https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1/api/v1/remote_write", 1), "  extensions: [sigv4auth]\n", "", 1)
+	cfg, err = Parse([]byte(unsigned), "config.yaml", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(cfg.Warnings, "\n"); !strings.Contains(w, "accepts only SigV4-signed requests: add auth: {authenticator: sigv4auth}") {
+		t.Errorf("warnings %q: want one about signing", cfg.Warnings)
+	}
+
 	// Defaults.
 	cfg, err = Parse([]byte(strings.Replace(prwConfig, "%s", "    endpoint: http://127.0.0.1:9090/api/v1/write", 1)), "config.yaml", envMap(nil))
 	if err != nil {
