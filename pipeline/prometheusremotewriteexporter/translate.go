@@ -87,7 +87,7 @@ const (
 	reasonScale      = "exponential histograms of scale below -4 (Prometheus native histograms go down to schema -4)"
 	reasonDeltaExp   = "delta exponential histograms (only sums and explicit-bucket histograms are made cumulative)"
 	reasonOld        = "points older than one already sent for the same series (Prometheus refuses them)"
-	reasonEmpty      = "metrics without a type"
+	reasonNoName     = "points of metrics whose name has no character a Prometheus name may hold"
 	reasonSameMillis = "points with the timestamp (ms) of an earlier point of the same series but another value"
 )
 
@@ -421,7 +421,8 @@ func (t *translator) labels(rl resourceLabels, attrs pcommon.Map, withResource b
 	ls := make([]label, 0, len(m))
 	for k, v := range m {
 		if v != "" && k != "" {
-			ls = append(ls, label{k, v})
+			// Prometheus refuses a request with a label that is not UTF-8.
+			ls = append(ls, label{k, strings.ToValidUTF8(v, "\uFFFD")})
 		}
 	}
 	return ls
@@ -430,6 +431,11 @@ func (t *translator) labels(rl resourceLabels, attrs pcommon.Map, withResource b
 // metric adds the series of one metric; it returns its newest timestamp.
 func (t *translator) metric(b *builder, rl resourceLabels, scope string, m pmetric.Metric) uint64 {
 	name := metricName(m, t.namespace, t.suffixes)
+	if strings.Trim(name, "_") == "" {
+		// Prometheus refuses a whole request for one such series.
+		b.res.drop(reasonNoName, dataPoints(m))
+		return 0
+	}
 	var latest uint64
 	note := func(ts pcommon.Timestamp) {
 		if uint64(ts) > latest {
@@ -574,8 +580,6 @@ func (t *translator) metric(b *builder, rl resourceLabels, scope string, m pmetr
 				c.samples = append(c.samples, sample{float64(dp.StartTimestamp()) / 1e9, ts})
 			}
 		}
-	default:
-		b.res.drop(reasonEmpty, 1)
 	}
 	return latest
 }
@@ -643,6 +647,23 @@ func (t *translator) accumulate(rl resourceLabels, scope string, m pmetric.Metri
 	}
 	st.last = ts
 	return st, true, true
+}
+
+// dataPoints counts the points of m.
+func dataPoints(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
 }
 
 // createdName is the _created series of a counter: without _total.

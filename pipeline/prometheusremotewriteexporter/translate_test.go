@@ -323,11 +323,12 @@ func TestDropped(t *testing.T) {
 		dp.SetTimestamp(t0)
 		dp.SetScale(-5)
 	})
+	gauge("...", "", 1, nil)(older.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics())
 	res := tr.translate(older)
 	if len(res.series) != 0 {
 		t.Errorf("series sent: %v", render(res))
 	}
-	want := map[string]int{reasonOld: 1, reasonDeltaExp: 1, reasonScale: 1}
+	want := map[string]int{reasonOld: 1, reasonDeltaExp: 1, reasonScale: 1, reasonNoName: 1}
 	if fmt.Sprint(res.dropped) != fmt.Sprint(want) {
 		t.Errorf("dropped %v, want %v", res.dropped, want)
 	}
