@@ -208,13 +208,29 @@ service:
 	dp.SetZeroCount(1)
 	dp.Positive().SetOffset(-8) // buckets around 0.5 s
 	dp.Positive().BucketCounts().FromRaw([]uint64{1, 0, 2, 3})
-	if err := exp.ExportMetrics(context.Background(), md); err != nil {
-		t.Fatal(err)
+	for range 2 { // the second time as an export tried again: the same sample, accepted
+		if err := exp.ExportMetrics(context.Background(), md); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if r := promQuery(t, prom, `histogram_count(checkout_latency_seconds{instance="direct"})`); len(r) != 1 || r[0].value != 7 {
 		t.Errorf("histogram_count of the native histogram: %v, want 7", r)
 	}
 	if r := promQuery(t, prom, `histogram_sum(checkout_latency_seconds{instance="direct"})`); len(r) != 1 || r[0].value != 2.5 {
 		t.Errorf("histogram_sum of the native histogram: %v, want 2.5", r)
+	}
+	// The same histogram as two deltas: made cumulative, 7 + 7.
+	eh.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+	m.SetName("checkout.delta.latency")
+	base := time.Now().Add(-10 * time.Second) // in the past: an instant query sees both
+	for k := range 2 {
+		dp.SetStartTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(k-1) * time.Second)))
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(base.Add(time.Duration(k) * time.Second)))
+		if err := exp.ExportMetrics(context.Background(), md); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := promQuery(t, prom, `histogram_count(checkout_delta_latency_seconds{instance="direct"})`); len(r) != 1 || r[0].value != 14 {
+		t.Errorf("histogram_count of the delta native histogram made cumulative: %v, want 14", r)
 	}
 }

@@ -11,8 +11,8 @@
 // target_info series, histograms as _bucket/_sum/_count, summaries with
 // quantile, exponential histograms as native histograms.
 //
-// Unlike the collector's exporter, delta sums and delta histograms are not
-// dropped: a Lambda function's SDK often reports delta, and so does the
+// Unlike the collector's exporter, delta sums and delta histograms
+// (explicit and exponential) are not dropped: a Lambda function's SDK often reports delta, and so does the
 // telemetryapi receiver by default. They are made cumulative for the life
 // of the execution environment: a running total per stream, starting at
 // its first point's start time. A resource without service.instance.id

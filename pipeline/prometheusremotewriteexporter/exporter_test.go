@@ -235,12 +235,14 @@ func TestExportDropped(t *testing.T) {
 		m := ms.AppendEmpty()
 		m.SetName("eh")
 		eh := m.SetEmptyExponentialHistogram()
-		eh.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
-		eh.DataPoints().AppendEmpty().SetTimestamp(t0)
+		eh.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dp := eh.DataPoints().AppendEmpty()
+		dp.SetTimestamp(t0)
+		dp.SetScale(-5)
 	})
 	err := e.ExportMetrics(context.Background(), md)
 	var ee *pipeline.ExportError
-	if !errors.As(err, &ee) || ee.Retryable || ee.Rejected != 1 || !strings.Contains(err.Error(), "delta exponential histograms") {
+	if !errors.As(err, &ee) || ee.Retryable || ee.Rejected != 1 || !strings.Contains(err.Error(), "scale below -4") {
 		t.Errorf("got %v", err)
 	}
 	if len(rcv.lines) != 1 {

@@ -85,7 +85,6 @@ func (r *result) drop(reason string, n int) {
 // Reasons data points are not sent.
 const (
 	reasonScale      = "exponential histograms of scale below -4 (Prometheus native histograms go down to schema -4)"
-	reasonDeltaExp   = "delta exponential histograms (only sums and explicit-bucket histograms are made cumulative)"
 	reasonOld        = "points older than one already sent for the same series (Prometheus refuses them)"
 	reasonNoName     = "points of metrics whose name has no character a Prometheus name may hold"
 	reasonSameMillis = "points with the timestamp (ms) of an earlier point of the same series but another value"
@@ -127,8 +126,81 @@ type stream struct {
 	last   uint64 // ns: the newest point added
 	total  float64
 	hist   *histState
+	exp    pmetric.ExponentialHistogramDataPoint // the cumulative exponential histogram, if hasExp
+	hasExp bool
 	seen   map[uint64]bool // end timestamps added (bounded)
 	bounds []float64
+}
+
+// maxExpBuckets bounds the buckets of a side of an exponential histogram
+// made cumulative; past it the scale is lowered.
+const maxExpBuckets = 2048
+
+// mergeExponential adds the delta point dp to the cumulative st, at the
+// lower of their scales.
+func mergeExponential(st, dp pmetric.ExponentialHistogramDataPoint) {
+	scale := min(st.Scale(), dp.Scale())
+	pos, neg := map[int32]uint64{}, map[int32]uint64{}
+	addBuckets(pos, st.Positive(), st.Scale()-scale)
+	addBuckets(pos, dp.Positive(), dp.Scale()-scale)
+	addBuckets(neg, st.Negative(), st.Scale()-scale)
+	addBuckets(neg, dp.Negative(), dp.Scale()-scale)
+	for spread(pos) > maxExpBuckets || spread(neg) > maxExpBuckets {
+		pos, neg = halve(pos), halve(neg)
+		scale--
+	}
+	setBuckets(st.Positive(), pos)
+	setBuckets(st.Negative(), neg)
+	st.SetScale(scale)
+	st.SetCount(st.Count() + dp.Count())
+	st.SetSum(st.Sum() + dp.Sum())
+	st.SetZeroCount(st.ZeroCount() + dp.ZeroCount())
+	st.SetZeroThreshold(max(st.ZeroThreshold(), dp.ZeroThreshold()))
+}
+
+func addBuckets(m map[int32]uint64, b pmetric.ExponentialHistogramDataPointBuckets, shift int32) {
+	for i, c := range b.BucketCounts().AsRaw() {
+		if c > 0 {
+			m[(b.Offset()+int32(i))>>shift] += c
+		}
+	}
+}
+
+func spread(m map[int32]uint64) int {
+	if len(m) == 0 {
+		return 0
+	}
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	for i := range m {
+		lo, hi = min(lo, i), max(hi, i)
+	}
+	return int(hi-lo) + 1
+}
+
+func halve(m map[int32]uint64) map[int32]uint64 {
+	out := make(map[int32]uint64, len(m))
+	for i, c := range m {
+		out[i>>1] += c
+	}
+	return out
+}
+
+func setBuckets(b pmetric.ExponentialHistogramDataPointBuckets, m map[int32]uint64) {
+	if len(m) == 0 {
+		b.SetOffset(0)
+		b.BucketCounts().FromRaw(nil)
+		return
+	}
+	lo := int32(math.MaxInt32)
+	for i := range m {
+		lo = min(lo, i)
+	}
+	counts := make([]uint64, spread(m))
+	for i, c := range m {
+		counts[i-lo] = c
+	}
+	b.SetOffset(lo)
+	b.BucketCounts().FromRaw(counts)
 }
 
 type histState struct {
@@ -224,10 +296,8 @@ func (t *translator) translate(md pmetric.Metrics) result {
 			last, had := t.sent[k]
 			kept := s.histograms[:0]
 			for _, h := range s.histograms {
-				if had && h.ts <= last.ts {
-					if h.ts < last.ts {
-						b.res.drop(reasonOld, 1)
-					}
+				if had && h.ts < last.ts {
+					b.res.drop(reasonOld, 1)
 					continue
 				}
 				kept = append(kept, h)
@@ -536,12 +606,31 @@ func (t *translator) metric(b *builder, rl resourceLabels, scope string, m pmetr
 		meta(typeHistogram)
 		eh := m.ExponentialHistogram()
 		dps := eh.DataPoints()
-		if eh.AggregationTemporality() == pmetric.AggregationTemporalityDelta {
-			b.res.drop(reasonDeltaExp, dps.Len())
-			return 0
-		}
+		delta := eh.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		for i := range dps.Len() {
 			dp := dps.At(i)
+			if delta {
+				st, add, emit := t.accumulate(rl, scope, m, dp.Attributes(), uint64(dp.StartTimestamp()), uint64(dp.Timestamp()))
+				if add && !dp.Flags().NoRecordedValue() {
+					if !st.hasExp {
+						st.exp, st.hasExp = pmetric.NewExponentialHistogramDataPoint(), true
+						dp.CopyTo(st.exp)
+						st.exp.Attributes().Clear()
+						st.exp.Exemplars().RemoveIf(func(pmetric.Exemplar) bool { return true })
+					} else {
+						mergeExponential(st.exp, dp)
+					}
+				}
+				if !emit || !st.hasExp {
+					continue
+				}
+				cum := pmetric.NewExponentialHistogramDataPoint()
+				st.exp.CopyTo(cum)
+				cum.SetTimestamp(dp.Timestamp())
+				cum.SetStartTimestamp(pcommon.Timestamp(st.start))
+				cum.SetFlags(dp.Flags())
+				dp = cum
+			}
 			nh, ok := native(dp, t.ms(dp.Timestamp()))
 			if !ok {
 				b.res.drop(reasonScale, 1)

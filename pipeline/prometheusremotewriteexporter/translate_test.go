@@ -310,12 +310,6 @@ func TestDropped(t *testing.T) {
 		dp.SetDoubleValue(2)
 	}, func(ms pmetric.MetricSlice) {
 		m := ms.AppendEmpty()
-		m.SetName("eh")
-		eh := m.SetEmptyExponentialHistogram()
-		eh.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
-		eh.DataPoints().AppendEmpty().SetTimestamp(t0)
-	}, func(ms pmetric.MetricSlice) {
-		m := ms.AppendEmpty()
 		m.SetName("eh2")
 		eh := m.SetEmptyExponentialHistogram()
 		eh.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
@@ -328,7 +322,7 @@ func TestDropped(t *testing.T) {
 	if len(res.series) != 0 {
 		t.Errorf("series sent: %v", render(res))
 	}
-	want := map[string]int{reasonOld: 1, reasonDeltaExp: 1, reasonScale: 1, reasonNoName: 1}
+	want := map[string]int{reasonOld: 1, reasonScale: 1, reasonNoName: 1}
 	if fmt.Sprint(res.dropped) != fmt.Sprint(want) {
 		t.Errorf("dropped %v, want %v", res.dropped, want)
 	}
@@ -392,5 +386,50 @@ func TestTargetInfoPerInstance(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("second batch: got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestDeltaExponentialHistogram checks delta exponential histograms made
+// cumulative: counts added bucket by bucket at the lower of the scales.
+func TestDeltaExponentialHistogram(t *testing.T) {
+	tr := newTranslator(settings{suffixes: true, instance: "e"})
+	point := func(scale, offset int32, counts []uint64, ts pcommon.Timestamp) pmetric.Metrics {
+		return metrics(nil, func(ms pmetric.MetricSlice) {
+			m := ms.AppendEmpty()
+			m.SetName("latency")
+			m.SetUnit("s")
+			eh := m.SetEmptyExponentialHistogram()
+			eh.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+			dp := eh.DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(ts - 1e9)
+			dp.SetTimestamp(ts)
+			dp.SetScale(scale)
+			var n uint64
+			for _, c := range counts {
+				n += c
+			}
+			dp.SetCount(n)
+			dp.SetSum(float64(n))
+			dp.Positive().SetOffset(offset)
+			dp.Positive().BucketCounts().FromRaw(counts)
+		})
+	}
+	steps := []struct {
+		md   pmetric.Metrics
+		want string
+	}{
+		// scale 2, indexes 4,5: Prometheus buckets 5,6.
+		{point(2, 4, []uint64{1, 2}, t0), `latency_seconds{instance="e"} hist(3,3,2,5,[1 1])@1700000000000`},
+		// scale 1, index 3 (= scale-2 indexes 6,7): merged at scale 1:
+		// indexes 2 (4,5 → 3 counts) and 3 (1 count).
+		{point(1, 3, []uint64{1}, t0+1e9), `latency_seconds{instance="e"} hist(4,4,1,3,[3 -2])@1700000001000`},
+		// The same export again: the same histogram.
+		{point(1, 3, []uint64{1}, t0+1e9), `latency_seconds{instance="e"} hist(4,4,1,3,[3 -2])@1700000001000`},
+	}
+	for i, st := range steps {
+		res := tr.translate(st.md)
+		if got := strings.Join(render(res), "\n"); got != st.want || len(res.dropped) > 0 {
+			t.Errorf("step %d: got %s (dropped %v), want %s", i, got, res.dropped, st.want)
+		}
 	}
 }
