@@ -55,7 +55,7 @@ const DefaultPrometheusRemoteWriteTimeout = 5 * time.Second
 var prometheusRemoteWriteKeys = []string{
 	"endpoint", "headers", "auth", "tls", "timeout", "compression", "namespace", "external_labels",
 	"resource_to_telemetry_conversion", "add_metric_suffixes", "send_metadata", "max_batch_size_bytes",
-	"target_info", "export_created_metric", "protobuf_message",
+	"target_info", "export_created_metric", "protobuf_message", "translation_strategy",
 }
 
 // ignoredPrometheusRemoteWriteKeys are accepted with a warning.
@@ -129,6 +129,23 @@ func (p *parser) prometheusRemoteWrite(ex *Exporter, e entry, path string) {
 	o.CreatedMetric = p.enabled(f, "export_created_metric", path, false)
 	if v, ok := f["add_metric_suffixes"]; ok && !isNull(v.val) {
 		o.AddMetricSuffixes = p.boolean(v.val, path+".add_metric_suffixes")
+	}
+	if v, ok := f["translation_strategy"]; ok && !isNull(v.val) {
+		// The collector's newer spelling of add_metric_suffixes; the
+		// strategies that keep UTF-8 names are not implemented.
+		switch st, _ := p.scalar(v.val, path+".translation_strategy"); st {
+		case "UnderscoreEscapingWithSuffixes":
+			o.AddMetricSuffixes = true
+		case "UnderscoreEscapingWithoutSuffixes":
+			o.AddMetricSuffixes = false
+		case "NoUTF8EscapingWithSuffixes", "NoTranslation":
+			p.errorf(deref(v.val), "%s.translation_strategy: %q keeps UTF-8 names, which lambdaotel does not send; supported: UnderscoreEscapingWithSuffixes (default), UnderscoreEscapingWithoutSuffixes", path, st)
+		default:
+			p.errorf(deref(v.val), "%s.translation_strategy: unsupported value %q; supported: UnderscoreEscapingWithSuffixes (default), UnderscoreEscapingWithoutSuffixes", path, st)
+		}
+		if _, both := f["add_metric_suffixes"]; both {
+			p.warnf("%s: add_metric_suffixes is ignored: translation_strategy is set", path)
+		}
 	}
 	o.SendMetadata = p.boolean(f["send_metadata"].val, path+".send_metadata")
 	if v, ok := f["max_batch_size_bytes"]; ok && !isNull(v.val) {

@@ -85,6 +85,12 @@ func TestPrometheusRemoteWrite(t *testing.T) {
 		t.Errorf("warnings %q: want one about signing", cfg.Warnings)
 	}
 
+	// translation_strategy, the newer spelling of add_metric_suffixes.
+	cfg, err = Parse([]byte(strings.Replace(prwConfig, "%s", "    endpoint: http://h/w\n    translation_strategy: UnderscoreEscapingWithoutSuffixes", 1)), "config.yaml", envMap(nil))
+	if err != nil || cfg.Exporters["prometheusremotewrite"].PrometheusRemoteWrite.AddMetricSuffixes {
+		t.Errorf("translation_strategy UnderscoreEscapingWithoutSuffixes: %v", err)
+	}
+
 	// Defaults.
 	cfg, err = Parse([]byte(strings.Replace(prwConfig, "%s", "    endpoint: http://127.0.0.1:9090/api/v1/write", 1)), "config.yaml", envMap(nil))
 	if err != nil {
@@ -104,7 +110,8 @@ func TestPrometheusRemoteWriteErrors(t *testing.T) {
 		{"remote write 2.0", "    endpoint: http://h/w\n    protobuf_message: io.prometheus.write.v2.Request", `protobuf_message: unsupported value "io.prometheus.write.v2.Request"`},
 		{"protocol header", "    endpoint: http://h/w\n    headers: {Content-Encoding: gzip}", "Content-Encoding is set by the remote write protocol"},
 		{"label name", "    endpoint: http://h/w\n    external_labels: {1x: a}", `invalid label name "1x"`},
-		{"unknown key", "    endpoint: http://h/w\n    translation_strategy: NoTranslation", `unknown key "translation_strategy"; supported: endpoint, headers`},
+		{"unknown key", "    endpoint: http://h/w\n    scope_info: {enabled: true}", `unknown key "scope_info"; supported: endpoint, headers`},
+		{"UTF-8 names", "    endpoint: http://h/w\n    translation_strategy: NoTranslation", `translation_strategy: "NoTranslation" keeps UTF-8 names`},
 		{"batch size", "    endpoint: http://h/w\n    max_batch_size_bytes: 10", "max_batch_size_bytes: expected a whole number from 1024"},
 	}
 	for _, tt := range tests {
