@@ -24,7 +24,8 @@ import (
 
 // startPrometheus runs a Prometheus server (the prometheus command, e.g.
 // Debian's package) on loopback with its remote write receiver and native
-// histograms on, storing in a directory of the test's own. The test is
+// histograms and exemplar storage on, storing in a directory of the
+// test's own. The test is
 // skipped when there is no prometheus command, unless
 // LAMBDAOTEL_PROMETHEUS_REQUIRED is set (CI installs it).
 func startPrometheus(t *testing.T) string {
@@ -44,7 +45,7 @@ func startPrometheus(t *testing.T) string {
 	addr := "127.0.0.1:" + strconv.Itoa(lambdatest.FreePort(t))
 	logs := &lambdatest.LogBuffer{}
 	cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--web.enable-remote-write-receiver", "--enable-feature=native-histograms", "--log.level=warn")
+		"--web.listen-address="+addr, "--web.enable-remote-write-receiver", "--enable-feature=native-histograms,exemplar-storage", "--log.level=warn")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -184,6 +185,34 @@ service:
 	}
 	if r := promQuery(t, prom, `histogram_quantile(0.5, sum by (le) (faas_invoke_duration_seconds_bucket))`); len(r) != 1 || !(r[0].value > 0) {
 		t.Errorf("median invoke duration: %v", r)
+	}
+	// The SDK's exemplars of the counter: one per invocation, with the
+	// trace of the invocation's span.
+	now := time.Now()
+	resp, err := http.Get(fmt.Sprintf("%s/api/v1/query_exemplars?query=fixture_invocations_total&start=%d&end=%d", prom, now.Add(-time.Hour).Unix(), now.Add(time.Minute).Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		Data []struct {
+			SeriesLabels map[string]string `json:"seriesLabels"`
+			Exemplars    []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"exemplars"`
+		} `json:"data"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ex)
+	resp.Body.Close()
+	withTrace := 0
+	for _, d := range ex.Data {
+		for _, e := range d.Exemplars {
+			if len(e.Labels["trace_id"]) == 32 {
+				withTrace++
+			}
+		}
+	}
+	if err != nil || withTrace != invocations {
+		t.Errorf("exemplars of fixture_invocations_total with a trace_id: %d, want %d (%v %+v)", withTrace, invocations, err, ex)
 	}
 
 	// An exponential histogram, sent by the exporter itself: a native

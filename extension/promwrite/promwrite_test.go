@@ -120,8 +120,9 @@ service:
 
 // series is a decoded series: its labels and samples.
 type series struct {
-	labels  map[string]string
-	samples []prompb.Sample
+	labels    map[string]string
+	samples   []prompb.Sample
+	exemplars []prompb.Exemplar
 }
 
 // TestRemoteWriteToAMP runs a function using the OpenTelemetry Go SDK in
@@ -224,6 +225,7 @@ func TestRemoteWriteToAMP(t *testing.T) {
 				all[key] = &series{labels: ls}
 			}
 			all[key].samples = append(all[key].samples, ts.Samples...)
+			all[key].exemplars = append(all[key].exemplars, ts.Exemplars...)
 		}
 		for _, m := range wr.Metadata {
 			families[m.MetricFamilyName] = m.Type
@@ -266,6 +268,11 @@ func TestRemoteWriteToAMP(t *testing.T) {
 		got := find("fixture_invocations_total", map[string]string{"request_id": id, "job": "otelfunc", "deployment": "e2e"})
 		if len(got) != 1 || last(got[0]) != 1 || got[0].labels["instance"] == "" {
 			t.Errorf("fixture_invocations_total{request_id=%q}: %v", id, got)
+			continue
+		}
+		// The SDK samples the counter's exemplar in the invocation's span.
+		if ex := got[0].exemplars; len(ex) == 0 || len(ex[0].Labels) < 2 || ex[0].Labels[0].Name != "trace_id" || len(ex[0].Labels[0].Value) != 32 || ex[0].Value != 1 {
+			t.Errorf("exemplars of fixture_invocations_total{request_id=%q}: %+v", id, ex)
 		}
 	}
 	if families["fixture_invocations_total"] != prompb.MetricMetadata_COUNTER {

@@ -10,7 +10,9 @@ import (
 // by field: the message is small, and the Prometheus module is large.
 //
 //	WriteRequest   { repeated TimeSeries timeseries = 1; repeated MetricMetadata metadata = 3; }
-//	TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2; repeated Histogram histograms = 4; }
+//	TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2; repeated Exemplar exemplars = 3;
+//	                 repeated Histogram histograms = 4; }
+//	Exemplar       { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }
 //	Label          { string name = 1; string value = 2; }
 //	Sample         { double value = 1; int64 timestamp = 2; }
 //	MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
@@ -88,6 +90,18 @@ func encodeSeries(s *timeSeries) []byte {
 	}
 	for _, x := range s.samples {
 		b = appendSample(b, x)
+	}
+	for _, e := range s.exemplars {
+		var x []byte
+		for _, l := range e.labels {
+			x = appendLabel(x, l)
+		}
+		x = protowire.AppendTag(x, 2, protowire.Fixed64Type)
+		x = protowire.AppendFixed64(x, math.Float64bits(e.value))
+		x = protowire.AppendTag(x, 3, protowire.VarintType)
+		x = protowire.AppendVarint(x, uint64(e.ts))
+		b = protowire.AppendTag(b, 3, protowire.BytesType)
+		b = protowire.AppendBytes(b, x)
 	}
 	for _, h := range s.histograms {
 		b = protowire.AppendTag(b, 4, protowire.BytesType)

@@ -57,6 +57,15 @@ type timeSeries struct {
 	labels     []label
 	samples    []sample
 	histograms []nativeHistogram
+	exemplars  []exemplar
+}
+
+// exemplar is a sample of a trace: its labels (trace_id, span_id), value
+// and time.
+type exemplar struct {
+	labels []label
+	value  float64
+	ts     int64
 }
 
 type metadata struct {
@@ -559,6 +568,12 @@ func (t *translator) metric(b *builder, rl resourceLabels, scope string, m pmetr
 			ts := t.ms(dp.Timestamp())
 			s := b.series(point(dp.Attributes()))
 			s.samples = append(s.samples, sample{value, ts})
+			if sum.IsMonotonic() {
+				es := dp.Exemplars()
+				for k := range es.Len() {
+					s.exemplars = append(s.exemplars, t.exemplar(es.At(k)))
+				}
+			}
 			if t.created && sum.IsMonotonic() && start > 0 {
 				c := b.series(point(dp.Attributes(), nameLabel, createdName(name, t.suffixes)))
 				c.samples = append(c.samples, sample{float64(start) / 1e9, ts})
@@ -686,15 +701,25 @@ func (t *translator) histogram(b *builder, point func(pcommon.Map, ...string) []
 		return x
 	}
 	var cum uint64
+	buckets := make([]*timeSeries, 0, len(bounds)+1)
 	for k, bound := range bounds {
 		if k < len(counts) {
 			cum += counts[k]
 		}
 		s := b.series(point(dp.Attributes(), nameLabel, name+"_bucket", leLabel, formatFloat(bound)))
 		s.samples = append(s.samples, sample{v(float64(cum)), ts})
+		buckets = append(buckets, s)
 	}
 	s := b.series(point(dp.Attributes(), nameLabel, name+"_bucket", leLabel, "+Inf"))
 	s.samples = append(s.samples, sample{v(float64(count)), ts})
+	buckets = append(buckets, s)
+	// An exemplar goes with the first bucket whose bound holds its value.
+	es := dp.Exemplars()
+	for k := range es.Len() {
+		ex := t.exemplar(es.At(k))
+		i := sort.SearchFloat64s(bounds, ex.value)
+		buckets[min(i, len(buckets)-1)].exemplars = append(buckets[min(i, len(buckets)-1)].exemplars, ex)
+	}
 	if dp.HasSum() {
 		s = b.series(point(dp.Attributes(), nameLabel, name+"_sum"))
 		s.samples = append(s.samples, sample{v(sum), ts})
@@ -705,6 +730,46 @@ func (t *translator) histogram(b *builder, point func(pcommon.Map, ...string) []
 		c := b.series(point(dp.Attributes(), nameLabel, name+"_created"))
 		c.samples = append(c.samples, sample{float64(start) / 1e9, ts})
 	}
+}
+
+// maxExemplarLabelRunes is Prometheus' limit on the runes of an
+// exemplar's label names and values together.
+const maxExemplarLabelRunes = 128
+
+// exemplar converts an exemplar: trace_id and span_id, then its filtered
+// attributes as labels while they fit Prometheus' limit.
+func (t *translator) exemplar(e pmetric.Exemplar) exemplar {
+	x := exemplar{ts: t.ms(e.Timestamp())}
+	if e.ValueType() == pmetric.ExemplarValueTypeInt {
+		x.value = float64(e.IntValue())
+	} else {
+		x.value = e.DoubleValue()
+	}
+	runes := 0
+	add := func(name, value string) {
+		n := len([]rune(name)) + len([]rune(value))
+		if value == "" || runes+n > maxExemplarLabelRunes {
+			return
+		}
+		runes += n
+		x.labels = append(x.labels, label{name, strings.ToValidUTF8(value, "\uFFFD")})
+	}
+	if id := e.TraceID(); !id.IsEmpty() {
+		add("trace_id", id.String())
+	}
+	if id := e.SpanID(); !id.IsEmpty() {
+		add("span_id", id.String())
+	}
+	keys := make([]string, 0, e.FilteredAttributes().Len())
+	e.FilteredAttributes().Range(func(k string, _ pcommon.Value) bool { keys = append(keys, k); return true })
+	sort.Strings(keys)
+	for _, k := range keys {
+		v, _ := e.FilteredAttributes().Get(k)
+		if n := labelName(k); n != "trace_id" && n != "span_id" {
+			add(n, v.AsString())
+		}
+	}
+	return x
 }
 
 // accumulate finds the stream of a delta point and says whether the

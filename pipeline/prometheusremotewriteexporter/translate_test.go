@@ -433,3 +433,48 @@ func TestDeltaExponentialHistogram(t *testing.T) {
 		}
 	}
 }
+
+// TestExemplars checks that a counter's exemplars go with its series and
+// a histogram's with the first bucket holding the value, with trace_id,
+// span_id and filtered attributes while they fit 128 runes.
+func TestExemplars(t *testing.T) {
+	tr := newTranslator(settings{suffixes: true, instance: "e"})
+	traceID := pcommon.TraceID([16]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	spanID := pcommon.SpanID([8]byte{1, 2, 3, 4, 5, 6, 7, 8})
+	addExemplar := func(es pmetric.ExemplarSlice, v float64, attrs map[string]any) {
+		e := es.AppendEmpty()
+		e.SetDoubleValue(v)
+		e.SetTimestamp(t0)
+		e.SetTraceID(traceID)
+		e.SetSpanID(spanID)
+		_ = e.FilteredAttributes().FromRaw(attrs)
+	}
+	md := metrics(nil, counter("orders", "", 3), histogram("d", "s", pmetric.AggregationTemporalityCumulative, []float64{0.1, 1}, []uint64{1, 1, 1}, 3, t0))
+	ms := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
+	addExemplar(ms.At(0).Sum().DataPoints().At(0).Exemplars(), 1, map[string]any{"user.id": "u1", "long": strings.Repeat("x", 100)})
+	addExemplar(ms.At(1).Histogram().DataPoints().At(0).Exemplars(), 0.5, nil)
+	addExemplar(ms.At(1).Histogram().DataPoints().At(0).Exemplars(), 7, nil)
+	got := map[string]string{}
+	for _, s := range tr.translate(md).series {
+		var name, le string
+		for _, l := range s.labels {
+			switch l.name {
+			case nameLabel:
+				name = l.value
+			case leLabel:
+				le = l.value
+			}
+		}
+		for _, e := range s.exemplars {
+			got[name+"{"+le+"}"] += fmt.Sprintf("%v %v@%d;", e.labels, e.value, e.ts)
+		}
+	}
+	want := map[string]string{
+		"orders_total{}":         "[{trace_id 0102030405060708090a0b0c0d0e0f10} {span_id 0102030405060708} {user_id u1}] 1@1700000000000;",
+		"d_seconds_bucket{1}":    "[{trace_id 0102030405060708090a0b0c0d0e0f10} {span_id 0102030405060708}] 0.5@1700000000000;",
+		"d_seconds_bucket{+Inf}": "[{trace_id 0102030405060708090a0b0c0d0e0f10} {span_id 0102030405060708}] 7@1700000000000;",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("exemplars:\n%v\nwant:\n%v", got, want)
+	}
+}
