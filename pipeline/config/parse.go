@@ -947,7 +947,8 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		if len(pl.Exporters) == 0 && !p.hasRefs(pf["exporters"]) {
 			p.errorf(e.key, "%s: no exporters; a pipeline needs at least one exporter", path)
 		}
-		// An otlphttp exporter needs a URL for every signal it exports.
+		// Each exporter must export the pipeline's signal, and an otlphttp
+		// exporter needs a URL for every signal it exports.
 		for i, x := range pl.Exporters {
 			p.checkSignal(cfg, pl, x, expNodes[i])
 			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
