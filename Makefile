@@ -13,11 +13,13 @@ build:
 ## vet: static checks
 vet:
 	$(GO) vet ./...
+	cd extension/promwrite && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-## test: every test (unit and end to end through the sandbox)
+## test: every test (unit and end to end through the sandbox; extension/promwrite is a module of its own)
 test: vet
 	$(GO) test -count=1 -timeout 15m ./...
+	cd extension/promwrite && $(GO) test -count=1 -timeout 5m ./...
 
 ## fuzz: each fuzz target for a bounded time (make test runs their seed corpus only)
 FUZZTIME ?= 20s

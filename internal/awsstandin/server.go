@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/snappy"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -61,18 +62,19 @@ type Server struct {
 	// URL is the server's base URL once started.
 	URL string
 
-	srv     *http.Server
-	mu      sync.Mutex
-	reqs    []Request
-	traces  []ptrace.Traces
-	logs    []plog.Logs
-	metrics []pmetric.Metrics
-	issued  map[string]credential
+	srv          *http.Server
+	mu           sync.Mutex
+	reqs         []Request
+	traces       []ptrace.Traces
+	logs         []plog.Logs
+	metrics      []pmetric.Metrics
+	remoteWrites [][]byte
+	issued       map[string]credential
 }
 
 // Request is what the stand-in recorded of one request.
 type Request struct {
-	Service   string // signing name: xray, logs, monitoring, sts, secretsmanager, ssm, s3
+	Service   string // signing name: xray, logs, monitoring, aps, sts, secretsmanager, ssm, s3
 	Operation string // e.g. "GetSecretValue", "POST /v1/traces"
 	Status    int
 	Code      string // the AWS error code when Status is not 2xx
@@ -124,6 +126,15 @@ func (s *Server) Metrics() []pmetric.Metrics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]pmetric.Metrics(nil), s.metrics...)
+}
+
+// RemoteWrites returns the bodies of the remote write requests the
+// Amazon Managed Service for Prometheus endpoint accepted, decompressed:
+// each a protobuf prometheus.WriteRequest, for the test to decode.
+func (s *Server) RemoteWrites() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([][]byte(nil), s.remoteWrites...)
 }
 
 func (s *Server) creds(key string) (credential, bool) {
@@ -202,6 +213,8 @@ func classify(r *http.Request, body []byte) (service, op string, p protocol) {
 		return "logs", "POST /v1/logs", jsonProtocol
 	case r.URL.Path == "/v1/metrics":
 		return "monitoring", "POST /v1/metrics", jsonProtocol
+	case strings.HasPrefix(r.URL.Path, "/workspaces/") && strings.HasSuffix(r.URL.Path, "/api/v1/remote_write"):
+		return "aps", "RemoteWrite", jsonProtocol
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		prefix, op, _ := strings.Cut(t, ".")
@@ -259,6 +272,8 @@ func (s *Server) handle(r *http.Request, body []byte, service, op string) answer
 	switch service {
 	case "xray", "logs", "monitoring":
 		return s.otlp(r, body, service)
+	case "aps":
+		return s.remoteWrite(r, body)
 	case "secretsmanager":
 		return s.secretsManager(r, body, op)
 	case "ssm":
@@ -358,6 +373,32 @@ func (s *Server) otlp(r *http.Request, body []byte, service string) answer {
 		ctOut, out = "application/json", []byte("{}")
 	}
 	return answer{status: http.StatusOK, body: out, contentType: ctOut}
+}
+
+// remoteWrite answers Amazon Managed Service for Prometheus' RemoteWrite:
+// a snappy-compressed (block format) protobuf WriteRequest with the
+// remote write headers, answered 200 with an empty body.
+func (s *Server) remoteWrite(r *http.Request, body []byte) answer {
+	if r.Method != http.MethodPost {
+		return answer{status: http.StatusMethodNotAllowed, code: "MethodNotAllowed", msg: "only POST"}
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/x-protobuf" {
+		return answer{status: http.StatusUnsupportedMediaType, code: "UnsupportedMediaTypeException", msg: "Content-Type must be application/x-protobuf, got " + ct}
+	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "snappy" {
+		return bad("ValidationException", "Content-Encoding must be snappy, got %q", enc)
+	}
+	if v := r.Header.Get("X-Prometheus-Remote-Write-Version"); v != "0.1.0" {
+		return bad("ValidationException", "X-Prometheus-Remote-Write-Version must be 0.1.0, got %q", v)
+	}
+	data, err := snappy.Decode(nil, body)
+	if err != nil {
+		return bad("ValidationException", "body is not snappy block format: %v", err)
+	}
+	s.mu.Lock()
+	s.remoteWrites = append(s.remoteWrites, data)
+	s.mu.Unlock()
+	return answer{status: http.StatusOK}
 }
 
 // jsonRequest checks an awsJson1.1 request's content type and decodes it.

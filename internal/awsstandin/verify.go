@@ -1,5 +1,6 @@
 // Package awsstandin is a loopback stand-in for the AWS endpoints
-// lambdaotel talks to: the X-Ray and CloudWatch OTLP endpoints, STS
+// lambdaotel talks to: the X-Ray and CloudWatch OTLP endpoints, Amazon
+// Managed Service for Prometheus' remote write, STS
 // AssumeRole, Secrets Manager GetSecretValue, SSM GetParameter and S3
 // GetObject. Every request's Signature Version 4 is verified by this
 // package's own implementation of the algorithm, written from AWS's

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/pipeline/prometheusremotewriteexporter"
 )
 
 // pipe is one configured pipeline: its buffer, processors and exporters.
@@ -276,6 +278,8 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Optio
 			out = io.Discard
 		}
 		e, err = awsemfexporter.New(ec.ID, out, *ec.AWSEMF, logger)
+	case ec.PrometheusRemoteWrite != nil:
+		e, err = newPrometheusRemoteWrite(ec.ID, ec.PrometheusRemoteWrite, tlsOf, wrap)
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}
@@ -358,4 +362,18 @@ func (r *router) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 
 func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return r.consume(ctx, part{signal: pipeline.Logs, ld: ld})
+}
+
+// newPrometheusRemoteWrite makes a prometheusremotewrite exporter. Its
+// instance label, for resources without service.instance.id or
+// faas.instance, is the execution environment's log stream when Lambda
+// gives it.
+func newPrometheusRemoteWrite(id string, p *config.PrometheusRemoteWriteExporter, tlsOf func(config.TLS) otlpexporter.TLSConfig, wrap auth.Wrapper) (pipeline.Exporter, error) {
+	return prometheusremotewriteexporter.New(id, prometheusremotewriteexporter.Config{
+		Endpoint: p.Endpoint, Headers: p.Headers, Timeout: p.Timeout, TLS: tlsOf(p.TLS), Wrap: wrap,
+		Namespace: p.Namespace, ExternalLabels: p.ExternalLabels, ResourceToTelemetry: p.ResourceToTelemetry,
+		AddMetricSuffixes: p.AddMetricSuffixes, TargetInfo: p.TargetInfo, CreatedMetric: p.CreatedMetric,
+		SendMetadata: p.SendMetadata, MaxBatchSizeBytes: p.MaxBatchSizeBytes,
+		Instance: os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
+	})
 }

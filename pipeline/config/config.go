@@ -16,7 +16,8 @@
 //	processors: the types registered in package internal/processor, each
 //	            of which parses its own options (resource, attributes);
 //	            batch, decouple, memory_limiter (accepted and ignored)
-//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug
+//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug,
+//	            awsemf, prometheusremotewrite (metrics only)
 //
 // Scalar values may use ${env:VAR}, ${VAR} and ${env:VAR:-default}; $$ is a
 // literal $. A variable that is set to the empty string counts as unset.
@@ -232,16 +233,17 @@ const (
 // is set, according to Type.
 type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
-	Type string // canonical type: "otlp", "otlphttp", "debug" or "awsemf"
+	Type string // canonical type: "otlp", "otlphttp", "debug", "awsemf" or "prometheusremotewrite"
 	Pos  Position
 	// Auth is the id of the extension that authenticates the exporter's
 	// requests (auth: {authenticator: ID}), or "".
 	Auth string
 
-	OTLP     *OTLPExporter
-	OTLPHTTP *OTLPHTTPExporter
-	Debug    *DebugExporter
-	AWSEMF   *awsemfexporter.Config
+	OTLP                  *OTLPExporter
+	OTLPHTTP              *OTLPHTTPExporter
+	Debug                 *DebugExporter
+	AWSEMF                *awsemfexporter.Config
+	PrometheusRemoteWrite *PrometheusRemoteWriteExporter
 }
 
 // Compression values after normalisation.
@@ -661,6 +663,8 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
 	case e.AWSEMF != nil:
 		return describeEMF(e.AWSEMF)
+	case e.PrometheusRemoteWrite != nil:
+		return describePrometheusRemoteWrite(e.PrometheusRemoteWrite)
 	}
 	return e.Type
 }

@@ -388,7 +388,7 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsemf"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsemf", "prometheusremotewrite"}
 	// exporterAliases are the collector's newer names for the same
 	// exporters, and "logging", the old name of "debug" (its loglevel key is
 	// mapped onto verbosity).
@@ -398,7 +398,6 @@ var (
 	typeHints = map[string]string{
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
 		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
-		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
 		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
@@ -778,6 +777,8 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		ex.Debug = &DebugExporter{Verbosity: v}
 	case "awsemf":
 		ex.AWSEMF = p.awsemf(e, path)
+	case "prometheusremotewrite":
+		p.prometheusRemoteWrite(ex, e, path)
 	}
 	return ex
 }
@@ -943,13 +944,12 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		if len(pl.Exporters) == 0 && !p.hasRefs(pf["exporters"]) {
 			p.errorf(e.key, "%s: no exporters; a pipeline needs at least one exporter", path)
 		}
-		// An otlphttp exporter needs a URL for every signal it exports.
+		// Each exporter must export the pipeline's signal, and an otlphttp
+		// exporter needs a URL for every signal it exports.
 		for i, x := range pl.Exporters {
+			p.checkSignal(cfg, pl, x, expNodes[i])
 			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
-			}
-			if ex := cfg.Exporters[x]; ex != nil && ex.AWSEMF != nil && pl.Signal != pipeline.Metrics {
-				p.errorf(expNodes[i], "%s: exporter %q (awsemf) exports metrics only; remove it from this %s pipeline", path, x, pl.Signal)
 			}
 		}
 		cfg.Pipelines[id] = pl
