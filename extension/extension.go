@@ -495,7 +495,9 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil))
+	opts := engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil)
+	opts.Getenv = getenv
+	comp, err := engine.Build(cfg, opts)
 	if err != nil {
 		return "", err
 	}

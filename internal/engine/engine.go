@@ -20,6 +20,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/auth"
+	"github.com/lambdaotel/lambdaotel/pipeline/awsxrayexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
@@ -48,6 +49,9 @@ type Options struct {
 	Filling func()
 	// DebugOutput receives the debug exporter's lines.
 	DebugOutput io.Writer
+	// Getenv reads the environment the exporters' credentials and region
+	// come from (os.Getenv if nil).
+	Getenv func(string) string
 }
 
 // Platform is the source of platform telemetry (the telemetryapi
@@ -122,7 +126,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			}
 			for _, id := range pc.Exporters {
 				if exporters[id] == nil {
-					e, err := newExporter(cfg.Exporters[id], cfg.Extensions, o.DebugOutput)
+					e, err := newExporter(cfg.Exporters[id], cfg.Extensions, o.DebugOutput, logger, o.Getenv)
 					if err != nil {
 						return nil, err
 					}
@@ -212,7 +216,7 @@ func (c *Engine) Produces(s pipeline.Signal) bool {
 }
 
 // newExporter makes the exporter a configuration describes.
-func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOut io.Writer) (pipeline.Exporter, error) {
+func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOut io.Writer, logger *slog.Logger, getenv func(string) string) (pipeline.Exporter, error) {
 	var wrap auth.Wrapper
 	if ec.Auth != "" {
 		x := exts[ec.Auth]
@@ -220,7 +224,7 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOu
 			return nil, fmt.Errorf("%s: exporter %s: authenticator %q is not declared", ec.Pos, ec.ID, ec.Auth)
 		}
 		var err error
-		if wrap, err = auth.New(x, nil); err != nil {
+		if wrap, err = auth.New(x, getenv); err != nil {
 			return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
 		}
 	}
@@ -248,6 +252,13 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOu
 			debugOut = io.Discard
 		}
 		e, err = debugexporter.New(ec.ID, debugOut, debugexporter.Verbosity(ec.Debug.Verbosity))
+	case ec.AWSXRay != nil:
+		a := ec.AWSXRay
+		e, err = awsxrayexporter.New(ec.ID, awsxrayexporter.Config{
+			TracesURL: a.TracesURL(getenv), Getenv: getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
+			Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
+			LogGroups: a.LogGroups, Logger: logger.With("exporter", ec.ID),
+		})
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}

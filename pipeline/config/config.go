@@ -17,6 +17,7 @@
 //	            of which parses its own options (resource, attributes);
 //	            batch, decouple, memory_limiter (accepted and ignored)
 //	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug
+//	            (alias logging), awsxray (X-Ray's OTLP endpoint)
 //
 // Scalar values may use ${env:VAR}, ${VAR} and ${env:VAR:-default}; $$ is a
 // literal $. A variable that is set to the empty string counts as unset.
@@ -231,7 +232,7 @@ const (
 // is set, according to Type.
 type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
-	Type string // canonical type: "otlp", "otlphttp" or "debug"
+	Type string // canonical type: "otlp", "otlphttp", "debug" or "awsxray"
 	Pos  Position
 	// Auth is the id of the extension that authenticates the exporter's
 	// requests (auth: {authenticator: ID}), or "".
@@ -240,6 +241,7 @@ type Exporter struct {
 	OTLP     *OTLPExporter
 	OTLPHTTP *OTLPHTTPExporter
 	Debug    *DebugExporter
+	AWSXRay  *AWSXRayExporter
 }
 
 // Compression values after normalisation.
@@ -657,6 +659,8 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.Debug != nil:
 		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
+	case e.AWSXRay != nil:
+		return e.AWSXRay.describe()
 	}
 	return e.Type
 }

@@ -388,7 +388,7 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsxray"}
 	// exporterAliases are the collector's newer names for the same
 	// exporters, and "logging", the old name of "debug" (its loglevel key is
 	// mapped onto verbosity).
@@ -397,7 +397,6 @@ var (
 	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
-		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
 		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
 		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
@@ -781,6 +780,9 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			v = "basic"
 		}
 		ex.Debug = &DebugExporter{Verbosity: v}
+	case "awsxray":
+		ex.AWSXRay = p.awsxray(e, path)
+		p.warnAWSXRay(id, ex.AWSXRay)
 	}
 	return ex
 }
@@ -946,8 +948,12 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		if len(pl.Exporters) == 0 && !p.hasRefs(pf["exporters"]) {
 			p.errorf(e.key, "%s: no exporters; a pipeline needs at least one exporter", path)
 		}
-		// An otlphttp exporter needs a URL for every signal it exports.
+		// An otlphttp exporter needs a URL for every signal it exports;
+		// awsxray exports traces only.
 		for i, x := range pl.Exporters {
+			if ex := cfg.Exporters[x]; ex != nil && ex.AWSXRay != nil && pl.Signal != pipeline.Traces {
+				p.errorf(expNodes[i], "%s: exporter %q is awsxray, which exports traces only; send %s elsewhere (e.g. otlphttp to CloudWatch's OTLP endpoints with sigv4auth)", path, x, pl.Signal)
+			}
 			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
 			}
