@@ -270,12 +270,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown exporter type",
 			yaml: minimalWith("exporters", "  kafka:\n    brokers: [localhost:9092]\n"),
-			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug`,
+			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray`,
 		},
 		{
 			name: "unknown exporter type with a name",
 			yaml: minimalWith("exporters", "  prometheusremotewrite/amp:\n    endpoint: https://aps.example.com\n"),
-			want: `config.yaml:8:3: exporters: unknown type "prometheusremotewrite"; supported: otlp, otlphttp, debug; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
+			want: `config.yaml:8:3: exporters: unknown type "prometheusremotewrite"; supported: otlp, otlphttp, debug, awsxray; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		},
 		{
 			name: "logging exporter's loglevel",
@@ -595,7 +595,7 @@ func TestParseSyntaxErrorFile(t *testing.T) {
 
 func TestParseUnknownExporterFile(t *testing.T) {
 	_, err := parseFile(t, "testdata/unknown-exporter.yaml", nil)
-	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug`
+	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %s", err, want)
 	}
