@@ -413,8 +413,8 @@ var (
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
 		"processors span":                  `; rename spans in the function's SDK or in a collector behind the exporter`,
-		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
-		"exporters awsapplicationsignals":  `; Application Signals is not implemented: remove it, and send traces to X-Ray's OTLP endpoint (LAMBDAOTEL_EXPORTER=aws)`,
+		"processors awsapplicationsignals": `; it prepares spans and metrics for CloudWatch Application Signals (the CloudWatch agent's version cuts their cardinality by keep/drop/replace rules before awsemf and awsxray; collector-contrib's is still a no-op), and lambdaotel makes no Application Signals data: remove it`,
+		"exporters awsapplicationsignals":  `; collector-contrib and ADOT have no exporter of this name (the CloudWatch agent sends Application Signals data with awsemf and awsxray): remove it, and send traces with awsxray`,
 		"processors k8sattributes":         `; there is no Kubernetes in Lambda: remove it`,
 	}
 	signalNames = []string{"traces", "metrics", "logs"}
