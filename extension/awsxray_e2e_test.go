@@ -15,8 +15,9 @@ import (
 // arrive there decoded from OTLP, in requests whose SigV4 signature the
 // stand-in verifies (service xray, the configured region) — made with the
 // function's credentials, or with a role's from STS AssumeRole with an
-// ExternalId — each resource carries the configured log group, and the
-// settings without effect are named in one warning in the function's log.
+// ExternalId — each resource carries the configured log group, the
+// indexed attribute is listed in aws.xray.annotations, and the settings
+// without effect are named in one warning in the function's log.
 func TestAWSXRayExporter(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -43,7 +44,8 @@ exporters:
   awsxray:
     region: ` + awsRegion + `
     endpoint: ${env:XRAY_STANDIN}
-    indexed_attributes: [order.id]
+    indexed_attributes: [faas.invocation_id]
+    max_retries: 2
     aws_log_groups: [/aws/lambda/` + fn + `]
     local_mode: true
 ` + c.extra + `service:
@@ -82,8 +84,12 @@ lambdaotel:
 					sss := rss.At(i).ScopeSpans()
 					for j := range sss.Len() {
 						for k := range sss.At(j).Spans().Len() {
-							if _, ok := sss.At(j).Spans().At(k).Attributes().Get("faas.invocation_id"); ok {
+							attrs := sss.At(j).Spans().At(k).Attributes()
+							if _, ok := attrs.Get("faas.invocation_id"); ok {
 								platform++
+								if v, ok := attrs.Get("aws.xray.annotations"); !ok || v.Slice().Len() != 1 || v.Slice().At(0).Str() != "faas.invocation_id" {
+									t.Errorf("invocation span %v: want aws.xray.annotations [faas.invocation_id] (indexed_attributes)", attrs.AsRaw())
+								}
 							}
 						}
 					}
@@ -108,8 +114,8 @@ lambdaotel:
 				}
 			}
 			out := e.logs.String()
-			if strings.Count(out, "these settings have no effect") != 1 || !strings.Contains(out, "indexed_attributes (X-Ray annotations") {
-				t.Errorf("want one warning naming indexed_attributes; the environment's output:\n%s", out)
+			if strings.Count(out, "these settings have no effect") != 1 || !strings.Contains(out, "max_retries (failed requests are retried while the flush budget lasts") {
+				t.Errorf("want one warning naming max_retries; the environment's output:\n%s", out)
 			}
 		})
 	}

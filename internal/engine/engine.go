@@ -257,7 +257,8 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, debugOu
 		e, err = awsxrayexporter.New(ec.ID, awsxrayexporter.Config{
 			TracesURL: a.TracesURL(getenv), Getenv: getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
 			Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
-			LogGroups: a.LogGroups, Logger: logger.With("exporter", ec.ID),
+			Marks:  awsxrayexporter.Marks{LogGroups: a.LogGroups, Indexed: a.IndexedAttributes, IndexAll: a.IndexAllAttributes},
+			Logger: logger.With("exporter", ec.ID),
 		})
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)

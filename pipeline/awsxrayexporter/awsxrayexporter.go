@@ -52,9 +52,8 @@ type Config struct {
 	// ProxyAddress, when set, is the proxy every request goes through;
 	// otherwise HTTPS_PROXY is used, if set.
 	ProxyAddress string
-	// LogGroups become the aws.log.group.names of resources that have
-	// neither it nor aws.log.group.arns.
-	LogGroups []string
+	// Marks are the log groups and annotations to add (see Marks).
+	Marks Marks
 	// Getenv reads the credentials and region (os.Getenv if nil).
 	Getenv func(string) string
 	// Logger receives a warning when spans are fixed (nil: none).
@@ -69,7 +68,7 @@ type Exporter struct {
 	name   string
 	next   pipeline.Exporter
 	limits Limits
-	groups []string
+	marks  Marks
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -130,7 +129,7 @@ func New(name string, cfg Config) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Exporter{name: name, next: next, limits: DefaultLimits, groups: cfg.LogGroups, log: cfg.Logger, now: cfg.Now}
+	e := &Exporter{name: name, next: next, limits: DefaultLimits, marks: cfg.Marks, log: cfg.Logger, now: cfg.Now}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -146,7 +145,7 @@ func (e *Exporter) Name() string { return e.name }
 // with Rejected set, after the rest was sent: the engine counts them as
 // rejected, not the whole request as failed.
 func (e *Exporter) ExportTraces(ctx context.Context, td ptrace.Traces) error {
-	out, rep := Sanitize(td, e.groups, e.limits, e.now())
+	out, rep := Sanitize(td, e.marks, e.limits, e.now())
 	if rep.Fixed() > 0 && e.log != nil {
 		e.log.Warn("spans fixed to fit X-Ray's limits", "exporter", e.name, "truncatedValues", rep.TruncatedValues, "droppedEvents", rep.DroppedEvents, "droppedLinks", rep.DroppedLinks)
 	}

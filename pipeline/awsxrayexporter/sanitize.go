@@ -35,6 +35,24 @@ type Limits struct {
 // counted in thousands, the smaller reading.
 var DefaultLimits = Limits{SpanBytes: 200_000, Past: 14 * 24 * time.Hour, Future: 2 * time.Hour, Gap: 24 * time.Hour, ValueBytes: 4096}
 
+// Marks are what Sanitize adds to the data for X-Ray: the awsxray
+// exporter's aws_log_groups, indexed_attributes and index_all_attributes.
+type Marks struct {
+	// LogGroups become aws.log.group.names of each resource that has
+	// neither it nor aws.log.group.arns.
+	LogGroups []string
+	// Indexed are attribute keys that, on a span that has them with a
+	// string, number or bool value, are listed in the span's
+	// aws.xray.annotations, which X-Ray turns into annotations (indexed);
+	// IndexAll lists every such attribute of every span.
+	Indexed  []string
+	IndexAll bool
+}
+
+// AnnotationsKey is the span attribute listing the keys of the attributes
+// X-Ray makes annotations; the others become metadata.
+const AnnotationsKey = "aws.xray.annotations"
+
 // Reasons a span is taken out.
 const (
 	ReasonInvalidID = "invalid trace or span id (all zeros)"
@@ -93,7 +111,8 @@ func (r Report) String() string {
 // span (log groups, cut values, dropped events and links), so that when
 // the export is tried again the spans taken out are counted again. The
 // parts share no data with td when spans were taken out.
-func Sanitize(td ptrace.Traces, logGroups []string, l Limits, now time.Time) ([]ptrace.Traces, Report) {
+func Sanitize(td ptrace.Traces, m Marks, l Limits, now time.Time) ([]ptrace.Traces, Report) {
+	logGroups := m.LogGroups
 	rep := Report{Removed: map[string]int64{}}
 	if td.SpanCount() == 0 {
 		return nil, rep
@@ -121,6 +140,9 @@ func Sanitize(td ptrace.Traces, logGroups []string, l Limits, now time.Time) ([]
 			spans := sss.At(j).Spans()
 			for k := 0; k < spans.Len(); k++ {
 				sp := spans.At(k)
+				if m.IndexAll || len(m.Indexed) > 0 {
+					annotate(sp.Attributes(), m)
+				}
 				reason := ""
 				switch start := sp.StartTimestamp(); {
 				case sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty():
@@ -198,6 +220,53 @@ func Sanitize(td ptrace.Traces, logGroups []string, l Limits, now time.Time) ([]
 	}
 	rep.Requests = len(parts)
 	return parts, rep
+}
+
+// annotate lists in attrs' aws.xray.annotations the keys m indexes that
+// attrs has with a value X-Ray annotations allow, after those already
+// listed.
+func annotate(attrs pcommon.Map, m Marks) {
+	var listed []string
+	if v, ok := attrs.Get(AnnotationsKey); ok && v.Type() == pcommon.ValueTypeSlice {
+		for i := 0; i < v.Slice().Len(); i++ {
+			listed = append(listed, v.Slice().At(i).AsString())
+		}
+	}
+	n := len(listed)
+	add := func(k string, v pcommon.Value) {
+		switch v.Type() {
+		case pcommon.ValueTypeStr, pcommon.ValueTypeInt, pcommon.ValueTypeDouble, pcommon.ValueTypeBool:
+		default:
+			return
+		}
+		for _, x := range listed {
+			if x == k {
+				return
+			}
+		}
+		listed = append(listed, k)
+	}
+	if m.IndexAll {
+		attrs.Range(func(k string, v pcommon.Value) bool {
+			if k != AnnotationsKey {
+				add(k, v)
+			}
+			return true
+		})
+	} else {
+		for _, k := range m.Indexed {
+			if v, ok := attrs.Get(k); ok {
+				add(k, v)
+			}
+		}
+	}
+	if len(listed) == n {
+		return
+	}
+	s := attrs.PutEmptySlice(AnnotationsKey)
+	for _, k := range listed {
+		s.AppendEmpty().SetStr(k)
+	}
 }
 
 // fit makes sp no larger than l.SpanBytes, cutting its string values,

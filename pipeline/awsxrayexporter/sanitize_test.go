@@ -115,7 +115,7 @@ func TestSanitize(t *testing.T) {
 			td := ptrace.NewTraces()
 			c.build(td)
 			before := td.SpanCount()
-			parts, rep := Sanitize(td, nil, DefaultLimits, now)
+			parts, rep := Sanitize(td, Marks{}, DefaultLimits, now)
 			if got := names(parts); strings.Join(got, "|") != strings.Join(c.parts, "|") {
 				t.Errorf("requests %q, want %q", got, c.parts)
 			}
@@ -178,7 +178,7 @@ func TestSanitizeLogGroups(t *testing.T) {
 		sp.SetSpanID(pcommon.SpanID{1})
 		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
 	}
-	parts, _ := Sanitize(td, []string{"/aws/lambda/orders", "shared"}, DefaultLimits, now)
+	parts, _ := Sanitize(td, Marks{LogGroups: []string{"/aws/lambda/orders", "shared"}}, DefaultLimits, now)
 	rss := parts[0].ResourceSpans()
 	want := []string{`["/aws/lambda/orders","shared"]`, `["own"]`, ""}
 	for i, w := range want {
@@ -199,4 +199,62 @@ func toJSON(v []any) string {
 		parts = append(parts, `"`+x.(string)+`"`)
 	}
 	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// TestSanitizeAnnotations checks indexed_attributes and
+// index_all_attributes: the keys go in aws.xray.annotations after those
+// the span lists already, only for values annotations allow.
+func TestSanitizeAnnotations(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		m    Marks
+		want string
+	}{
+		{"none", Marks{}, "[own.key]"},
+		{"indexed", Marks{Indexed: []string{"order.id", "missing", "tags", "own.key"}}, "[own.key,order.id]"},
+		{"all", Marks{IndexAll: true}, "[own.key,count,order.id,own.key2,paid]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			td := ptrace.NewTraces()
+			sp := span(td, "s", now)
+			attrs := sp.Attributes()
+			attrs.PutStr("order.id", "o-1")
+			attrs.PutInt("count", 3)
+			attrs.PutBool("paid", true)
+			attrs.PutEmptySlice("tags").AppendEmpty().SetStr("x")
+			attrs.PutStr("own.key", "v")
+			attrs.PutStr("own.key2", "v")
+			attrs.PutEmptySlice(AnnotationsKey).AppendEmpty().SetStr("own.key")
+			parts, _ := Sanitize(td, c.m, DefaultLimits, now)
+			v, _ := parts[0].ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get(AnnotationsKey)
+			var got []string
+			for i := 0; i < v.Slice().Len(); i++ {
+				got = append(got, v.Slice().At(i).Str())
+			}
+			if g := "[" + strings.Join(got, ",") + "]"; g != c.want {
+				if c.name != "all" || !sameSet(got, c.want) {
+					t.Errorf("%s = %s, want %s", AnnotationsKey, g, c.want)
+				}
+			}
+		})
+	}
+}
+
+// sameSet compares got with want ("[a,b]") ignoring order after the
+// first key (a map's order is not fixed).
+func sameSet(got []string, want string) bool {
+	w := strings.Split(strings.Trim(want, "[]"), ",")
+	if len(got) != len(w) || got[0] != w[0] {
+		return false
+	}
+	m := map[string]bool{}
+	for _, x := range w {
+		m[x] = true
+	}
+	for _, x := range got {
+		if !m[x] {
+			return false
+		}
+	}
+	return true
 }

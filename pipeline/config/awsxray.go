@@ -43,6 +43,11 @@ type AWSXRayExporter struct {
 	// aws.log.group.names unless it has that or aws.log.group.arns, as
 	// upstream orders them, for X-Ray's trace to logs correlation.
 	LogGroups []string
+	// IndexedAttributes and IndexAllAttributes (indexed_attributes,
+	// index_all_attributes) list span attribute keys in the span's
+	// aws.xray.annotations, which X-Ray makes annotations (indexed).
+	IndexedAttributes  []string
+	IndexAllAttributes bool
 	// Unhonoured names the settings given that have no effect, each with
 	// why; they are reported in one warning.
 	Unhonoured []string
@@ -141,12 +146,10 @@ func (p *parser) awsxray(n entry, path string) *AWSXRayExporter {
 		a.LogGroups, _ = p.list(e.val, path+".aws_log_groups")
 	}
 	if e, ok := f["indexed_attributes"]; ok {
-		if names, _ := p.list(e.val, path+".indexed_attributes"); len(names) > 0 {
-			why = append(why, "indexed_attributes (X-Ray annotations belong to segment documents; the OTLP endpoint stores every span attribute, searchable with Transaction Search)")
-		}
+		a.IndexedAttributes, _ = p.list(e.val, path+".indexed_attributes")
 	}
-	if e, ok := f["index_all_attributes"]; ok && p.boolean(e.val, path+".index_all_attributes") {
-		why = append(why, "index_all_attributes (the OTLP endpoint stores every span attribute, searchable with Transaction Search)")
+	if e, ok := f["index_all_attributes"]; ok {
+		a.IndexAllAttributes = p.boolean(e.val, path+".index_all_attributes")
 	}
 	if e, ok := f["max_retries"]; ok && !isNull(e.val) {
 		p.integer(e.val, path+".max_retries", 0, 1000)
@@ -222,6 +225,12 @@ func (a *AWSXRayExporter) describe() string {
 	s += fmt.Sprintf(", timeout %s; spans X-Ray would refuse are fixed or counted", a.Timeout)
 	if len(a.LogGroups) > 0 {
 		s += ", log groups " + strings.Join(a.LogGroups, ", ")
+	}
+	switch {
+	case a.IndexAllAttributes:
+		s += ", every attribute an annotation"
+	case len(a.IndexedAttributes) > 0:
+		s += ", annotations " + strings.Join(a.IndexedAttributes, ", ")
 	}
 	return s
 }

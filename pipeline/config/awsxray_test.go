@@ -25,18 +25,18 @@ func TestAWSXRayExporter(t *testing.T) {
 		{name: "AWS_ENDPOINT_URL_XRAY", env: map[string]string{"AWS_ENDPOINT_URL_XRAY": "http://127.0.0.1:9000"}, url: "http://127.0.0.1:9000/v1/traces"},
 		{name: "endpoint without a path", exporter: "    endpoint: https://vpce-1.xray.us-east-1.vpce.amazonaws.com\n", url: "https://vpce-1.xray.us-east-1.vpce.amazonaws.com/v1/traces"},
 		{name: "endpoint with the path", exporter: "    endpoint: https://xray.us-east-1.amazonaws.com/v1/traces\n", url: "https://xray.us-east-1.amazonaws.com/v1/traces"},
-		{name: "honoured settings", exporter: "    role_arn: arn:aws:iam::123456789012:role/x\n    external_id: e\n    sts_region: us-west-2\n    request_timeout_seconds: 7\n    no_verify_ssl: true\n    proxy_address: http://proxy:3128\n    aws_log_groups: [/aws/lambda/a]\n    local_mode: true\n    transit_spans_in_otlp_format: true\n",
+		{name: "honoured settings", exporter: "    role_arn: arn:aws:iam::123456789012:role/x\n    external_id: e\n    sts_region: us-west-2\n    request_timeout_seconds: 7\n    no_verify_ssl: true\n    proxy_address: http://proxy:3128\n    aws_log_groups: [/aws/lambda/a]\n    local_mode: true\n    transit_spans_in_otlp_format: true\n    indexed_attributes: [order.id]\n    index_all_attributes: false\n",
 			url: "https://xray.eu-west-1.amazonaws.com/v1/traces", check: func(t *testing.T, a *AWSXRayExporter) {
 				if a.RoleARN != "arn:aws:iam::123456789012:role/x" || a.ExternalID != "e" || a.STSRegion != "us-west-2" || a.Timeout != 7*time.Second ||
-					!a.InsecureSkipVerify || a.ProxyAddress != "http://proxy:3128" || len(a.LogGroups) != 1 {
+					!a.InsecureSkipVerify || a.ProxyAddress != "http://proxy:3128" || len(a.LogGroups) != 1 || len(a.IndexedAttributes) != 1 || a.IndexAllAttributes {
 					t.Errorf("settings %+v", a)
 				}
 			}},
-		{name: "unhonoured settings: one warning", exporter: "    indexed_attributes: [order.id]\n    index_all_attributes: true\n    max_retries: 5\n    num_workers: 4\n    resource_arn: arn:aws:lambda:x\n    telemetry:\n      enabled: true\n    retry_on_failure:\n      enabled: true\n",
-			url: "https://xray.eu-west-1.amazonaws.com/v1/traces", warn: "exporter awsxray: awsxray sends to X-Ray's OTLP endpoint; these settings have no effect: index_all_attributes (the OTLP endpoint stores every span attribute, searchable with Transaction Search); indexed_attributes (",
+		{name: "unhonoured settings: one warning", exporter: "    max_retries: 5\n    num_workers: 4\n    resource_arn: arn:aws:lambda:x\n    telemetry:\n      enabled: true\n    retry_on_failure:\n      enabled: true\n",
+			url: "https://xray.eu-west-1.amazonaws.com/v1/traces", warn: "exporter awsxray: awsxray sends to X-Ray's OTLP endpoint; these settings have no effect: max_retries (failed requests are retried while the flush budget lasts, lambdaotel.flush.budget); num_workers (",
 			check: func(t *testing.T, a *AWSXRayExporter) {
-				if len(a.Unhonoured) != 7 {
-					t.Errorf("unhonoured %q: want 7", a.Unhonoured)
+				if len(a.Unhonoured) != 5 {
+					t.Errorf("unhonoured %q: want 5", a.Unhonoured)
 				}
 			}},
 		{name: "external_id without a role", exporter: "    external_id: e\n", url: "https://xray.eu-west-1.amazonaws.com/v1/traces", warn: "external_id (no role_arn to assume)"},
