@@ -405,6 +405,7 @@ var (
 	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
+		"exporters logzio":                 `; vendors' own exporters are not built in: send OTLP to the vendor's OTLP endpoint with otlphttp (or otlp) and its token in a header`,
 		"exporters awsemf":                 `; send metrics to CloudWatch's OTLP endpoint instead: otlphttp with metrics_endpoint https://monitoring.REGION.amazonaws.com/v1/metrics and auth: {authenticator: sigv4auth}`,
 		"exporters prometheusremotewrite":  `; remote write is not implemented: send OTLP to a backend or collector that accepts it (otlphttp), e.g. Amazon Managed Prometheus' OTLP endpoint with auth: {authenticator: sigv4auth}`,
 		"processors filter":                `; filter is not implemented yet: drop spans in the function's SDK (a sampler) or in a collector behind the exporter`,
