@@ -121,6 +121,9 @@ func (p *parser) awsxray(n entry, path string) *AWSXRayExporter {
 	}
 	if e, ok := f["endpoint"]; ok {
 		a.Endpoint = p.httpURL(e, path+".endpoint")
+		if u, err := url.Parse(a.Endpoint); err == nil && u.Port() == "2000" && (isLoopback(u.Hostname()) || u.Hostname() == "169.254.79.129") {
+			p.errorf(deref(e.val), "%s.endpoint: %s is the X-Ray daemon's address, which takes segment documents, not OTLP; lambdaotel sends to X-Ray's OTLP endpoint itself: remove endpoint (region chooses it)", path, a.Endpoint)
+		}
 	}
 	if a.Region != "" && !regionRE().MatchString(a.Region) {
 		p.errorf(deref(f["region"].val), "%s.region: %q is not an AWS region, e.g. us-east-1", path, a.Region)

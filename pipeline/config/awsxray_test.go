@@ -40,6 +40,7 @@ func TestAWSXRayExporter(t *testing.T) {
 				}
 			}},
 		{name: "external_id without a role", exporter: "    external_id: e\n", url: "https://xray.eu-west-1.amazonaws.com/v1/traces", warn: "external_id (no role_arn to assume)"},
+		{name: "the X-Ray daemon's address", exporter: "    endpoint: http://127.0.0.1:2000\n", err: `exporters.awsxray.endpoint: http://127.0.0.1:2000 is the X-Ray daemon's address`},
 		{name: "bad region", exporter: "    region: Frankfurt\n", err: `exporters.awsxray.region: "Frankfurt" is not an AWS region`},
 		{name: "bad role", exporter: "    role_arn: xray-writer\n", err: `exporters.awsxray.role_arn: "xray-writer" is not an ARN`},
 		{name: "bad timeout", exporter: "    request_timeout_seconds: soon\n", err: `request_timeout_seconds: expected a whole number`},
