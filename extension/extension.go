@@ -538,7 +538,9 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, io.Discard))
+	opts := engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, io.Discard)
+	opts.Getenv = getenv
+	comp, err := engine.Build(cfg, opts)
 	if err != nil {
 		return "", err
 	}

@@ -42,6 +42,7 @@ func (x *Extension) selfTelemetry() pmetric.Metrics {
 		{"lambdaotel.items.spilled", "items written to the spill queue on disk", n.Spilled},
 		{"lambdaotel.items.replayed", "items sent from the spill queue", n.Replayed},
 		{"lambdaotel.items.refused", "items refused to a client, which was told (buffer full: retry later; larger than the buffer)", n.Refused},
+		{"lambdaotel.items.rejected", "items a backend refused in a partial success, or an exporter took out because the backend would refuse them", n.Rejected},
 		{"lambdaotel.items.dropped", "items lost: permanent failure, full queue, no queue", n.Dropped},
 	} {
 		x.selfSum(sm.Metrics(), c.name, c.desc, "{item}").SetIntValue(c.value)

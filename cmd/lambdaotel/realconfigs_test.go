@@ -91,6 +91,16 @@ func TestRealConfigs(t *testing.T) {
 		t.Run(strings.TrimSuffix(c.file, ".yaml"), func(t *testing.T) {
 			env := map[string]string{}
 			for _, kv := range strings.Fields(c.env) {
+				if kv == "LAMBDA" {
+					// What Lambda sets for every function: its region and
+					// the execution role's credentials.
+					env["AWS_REGION"] = "us-east-1"
+					env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"
+					env["AWS_SECRET_ACCESS_KEY"] = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+					env["AWS_SESSION_TOKEN"] = "session-token"
+					env["AWS_LAMBDA_FUNCTION_NAME"] = "example"
+					continue
+				}
 				if kv == "SECRETS" {
 					env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = secrets.URL
 					env["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE"

@@ -27,7 +27,13 @@ func checkAWSEnv(t *testing.T, where string, env map[string]string, stream strin
 			t.Fatalf("%s: %d %s pipelines", where, len(ps), s)
 		}
 		e := cfg.Exporters[ps[0].Exporters[0]]
-		if e.OTLPHTTP == nil || e.OTLPHTTP.URL(s) != want || cfg.Extensions[e.Auth] == nil {
+		switch {
+		case s == pipeline.Traces:
+			// The awsxray exporter signs its requests itself.
+			if e.AWSXRay == nil || e.AWSXRay.TracesURL(func(k string) string { return env[k] }) != want {
+				t.Errorf("%s: %s go to %+v, want the awsxray exporter to %s", where, s, e, want)
+			}
+		case e.OTLPHTTP == nil || e.OTLPHTTP.URL(s) != want || cfg.Extensions[e.Auth] == nil:
 			t.Errorf("%s: %s go to %+v, want %s signed", where, s, e, want)
 		}
 	}

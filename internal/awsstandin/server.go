@@ -47,6 +47,9 @@ type Server struct {
 	// their credentials last (default one hour).
 	Roles   map[string]bool
 	RoleTTL time.Duration
+	// ExternalIDs are the ExternalId values the trust policies of roles
+	// require (by role ARN); AssumeRole without it is denied.
+	ExternalIDs map[string]string
 	// Denied names resources (secret, parameter, "bucket/key", role ARN)
 	// whose access is refused with AccessDenied.
 	Denied map[string]bool
@@ -488,6 +491,9 @@ func (s *Server) sts(r *http.Request, body []byte, op string) answer {
 	role, session := q.Get("RoleArn"), q.Get("RoleSessionName")
 	if n := len(session); n < 2 || n > 64 {
 		return bad("ValidationError", "1 validation error detected: Value at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64")
+	}
+	if want, ok := s.ExternalIDs[role]; ok && q.Get("ExternalId") != want {
+		return answer{status: http.StatusForbidden, code: "AccessDenied", msg: "User is not authorized to perform: sts:AssumeRole on resource: " + role + " (ExternalId does not match)"}
 	}
 	if s.Denied[role] || !s.Roles[role] {
 		return answer{status: http.StatusForbidden, code: "AccessDenied", msg: "User is not authorized to perform: sts:AssumeRole on resource: " + role}

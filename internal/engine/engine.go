@@ -23,6 +23,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/auth"
 	"github.com/lambdaotel/lambdaotel/pipeline/awsemfexporter"
+	"github.com/lambdaotel/lambdaotel/pipeline/awsxrayexporter"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
@@ -59,6 +60,9 @@ type Options struct {
 	// EMFOutput receives the awsemf exporter's records (in Lambda the
 	// extension's stdout: the function's log stream).
 	EMFOutput io.Writer
+	// Getenv reads the environment the exporters' credentials and region
+	// come from (os.Getenv if nil).
+	Getenv func(string) string
 }
 
 // Platform is the source of platform telemetry (the telemetryapi
@@ -236,6 +240,7 @@ func (c *Engine) Produces(s pipeline.Signal) bool {
 
 // newExporter makes the exporter a configuration describes.
 func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Options, logger *slog.Logger) (pipeline.Exporter, error) {
+	getenv := o.Getenv
 	var wrap auth.Wrapper
 	if ec.Auth != "" {
 		x := exts[ec.Auth]
@@ -243,7 +248,7 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Optio
 			return nil, fmt.Errorf("%s: exporter %s: authenticator %q is not declared", ec.Pos, ec.ID, ec.Auth)
 		}
 		var err error
-		if wrap, err = auth.New(x, nil); err != nil {
+		if wrap, err = auth.New(x, getenv); err != nil {
 			return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
 		}
 	}
@@ -280,6 +285,14 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Optio
 		e, err = awsemfexporter.New(ec.ID, out, *ec.AWSEMF, logger)
 	case ec.PrometheusRemoteWrite != nil:
 		e, err = newPrometheusRemoteWrite(ec.ID, ec.PrometheusRemoteWrite, tlsOf, wrap)
+	case ec.AWSXRay != nil:
+		a := ec.AWSXRay
+		e, err = awsxrayexporter.New(ec.ID, awsxrayexporter.Config{
+			TracesURL: a.TracesURL(getenv), Getenv: getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
+			Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
+			Marks:  awsxrayexporter.Marks{LogGroups: a.LogGroups, Indexed: a.IndexedAttributes, IndexAll: a.IndexAllAttributes},
+			Logger: logger.With("exporter", ec.ID),
+		})
 	default:
 		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
 	}

@@ -11,9 +11,10 @@ import (
 
 // Variables of the AWS destination shortcut.
 const (
-	// EnvExporter set to "aws" sends traces to X-Ray and logs to
-	// CloudWatch Logs over their OTLP endpoints, signed with the
-	// function's credentials, instead of LAMBDAOTEL_EXPORTER_OTLP_*.
+	// EnvExporter set to "aws" sends traces to X-Ray (the awsxray
+	// exporter) and logs to CloudWatch Logs over their OTLP endpoints,
+	// signed with the function's credentials, instead of
+	// LAMBDAOTEL_EXPORTER_OTLP_*.
 	EnvExporter = "LAMBDAOTEL_EXPORTER"
 	// EnvAWSLogGroup and EnvAWSLogStream name the log group and stream
 	// that logs go to (x-aws-log-group, x-aws-log-stream). The group
@@ -85,14 +86,19 @@ func awsDefault(getenv func(string) string) (*Config, error) {
 		if !s.on {
 			continue
 		}
+		if s.sig == pipeline.Traces {
+			// The awsxray exporter: the same endpoint and signature, and the
+			// spans X-Ray would refuse fixed or counted before they are sent.
+			cfg.Exporters["awsxray"] = &Exporter{ID: "awsxray", Type: "awsxray", AWSXRay: &AWSXRayExporter{Region: region, Timeout: defaultEnvTimeout}}
+			cfg.Pipelines[string(s.sig)] = &Pipeline{ID: string(s.sig), Signal: s.sig, Receivers: []string{"otlp", "telemetryapi"}, Exporters: []string{"awsxray"}}
+			continue
+		}
 		id := "otlphttp/" + s.service
 		auth := "sigv4auth/" + s.service
 		cfg.Extensions[auth] = &Extension{ID: auth, Type: "sigv4auth", SigV4: &SigV4Auth{Region: region, Service: s.service}}
 		o := &OTLPHTTPExporter{Compression: CompressionGzip, Encoding: "proto", Timeout: defaultEnvTimeout}
 		u := sigv4auth.Endpoint(getenv, s.endpoint, s.service, region) + "/v1/" + string(s.sig)
 		switch s.sig {
-		case pipeline.Traces:
-			o.TracesEndpoint = u
 		case pipeline.Logs:
 			o.LogsEndpoint = u
 			o.Headers = map[string]string{"x-aws-log-group": group, "x-aws-log-stream": stream}

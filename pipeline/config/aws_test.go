@@ -8,7 +8,8 @@ import (
 )
 
 // TestAWSDefault checks LAMBDAOTEL_EXPORTER=aws: signed per-signal
-// endpoints, log group and stream headers, metrics on request.
+// endpoints (traces through the awsxray exporter), log group and stream
+// headers, metrics on request.
 func TestAWSDefault(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
@@ -63,6 +64,13 @@ func TestAWSDefault(t *testing.T) {
 					t.Fatalf("%s: %d pipelines", s, len(ps))
 				}
 				e := cfg.Exporters[ps[0].Exporters[0]]
+				if s == pipeline.Traces {
+					// The awsxray exporter: signed with the region's xray.
+					if a := e.AWSXRay; a == nil || a.Region != tc.env["AWS_REGION"] || a.TracesURL(func(k string) string { return tc.env[k] }) != want {
+						t.Errorf("traces exporter %+v (AWSXRay %+v), want awsxray to %s", e, a, want)
+					}
+					continue
+				}
 				if got := e.OTLPHTTP.URL(s); got != want {
 					t.Errorf("%s URL = %q, want %q", s, got, want)
 				}

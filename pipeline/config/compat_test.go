@@ -82,3 +82,66 @@ func TestCompressionValues(t *testing.T) {
 		}
 	}
 }
+
+// TestBareDollarVariable: $NAME, the collector's old form, is kept as
+// written; when NAME is set, one warning says how to write it.
+func TestBareDollarVariable(t *testing.T) {
+	yaml := strings.Replace(minimal, "exporters:\n", "exporters:\n  debug/x:\n    verbosity: \"$LEVEL $UNSET $LEVEL ^a$ $1\"\n", 1)
+	cfg, err := Parse([]byte(yaml), "config.yaml", envMap(map[string]string{"LEVEL": "detailed"}))
+	if err == nil {
+		t.Fatalf("want the verbosity refused as written, got %+v", cfg.Exporters["debug/x"].Debug)
+	}
+	yaml = strings.Replace(minimal, "exporters:\n", "exporters:\n  otlphttp/x:\n    endpoint: https://example.com\n    headers: {x-key: \"$KEY $UNSET $KEY ^a$ $1\"}\n", 1)
+	cfg, err = Parse([]byte(yaml), "config.yaml", envMap(map[string]string{"KEY": "secret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Exporters["otlphttp/x"].OTLPHTTP.Headers["x-key"]; got != "$KEY $UNSET $KEY ^a$ $1" {
+		t.Errorf("header %q, want it kept as written", got)
+	}
+	n := 0
+	for _, w := range cfg.Warnings {
+		if strings.Contains(w, "$KEY is kept as written") && strings.Contains(w, "write ${env:KEY}") {
+			n++
+		}
+		if strings.Contains(w, "UNSET") {
+			t.Errorf("warning about an unset variable: %s", w)
+		}
+	}
+	if n != 1 {
+		t.Errorf("warnings %q: want one about $KEY", cfg.Warnings)
+	}
+}
+
+// TestTopLevelInsecure: an exporter's insecure where old collectors had it
+// is read as tls.insecure, with a warning; with a tls section too, refused.
+func TestTopLevelInsecure(t *testing.T) {
+	for _, tt := range []struct {
+		name, exporter, err string
+	}{
+		{name: "otlp", exporter: "  otlp/x:\n    endpoint: localhost:55681\n    insecure: true\n"},
+		{name: "otlphttp", exporter: "  otlphttp/x:\n    endpoint: http://localhost:55681\n    insecure: true\n"},
+		{name: "both", exporter: "  otlp/x:\n    endpoint: localhost:55681\n    insecure: true\n    tls: {insecure: true}\n", err: "exporters.otlp/x.insecure: set tls.insecure instead, not both"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			yaml := strings.Replace(minimal, "exporters:\n", "exporters:\n"+tt.exporter, 1)
+			cfg, err := Parse([]byte(yaml), "config.yaml", envMap(nil))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			ex := cfg.Exporters[tt.name+"/x"]
+			if (ex.OTLP != nil && !ex.OTLP.TLS.Insecure) || (ex.OTLPHTTP != nil && !ex.OTLPHTTP.TLS.Insecure) {
+				t.Errorf("tls.insecure not set: %+v", ex)
+			}
+			if !strings.Contains(strings.Join(cfg.Warnings, "\n"), "insecure: the collector's old place of tls.insecure") {
+				t.Errorf("warnings %q", cfg.Warnings)
+			}
+		})
+	}
+}

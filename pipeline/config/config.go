@@ -16,8 +16,9 @@
 //	processors: the types registered in package internal/processor, each
 //	            of which parses its own options (resource, attributes);
 //	            batch, decouple, memory_limiter (accepted and ignored)
-//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug,
-//	            awsemf, prometheusremotewrite (metrics only)
+//	exporters:  otlp (alias otlp_grpc), otlphttp (alias otlp_http), debug
+//	            (alias logging), awsxray (traces only), awsemf and
+//	            prometheusremotewrite (metrics only)
 //
 // Scalar values may use ${env:VAR}, ${VAR} and ${env:VAR:-default}; $$ is a
 // literal $. A variable that is set to the empty string counts as unset.
@@ -233,7 +234,7 @@ const (
 // is set, according to Type.
 type Exporter struct {
 	ID   string // as declared, e.g. "otlphttp/backend" or "otlp_http"
-	Type string // canonical type: "otlp", "otlphttp", "debug", "awsemf" or "prometheusremotewrite"
+	Type string // canonical type: "otlp", "otlphttp", "debug", "awsxray", "awsemf" or "prometheusremotewrite"
 	Pos  Position
 	// Auth is the id of the extension that authenticates the exporter's
 	// requests (auth: {authenticator: ID}), or "".
@@ -242,6 +243,7 @@ type Exporter struct {
 	OTLP                  *OTLPExporter
 	OTLPHTTP              *OTLPHTTPExporter
 	Debug                 *DebugExporter
+	AWSXRay               *AWSXRayExporter
 	AWSEMF                *awsemfexporter.Config
 	PrometheusRemoteWrite *PrometheusRemoteWriteExporter
 }
@@ -661,6 +663,8 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 	case e.Debug != nil:
 		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
+	case e.AWSXRay != nil:
+		return e.AWSXRay.describe()
 	case e.AWSEMF != nil:
 		return describeEMF(e.AWSEMF)
 	case e.PrometheusRemoteWrite != nil:

@@ -270,12 +270,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown exporter type",
 			yaml: minimalWith("exporters", "  kafka:\n    brokers: [localhost:9092]\n"),
-			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsemf, prometheusremotewrite`,
+			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray, awsemf, prometheusremotewrite`,
 		},
 		{
 			name: "unknown exporter type with a name",
 			yaml: minimalWith("exporters", "  kafka/events:\n    brokers: [localhost:9092]\n"),
-			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsemf, prometheusremotewrite`,
+			want: `config.yaml:8:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray, awsemf, prometheusremotewrite`,
 		},
 		{
 			name: "logging exporter's loglevel",
@@ -595,7 +595,7 @@ func TestParseSyntaxErrorFile(t *testing.T) {
 
 func TestParseUnknownExporterFile(t *testing.T) {
 	_, err := parseFile(t, "testdata/unknown-exporter.yaml", nil)
-	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsemf, prometheusremotewrite`
+	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray, awsemf, prometheusremotewrite`
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v, want %s", err, want)
 	}

@@ -75,6 +75,19 @@ func (p *parser) expandScalar(n *yaml.Node) {
 			refs++
 			changed = true
 		default:
+			// $NAME, the collector's old form, is not expanded (as in the
+			// collector today); when NAME is set, it was surely meant.
+			j := i + 1
+			for j < len(s) && (s[j] == '_' || 'A' <= s[j] && s[j] <= 'Z' || 'a' <= s[j] && s[j] <= 'z' || j > i+1 && '0' <= s[j] && s[j] <= '9') {
+				j++
+			}
+			if name := s[i+1 : j]; name != "" && p.getenv(name) != "" && !p.warnedBare[name] {
+				if p.warnedBare == nil {
+					p.warnedBare = map[string]bool{}
+				}
+				p.warnedBare[name] = true
+				p.warnf("line %d: $%s is kept as written, not replaced by the variable's value: write ${env:%s} (recent collector versions do not expand $%s either)", n.Line, name, name, name)
+			}
 			b.WriteByte('$')
 			i++
 		}

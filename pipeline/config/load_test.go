@@ -150,7 +150,7 @@ func TestLoadMissingFileIsNotExist(t *testing.T) {
 
 func TestLoadParsesTheFile(t *testing.T) {
 	_, err := Load(envMap(map[string]string{"LAMBDAOTEL_CONFIG": "testdata/unknown-exporter.yaml"}))
-	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsemf, prometheusremotewrite`
+	want := `testdata/unknown-exporter.yaml:10:3: exporters: unknown type "kafka"; supported: otlp, otlphttp, debug, awsxray, awsemf, prometheusremotewrite`
 	if err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
 	}

@@ -128,6 +128,7 @@ type parser struct {
 	authRefs   map[string]*yaml.Node  // exporter id → its auth.authenticator node
 	sources    *configsource.Resolver // ${secretsmanager:...} and ${ssm:...}, made at first use
 	secrets    []string               // the values sources resolved
+	warnedBare map[string]bool        // $NAME references already warned about
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -240,12 +241,13 @@ func (p *parser) entries(n *yaml.Node, path string) []entry {
 
 // fields returns the pairs of mapping n by key. Keys in ignored are
 // accepted with a warning (the map's value says why); other keys not in
-// known are errors.
+// known are errors. A known key written "~key" is accepted but not listed
+// as supported (an old spelling read for compatibility).
 func (p *parser) fields(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]entry {
 	out := map[string]entry{}
 	for _, e := range p.entries(n, path) {
 		k := e.key.Value
-		if contains(known, k) {
+		if contains(known, k) || contains(known, "~"+k) {
 			out[k] = e
 			continue
 		}
@@ -253,10 +255,16 @@ func (p *parser) fields(n *yaml.Node, path string, known []string, ignored map[s
 			p.warnf("%s.%s: accepted and ignored: %s", path, k, why)
 			continue
 		}
+		listed := make([]string, 0, len(known))
+		for _, x := range known {
+			if !strings.HasPrefix(x, "~") {
+				listed = append(listed, x)
+			}
+		}
 		if path == "" {
-			p.errorf(e.key, "unknown top-level section %q; supported: %s", k, strings.Join(known, ", "))
+			p.errorf(e.key, "unknown top-level section %q; supported: %s", k, strings.Join(listed, ", "))
 		} else {
-			p.errorf(e.key, "%s: unknown key %q; supported: %s", path, k, strings.Join(known, ", "))
+			p.errorf(e.key, "%s: unknown key %q; supported: %s", path, k, strings.Join(listed, ", "))
 		}
 	}
 	return out
@@ -388,7 +396,7 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsemf", "prometheusremotewrite"}
+	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsxray", "awsemf", "prometheusremotewrite"}
 	// exporterAliases are the collector's newer names for the same
 	// exporters, and "logging", the old name of "debug" (its loglevel key is
 	// mapped onto verbosity).
@@ -397,11 +405,11 @@ var (
 	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
 		"receivers telemetryapireceiver":   `; the Telemetry API receiver's type is "telemetryapi"`,
-		"exporters awsxray":                `; send traces to X-Ray's OTLP endpoint instead: LAMBDAOTEL_EXPORTER=aws, or otlphttp with traces_endpoint https://xray.REGION.amazonaws.com/v1/traces and auth: {authenticator: sigv4auth}`,
+		"exporters logzio":                 `; vendors' own exporters are not built in: send OTLP to the vendor's OTLP endpoint with otlphttp (or otlp) and its token in a header`,
 		"processors tail_sampling":         `; tail sampling needs a collector that sees whole traces: run it behind the exporter`,
 		"processors metricstransform":      `; rename metrics in the function's SDK (views) or in a collector behind the exporter`,
-		"processors awsapplicationsignals": `; Application Signals is not implemented: remove it; the platform spans and faas.* metrics of the telemetryapi receiver describe each invocation`,
-		"exporters awsapplicationsignals":  `; Application Signals is not implemented: remove it, and send traces to X-Ray's OTLP endpoint (LAMBDAOTEL_EXPORTER=aws)`,
+		"processors awsapplicationsignals": `; it prepares spans and metrics for CloudWatch Application Signals (the CloudWatch agent's version cuts their cardinality by keep/drop/replace rules before awsemf and awsxray; collector-contrib's is still a no-op), and lambdaotel makes no Application Signals data: remove it`,
+		"exporters awsapplicationsignals":  `; collector-contrib and ADOT have no exporter of this name (the CloudWatch agent sends Application Signals data with awsemf and awsxray): remove it, and send traces with awsxray`,
 		"processors k8sattributes":         `; there is no Kubernetes in Lambda: remove it`,
 	}
 	signalNames = []string{"traces", "metrics", "logs"}
@@ -711,7 +719,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 	ex := &Exporter{ID: id, Type: typ, Pos: p.pos(e.key)}
 	switch typ {
 	case "otlp":
-		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth"}, ignoredExporterKeys)
+		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
 		p.auth(ex, f["auth"], path+".auth")
 		o := &OTLPExporter{
 			Headers:     p.headers(f["headers"].val, path+".headers"),
@@ -719,6 +727,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			Timeout:     DefaultOTLPTimeout,
 			TLS:         p.tls(f["tls"].val, path+".tls"),
 		}
+		p.oldInsecure(f, path, &o.TLS)
 		if t, ok := f["timeout"]; ok {
 			o.Timeout = p.duration(t.val, path+".timeout")
 		}
@@ -731,7 +740,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		}
 		ex.OTLP = o
 	case "otlphttp":
-		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth"}, ignoredExporterKeys)
+		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
 		p.auth(ex, f["auth"], path+".auth")
 		o := &OTLPHTTPExporter{
 			Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
@@ -744,6 +753,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			TLS:             p.tls(f["tls"].val, path+".tls"),
 			Encoding:        p.oneOf(f["encoding"].val, path+".encoding", "proto", "json"),
 		}
+		p.oldInsecure(f, path, &o.TLS)
 		if o.Encoding == "" {
 			o.Encoding = "proto"
 		}
@@ -775,12 +785,32 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 			v = "basic"
 		}
 		ex.Debug = &DebugExporter{Verbosity: v}
+	case "awsxray":
+		ex.AWSXRay = p.awsxray(e, path)
+		p.warnAWSXRay(id, ex.AWSXRay)
 	case "awsemf":
 		ex.AWSEMF = p.awsemf(e, path)
 	case "prometheusremotewrite":
 		p.prometheusRemoteWrite(ex, e, path)
 	}
 	return ex
+}
+
+// oldInsecure reads an exporter's top-level insecure, where collectors
+// before tls settings had their own section (and ADOT's Lambda samples
+// still have it), as tls.insecure, with a warning; both at once is an
+// error.
+func (p *parser) oldInsecure(f map[string]entry, path string, t *TLS) {
+	e, ok := f["insecure"]
+	if !ok {
+		return
+	}
+	if _, both := f["tls"]; both {
+		p.errorf(e.key, "%s.insecure: set tls.insecure instead, not both", path)
+		return
+	}
+	t.Insecure = p.boolean(e.val, path+".insecure")
+	p.warnf("%s.insecure: the collector's old place of tls.insecure; read as tls.insecure (move it there: the collector refuses it today)", path)
 }
 
 // compression normalises a compression setting. Absent means gzip (the

@@ -183,14 +183,18 @@ func validLabelName(s string) bool {
 	return true
 }
 
-// metricsOnly lists the exporter types that export metrics only.
-var metricsOnly = map[string]bool{"awsemf": true, "prometheusremotewrite": true}
+// onlySignal lists the exporter types that export one signal only.
+var onlySignal = map[string]pipeline.Signal{"awsxray": pipeline.Traces, "awsemf": pipeline.Metrics, "prometheusremotewrite": pipeline.Metrics}
 
-// checkSignal reports a pipeline of another signal than metrics naming an
-// exporter that exports metrics only.
+// checkSignal reports a pipeline naming an exporter that does not export
+// the pipeline's signal.
 func (p *parser) checkSignal(cfg *Config, pl *Pipeline, id string, n *yaml.Node) {
-	if ex := cfg.Exporters[id]; ex != nil && metricsOnly[ex.Type] && pl.Signal != pipeline.Metrics {
-		p.errorf(n, "service.pipelines.%s: exporter %q (%s) exports metrics only; remove it from this %s pipeline", pl.ID, id, ex.Type, pl.Signal)
+	ex := cfg.Exporters[id]
+	if ex == nil {
+		return
+	}
+	if only, ok := onlySignal[ex.Type]; ok && pl.Signal != only {
+		p.errorf(n, "service.pipelines.%s: exporter %q (%s) exports %s only; remove it from this %s pipeline", pl.ID, id, ex.Type, only, pl.Signal)
 	}
 }
 

@@ -120,12 +120,21 @@ func apiError(operation string, resp *http.Response, data []byte) *APIError {
 // the signer's credentials and returns the role's. The STS endpoint is
 // AWS_ENDPOINT_URL_STS if set, else the signer region's.
 func (s *Signer) AssumeRole(ctx context.Context, roleARN, sessionName string) (Credentials, error) {
+	return s.assumeRole(ctx, roleARN, sessionName, "")
+}
+
+// assumeRole is AssumeRole with the ExternalId a third party's role may
+// require ("" for none).
+func (s *Signer) assumeRole(ctx context.Context, roleARN, sessionName, externalID string) (Credentials, error) {
 	region := s.Region()
 	form := url.Values{
 		"Action":          {"AssumeRole"},
 		"Version":         {"2011-06-15"},
 		"RoleArn":         {roleARN},
 		"RoleSessionName": {sessionName},
+	}
+	if externalID != "" {
+		form.Set("ExternalId", externalID)
 	}
 	body := []byte(form.Encode())
 	h := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}

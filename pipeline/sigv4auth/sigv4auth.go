@@ -35,6 +35,7 @@ type AssumeRole struct {
 	RoleARN     string // assume_role.arn
 	SessionName string // assume_role.session_name; default "lambdaotel"
 	STSRegion   string // assume_role.sts_region; default the signing region or AWS_REGION
+	ExternalID  string // the ExternalId the role's trust policy requires, if any (awsxray's external_id)
 }
 
 // Signer signs requests. Its methods may be called from several goroutines.
@@ -71,7 +72,7 @@ func New(cfg Config, getenv func(string) string) (*Signer, error) {
 		}
 		sts := NewWithProvider(Config{Region: region, Service: "sts"}, base, getenv)
 		s.creds = &refreshing{fetch: func(ctx context.Context) (Credentials, error) {
-			return sts.AssumeRole(ctx, cfg.AssumeRole.RoleARN, firstNonEmpty(cfg.AssumeRole.SessionName, "lambdaotel"))
+			return sts.assumeRole(ctx, cfg.AssumeRole.RoleARN, firstNonEmpty(cfg.AssumeRole.SessionName, "lambdaotel"), cfg.AssumeRole.ExternalID)
 		}}
 	}
 	return s, nil
