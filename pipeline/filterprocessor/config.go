@@ -180,7 +180,7 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 			*s.out = decodeConditions(d, s.sig, cond.Value, path+"."+s.sig.conditions, cfg.ErrorMode)
 		}
 		if hasLegacy {
-			if g, ok := decodeLegacy(d, s.sig, legacy.Value, path+"."+s.sig.name, cfg); ok && g.count() > 0 {
+			if g, ok := decodeLegacy(d, s.sig, legacy.Value, path+"."+s.sig.name, cfg); ok {
 				*s.out = []Group{g}
 			}
 		}
