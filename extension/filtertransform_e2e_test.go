@@ -27,12 +27,14 @@ func metricsNamed(md []pmetric.Metrics, name string) []pmetric.Metric {
 
 // TestFilterProcessor runs the filter processor in the sandbox, one
 // processor in the three pipelines, with the three ways of writing
-// conditions: a span and two log records of every invocation are
-// dropped, and every data point of the function's counter, so that the
-// metric itself is dropped; the rest arrives.
+// conditions and with the include/exclude match form: a span and two log
+// records of every invocation are dropped, and the function's counter
+// (by its data points with conditions, so that the metric itself is
+// dropped; by name with the match form); the rest arrives.
 func TestFilterProcessor(t *testing.T) {
 	t.Parallel()
-	cfg := withProcessor(t, "filter/noise", `    error_mode: ignore
+	for _, c := range []struct{ name, options string }{
+		{"conditions", `    error_mode: ignore
     trace_conditions:
       - 'span.name == "child-1"'
       - 'resource.attributes["service.name"] == "not-this-function"'
@@ -42,36 +44,63 @@ func TestFilterProcessor(t *testing.T) {
     log_conditions:
       - context: log
         conditions:
-          - 'IsMatch(body, "^log [02]$") and severity_number == SEVERITY_NUMBER_INFO'`)
-	e := startEnv(t, envOptions{protocol: "http/protobuf", config: cfg})
-	for k := range 2 {
-		if res := e.invoke(t, `{"spans":3,"logs":3}`); res.Error != nil {
-			t.Fatalf("invocation %d: %v", k, res.Error)
-		}
-	}
-	e.sb.Shutdown()
-	var names []string
-	for _, s := range e.sink.Spans() {
-		names = append(names, s.Name)
-	}
-	sort.Strings(names)
-	if got, want := strings.Join(names, ","), "child-0,child-0,child-2,child-2,handler,handler"; got != want {
-		t.Errorf("spans at the backend: %s, want %s", got, want)
-	}
-	var bodies []string
-	for _, lr := range logRecords(e.sink) {
-		bodies = append(bodies, lr.body)
-	}
-	if got, want := strings.Join(bodies, ","), "log 1,log 1"; got != want {
-		t.Errorf("log records at the backend: %s, want %s", got, want)
-	}
-	if ms := metricsNamed(e.sink.Metrics(), "fixture.invocations"); len(ms) != 0 {
-		t.Errorf("fixture.invocations arrived %d times although all its data points were dropped", len(ms))
-	}
-	for _, md := range e.sink.Metrics() {
-		if md.DataPointCount() == 0 {
-			t.Errorf("an empty metrics request reached the backend: %d resources", md.ResourceMetrics().Len())
-		}
+          - 'IsMatch(body, "^log [02]$") and severity_number == SEVERITY_NUMBER_INFO'`},
+		{"include/exclude", `    spans:
+      include:
+        match_type: regexp
+        span_names: ['^(handler|child-)']
+      exclude:
+        match_type: strict
+        attributes:
+          - key: index
+            value: 1
+    metrics:
+      exclude:
+        match_type: regexp
+        metric_names: ['^fixture\.']
+    logs:
+      include:
+        match_type: strict
+        severity_number:
+          min: INFO
+      exclude:
+        match_type: regexp
+        bodies: ['^log [02]$']`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := withProcessor(t, "filter/noise", c.options, "traces", "metrics", "logs")
+			e := startEnv(t, envOptions{protocol: "http/protobuf", config: cfg})
+			for k := range 2 {
+				if res := e.invoke(t, `{"spans":3,"logs":3}`); res.Error != nil {
+					t.Fatalf("invocation %d: %v", k, res.Error)
+				}
+			}
+			e.sb.Shutdown()
+			var names []string
+			for _, s := range e.sink.Spans() {
+				names = append(names, s.Name)
+			}
+			sort.Strings(names)
+			if got, want := strings.Join(names, ","), "child-0,child-0,child-2,child-2,handler,handler"; got != want {
+				t.Errorf("spans at the backend: %s, want %s", got, want)
+			}
+			var bodies []string
+			for _, lr := range logRecords(e.sink) {
+				bodies = append(bodies, lr.body)
+			}
+			if got, want := strings.Join(bodies, ","), "log 1,log 1"; got != want {
+				t.Errorf("log records at the backend: %s, want %s", got, want)
+			}
+			if ms := metricsNamed(e.sink.Metrics(), "fixture.invocations"); len(ms) != 0 {
+				t.Errorf("fixture.invocations arrived %d times although it was filtered out", len(ms))
+			}
+			for _, md := range e.sink.Metrics() {
+				if md.DataPointCount() == 0 {
+					t.Errorf("an empty metrics request reached the backend: %d resources", md.ResourceMetrics().Len())
+				}
+			}
+		})
 	}
 }
 
@@ -99,7 +128,7 @@ func TestTransformProcessor(t *testing.T) {
       - delete_key(log.attributes, "faas.invocation_id")
     metric_statements:
       - set(metric.description, "invocations counted by the fixture") where metric.name == "fixture.invocations"
-      - delete_key(datapoint.attributes, "request_id")`)
+      - delete_key(datapoint.attributes, "request_id")`, "traces", "metrics", "logs")
 	e := startEnv(t, envOptions{protocol: "http/protobuf", config: cfg})
 	for k := range 2 {
 		if res := e.invoke(t, `{"spans":2,"logs":2}`); res.Error != nil {

@@ -106,26 +106,50 @@ type SeverityNumber struct {
 // Decode reads the include and exclude blocks of f (a processor's fields)
 // and reports every mistake through d.
 func Decode(d processor.Decoder, f map[string]processor.Entry, path string) Config {
+	return DecodeNamed(d, f, path, nil)
+}
+
+// DecodeNamed is Decode for blocks that spell properties otherwise (the
+// filter processor's logs and metrics blocks): names maps a key of Keys to
+// the key written in the block, and only the keys it names are accepted.
+// A nil names is Keys as they are.
+func DecodeNamed(d processor.Decoder, f map[string]processor.Entry, path string, names map[string]string) Config {
 	var c Config
 	if e, ok := f["include"]; ok {
-		c.Include = decodeProperties(d, e, path+".include")
+		c.Include = decodeProperties(d, e, path+".include", names)
 	}
 	if e, ok := f["exclude"]; ok {
-		c.Exclude = decodeProperties(d, e, path+".exclude")
+		c.Exclude = decodeProperties(d, e, path+".exclude", names)
 	}
 	return c
 }
 
-func decodeProperties(d processor.Decoder, e processor.Entry, path string) *Properties {
+func decodeProperties(d processor.Decoder, e processor.Entry, path string, names map[string]string) *Properties {
 	n := processor.Deref(e.Value)
 	if processor.IsNull(n) {
 		d.Errorf(e.Key, "%s: match_type is required (strict or regexp), with at least one property to match", path)
 		return nil
 	}
+	key, keys := func(k string) string { return k }, Keys
+	if names != nil {
+		key, keys = func(k string) string { return names[k] }, nil
+		for _, k := range Keys {
+			if names[k] != "" {
+				keys = append(keys, names[k])
+			}
+		}
+	}
 	nerr := d.Mistakes()
-	f := d.Fields(n, path, Keys)
+	raw := d.Fields(n, path, keys)
 	if d.Mistakes() > nerr {
 		return nil
+	}
+	// f holds the entries under the names of Keys.
+	f := make(map[string]processor.Entry, len(raw))
+	for _, k := range Keys {
+		if v, ok := raw[key(k)]; ok && key(k) != "" {
+			f[k] = v
+		}
 	}
 	p := &Properties{}
 	mt, ok := f["match_type"]
@@ -143,7 +167,7 @@ func decodeProperties(d processor.Decoder, e processor.Entry, path string) *Prop
 	if r, ok := f["regexp"]; ok {
 		// cacheenabled and cachemaxnumentries tune the collector's cache of
 		// match results; matching is the same without it.
-		d.Fields(r.Value, path+".regexp", []string{"cacheenabled", "cachemaxnumentries"})
+		d.Fields(r.Value, path+"."+key("regexp"), []string{"cacheenabled", "cachemaxnumentries"})
 	}
 	sets := []struct {
 		key string
@@ -151,9 +175,9 @@ func decodeProperties(d processor.Decoder, e processor.Entry, path string) *Prop
 	}{{"services", &p.Services}, {"span_names", &p.SpanNames}, {"span_kinds", &p.SpanKinds}, {"log_bodies", &p.LogBodies}, {"log_severity_texts", &p.LogSeverityTexts}, {"metric_names", &p.MetricNames}}
 	for _, s := range sets {
 		if v, ok := f[s.key]; ok {
-			items, nodes := d.List(v.Value, path+"."+s.key)
+			items, nodes := d.List(v.Value, path+"."+key(s.key))
 			if len(items) > 0 {
-				*s.dst = newSet(d, items, nodes, p.Regexp, path+"."+s.key)
+				*s.dst = newSet(d, items, nodes, p.Regexp, path+"."+key(s.key))
 			}
 		}
 	}
@@ -165,16 +189,16 @@ func decodeProperties(d processor.Decoder, e processor.Entry, path string) *Prop
 		}
 	}
 	if v, ok := f["log_severity_number"]; ok && !processor.IsNull(v.Value) {
-		p.SeverityNumber = decodeSeverity(d, v.Value, path+".log_severity_number")
+		p.SeverityNumber = decodeSeverity(d, v.Value, path+"."+key("log_severity_number"))
 	}
 	if v, ok := f["attributes"]; ok {
-		p.Attributes = decodeAttributes(d, v.Value, p.Regexp, path+".attributes")
+		p.Attributes = decodeAttributes(d, v.Value, p.Regexp, path+"."+key("attributes"))
 	}
 	if v, ok := f["resources"]; ok {
-		p.Resources = decodeAttributes(d, v.Value, p.Regexp, path+".resources")
+		p.Resources = decodeAttributes(d, v.Value, p.Regexp, path+"."+key("resources"))
 	}
 	if v, ok := f["libraries"]; ok {
-		p.Libraries = decodeLibraries(d, v.Value, p.Regexp, path+".libraries")
+		p.Libraries = decodeLibraries(d, v.Value, p.Regexp, path+"."+key("libraries"))
 	}
 	if d.Mistakes() > nerr {
 		return nil
@@ -421,6 +445,39 @@ func (c Config) SkipMetric(res pcommon.Resource, m pmetric.Metric) bool {
 		return true
 	}
 	return c.Exclude != nil && c.Exclude.matchMetric(res, m)
+}
+
+// SkipMetricResource reports whether a resource and all its metrics are
+// skipped by the resources of the blocks. With SkipMetricName it is the
+// filter processor's metric matching, which upstream runs at two levels:
+// a resource is skipped when include's resources do not match it or
+// exclude's do, a metric when include's metric_names do not match its
+// name or exclude's do. A block without resources (or metric_names) takes
+// no part at that level, so an exclude block drops what matches either.
+func (c Config) SkipMetricResource(res pcommon.Resource) bool {
+	if c.Include != nil && len(c.Include.Resources) > 0 && !matchAttributes(c.Include.Resources, res.Attributes()) {
+		return true
+	}
+	return c.Exclude != nil && len(c.Exclude.Resources) > 0 && matchAttributes(c.Exclude.Resources, res.Attributes())
+}
+
+// SkipMetricName reports whether a metric is skipped by the metric_names
+// of the blocks.
+func (c Config) SkipMetricName(m pmetric.Metric) bool {
+	if c.Include != nil && c.Include.MetricNames != nil && !c.Include.MetricNames.Matches(m.Name()) {
+		return true
+	}
+	return c.Exclude != nil && c.Exclude.MetricNames != nil && c.Exclude.MetricNames.Matches(m.Name())
+}
+
+// IsEmpty reports whether the block gives no property to match on.
+func (p *Properties) IsEmpty() bool {
+	for _, g := range p.given() {
+		if g {
+			return false
+		}
+	}
+	return true
 }
 
 // Empty reports whether there is nothing to match: every item is processed.

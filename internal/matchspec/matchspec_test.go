@@ -25,16 +25,30 @@ func init() {
 		},
 		New: func(any) (processor.Processor, error) { return nil, nil },
 	})
+	// The same with the filter processor's names of log properties.
+	processor.Register(processor.Factory{
+		Type: "matchnamed",
+		Decode: func(d processor.Decoder, _, value *yaml.Node, path string) any {
+			return matchspec.DecodeNamed(d, d.Fields(value, path, []string{"include", "exclude"}), path,
+				map[string]string{"match_type": "match_type", "log_bodies": "bodies", "attributes": "record_attributes", "resources": "resource_attributes"})
+		},
+		New: func(any) (processor.Processor, error) { return nil, nil },
+	})
 }
 
 func parse(t *testing.T, blocks string) (matchspec.Config, error) {
 	t.Helper()
-	yml := "receivers:\n  otlp:\n    protocols:\n      http:\nprocessors:\n  matchtest:\n" + blocks + "\nexporters:\n  debug:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [matchtest]\n      exporters: [debug]\n"
+	return parseAs(t, "matchtest", blocks)
+}
+
+func parseAs(t *testing.T, typ, blocks string) (matchspec.Config, error) {
+	t.Helper()
+	yml := "receivers:\n  otlp:\n    protocols:\n      http:\nprocessors:\n  " + typ + ":\n" + blocks + "\nexporters:\n  debug:\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      processors: [" + typ + "]\n      exporters: [debug]\n"
 	cfg, err := config.Parse([]byte(yml), "config.yaml", func(string) string { return "" })
 	if err != nil {
 		return matchspec.Config{}, err
 	}
-	return cfg.Processors["matchtest"].Options.(matchspec.Config), nil
+	return cfg.Processors[typ].Options.(matchspec.Config), nil
 }
 
 // item is one span, log record and metric with the same resource, scope
@@ -142,6 +156,60 @@ func TestCheckSignal(t *testing.T) {
 			if (err == nil) != (want == "") || (err != nil && err.Error() != want) {
 				t.Errorf("%s in %s: error %v, want %q", c.blocks, signal, err, want)
 			}
+		}
+	}
+}
+
+// TestDecodeNamed: blocks read under other key names accept only those
+// names, and messages name the key as written.
+func TestDecodeNamed(t *testing.T) {
+	m, err := parseAs(t, "matchnamed", "    include: {match_type: regexp, bodies: [declined], record_attributes: [{key: http.route}]}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, scope, _, lr, _ := item()
+	if m.SkipLog(res, scope, lr) || m.Include.LogBodies == nil || len(m.Include.Attributes) != 1 {
+		t.Errorf("bodies and record_attributes not read as log_bodies and attributes: %v", m)
+	}
+	for blocks, want := range map[string]string{
+		"    include: {match_type: strict, log_bodies: [a]}":                   `config.yaml:7:35: processors.matchnamed.include: unknown key "log_bodies"; supported: match_type, bodies, record_attributes, resource_attributes`,
+		"    exclude: {match_type: regexp, bodies: ['(']}":                     "config.yaml:7:44: processors.matchnamed.exclude.bodies: \"(\" is not a valid regular expression: error parsing regexp: missing closing ): `(`",
+		"    exclude: {match_type: regexp, resource_attributes: [{value: a}]}": `config.yaml:7:57: processors.matchnamed.exclude.resource_attributes[0]: key is required (an attribute name)`,
+	} {
+		if _, err := parseAs(t, "matchnamed", blocks); err == nil || err.Error() != want {
+			t.Errorf("%s: error %v\nwant %s", blocks, err, want)
+		}
+	}
+}
+
+// TestMetricLevels: the filter processor's metric matching runs resources
+// and names apart, so exclude drops what matches either, where SkipMetric
+// (the attributes processor's) needs both.
+func TestMetricLevels(t *testing.T) {
+	cases := []struct {
+		blocks                 string
+		resource, name, metric bool // SkipMetricResource, SkipMetricName, SkipMetric
+	}{
+		{"exclude: {match_type: strict, metric_names: [other], resources: [{key: service.name, value: checkout}]}", true, false, false},
+		{"exclude: {match_type: strict, metric_names: [http.server.duration], resources: [{key: service.name, value: cart}]}", false, true, false},
+		{"include: {match_type: strict, metric_names: [http.server.duration], resources: [{key: service.name, value: cart}]}", true, false, true},
+		{"include: {match_type: regexp, resources: [{key: service.name, value: ^check}]}", false, false, false},
+		{"exclude: {match_type: regexp, metric_names: [duration]}", false, true, true},
+	}
+	for _, c := range cases {
+		m, err := parse(t, "    "+c.blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, _, _, _, metric := item()
+		if got := m.SkipMetricResource(res); got != c.resource {
+			t.Errorf("%s: resource skipped %v, want %v", c.blocks, got, c.resource)
+		}
+		if got := m.SkipMetricName(metric); got != c.name {
+			t.Errorf("%s: name skipped %v, want %v", c.blocks, got, c.name)
+		}
+		if got := m.SkipMetric(res, metric); got != c.metric {
+			t.Errorf("%s: metric skipped %v, want %v", c.blocks, got, c.metric)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/matchspec"
 	"github.com/lambdaotel/lambdaotel/internal/ottlsubset"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
@@ -26,12 +27,18 @@ const (
 )
 
 // Config is the processor's configuration: per signal, groups of
-// conditions; an item is dropped if any condition of any group holds.
+// conditions, an item being dropped if any condition of any group holds;
+// or the include/exclude match form, an item being dropped if include is
+// set and does not match it or exclude is set and matches it.
 type Config struct {
 	ErrorMode ErrorMode
 	Traces    []Group
 	Metrics   []Group
 	Logs      []Group
+
+	// SpanMatch (spans), MetricMatch (metrics) and LogMatch (logs) are the
+	// match form; a signal has either groups or a match.
+	SpanMatch, MetricMatch, LogMatch matchspec.Config
 }
 
 // Group is a list of conditions with its error mode, sorted by the level
@@ -53,7 +60,12 @@ func (c *Config) String() string {
 	for _, s := range []struct {
 		name   string
 		groups []Group
-	}{{"traces", c.Traces}, {"metrics", c.Metrics}, {"logs", c.Logs}} {
+		match  matchspec.Config
+	}{{"traces", c.Traces, c.SpanMatch}, {"metrics", c.Metrics, c.MetricMatch}, {"logs", c.Logs, c.LogMatch}} {
+		if !s.match.Empty() {
+			parts = append(parts, fmt.Sprintf("%s: %s", s.name, s.match))
+			continue
+		}
 		n := 0
 		for i := range s.groups {
 			n += s.groups[i].count()
@@ -65,7 +77,7 @@ func (c *Config) String() string {
 	if len(parts) == 0 {
 		return "filter: no conditions (drops nothing)"
 	}
-	return fmt.Sprintf("filter (error_mode %s): drops what matches; %s", c.ErrorMode, strings.Join(parts, ", "))
+	return fmt.Sprintf("filter (error_mode %s): drops what matches (what include does not); %s", c.ErrorMode, strings.Join(parts, "; "))
 }
 
 // signal describes one signal's configuration keys and contexts.
@@ -114,22 +126,22 @@ var legacyKeys = map[string][]string{
 	"logs":    {"resource", "log_record", "include", "exclude"},
 }
 
-// matchHint says how to write the include/exclude match form as
-// conditions, per signal.
-var matchHint = map[string]string{
-	"spans": `write the match as trace_conditions, which drop what they match: exclude services [a, b] → 'IsMatch(resource.attributes["service.name"], "^(a|b)$")'; ` +
-		`span_names [x] → 'span.name == "x"'; attributes {key: k, value: v} → 'span.attributes["k"] == "v"'; include → 'not (...)'`,
-	"metrics": `write the match as metric_conditions, which drop what they match: exclude metric_names [x] (strict) → 'metric.name == "x"', (regexp) → 'IsMatch(metric.name, "x")'; ` +
-		`resource_attributes {key: k, value: v} → 'resource.attributes["k"] == "v"'; include → 'not (...)'`,
-	"logs": `write the match as log_conditions, which drop what they match: exclude bodies [x] → 'IsMatch(log.body, "x")'; severity_texts [x] → 'log.severity_text == "x"'; ` +
-		`record_attributes {key: k, value: v} → 'log.attributes["k"] == "v"'; include severity_number {min: WARN} → 'log.severity_number < SEVERITY_NUMBER_WARN'`,
+// matchNames are the keys of the include/exclude blocks of metrics and
+// logs, by the matchspec property they set (upstream's
+// MetricMatchProperties and LogMatchProperties).
+var matchNames = map[string]map[string]string{
+	"metrics": {"match_type": "match_type", "regexp": "regexp", "metric_names": "metric_names", "resources": "resource_attributes"},
+	"logs": {"match_type": "match_type", "log_bodies": "bodies", "log_severity_texts": "severity_texts", "log_severity_number": "severity_number",
+		"attributes": "record_attributes", "resources": "resource_attributes"},
 }
 
 // Decode reads the processor's options: error_mode, the condition lists
 // trace_conditions, metric_conditions and log_conditions (strings, or
-// groups of {context, error_mode, conditions}), and the older per-context
+// groups of {context, error_mode, conditions}), the older per-context
 // lists traces.{resource,span,spanevent}, metrics.{resource,metric,
-// datapoint} and logs.{resource,log_record}.
+// datapoint} and logs.{resource,log_record}, and the match form
+// spans.{include,exclude}, metrics.{include,exclude,regexp} and
+// logs.{include,exclude}.
 func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	f := d.Fields(value, path, []string{"error_mode", "trace_conditions", "metric_conditions", "log_conditions", "traces", "metrics", "logs", "spans", "profile_conditions", "profiles"})
 	if v := processor.Deref(value); !processor.IsNull(v) && v.Kind != yaml.MappingNode {
@@ -147,7 +159,12 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 		}
 	}
 	if e, ok := f["spans"]; ok {
-		d.Errorf(e.Key, "%s.spans: the include/exclude match form is not supported; %s", path, matchHint["spans"])
+		cfg.SpanMatch = decodeSpans(d, e, path+".spans")
+		for _, k := range []string{"trace_conditions", "traces"} {
+			if _, given := f[k]; given {
+				d.Errorf(e.Key, "%s: use either %s or spans (include/exclude), not both (the collector refuses both)", path, k)
+			}
+		}
 	}
 	for _, s := range []struct {
 		sig signal
@@ -163,12 +180,75 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 			*s.out = decodeConditions(d, s.sig, cond.Value, path+"."+s.sig.conditions, cfg.ErrorMode)
 		}
 		if hasLegacy {
-			if g, ok := decodeLegacy(d, s.sig, legacy.Value, path+"."+s.sig.name, cfg.ErrorMode); ok {
+			if g, ok := decodeLegacy(d, s.sig, legacy.Value, path+"."+s.sig.name, cfg); ok {
 				*s.out = []Group{g}
 			}
 		}
 	}
 	return cfg
+}
+
+// decodeSpans reads spans.{include,exclude} (the properties of the
+// attributes and span processors' blocks, for spans).
+func decodeSpans(d processor.Decoder, e processor.Entry, path string) matchspec.Config {
+	nerr := d.Mistakes()
+	f := d.Fields(e.Value, path, []string{"include", "exclude"})
+	m := matchspec.Decode(d, f, path)
+	if d.Mistakes() > nerr {
+		return matchspec.Config{}
+	}
+	if err := m.CheckSignal("traces"); err != nil {
+		d.Errorf(e.Key, "%s: %v", path, err)
+		return matchspec.Config{}
+	}
+	return m
+}
+
+// decodeMatch reads the include/exclude blocks of metrics or logs. A
+// block with no property is left out, as upstream does; match_type expr
+// and its expressions (the expr language) are refused.
+func decodeMatch(d processor.Decoder, sig signal, f map[string]processor.Entry, path string) matchspec.Config {
+	nerr := d.Mistakes()
+	blocks := map[string]processor.Entry{}
+	for _, k := range []string{"include", "exclude"} {
+		e, ok := f[k]
+		if !ok {
+			continue
+		}
+		if sig.name == "metrics" && refuseExpr(d, e, path+"."+k) {
+			continue
+		}
+		blocks[k] = e
+	}
+	m := matchspec.DecodeNamed(d, blocks, path, matchNames[sig.name])
+	if d.Mistakes() > nerr {
+		return matchspec.Config{}
+	}
+	if m.Include != nil && m.Include.IsEmpty() {
+		m.Include = nil
+	}
+	if m.Exclude != nil && m.Exclude.IsEmpty() {
+		m.Exclude = nil
+	}
+	return m
+}
+
+// refuseExpr reports (and refuses) a metrics block with match_type expr
+// or expressions.
+func refuseExpr(d processor.Decoder, e processor.Entry, path string) bool {
+	n := processor.Deref(e.Value)
+	if processor.IsNull(n) || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], processor.Deref(n.Content[i+1])
+		if (k.Value == "match_type" && v.Kind == yaml.ScalarNode && strings.EqualFold(v.Value, "expr")) || k.Value == "expressions" {
+			d.Errorf(k, "%s.%s: match_type expr and its expressions (the expr language) are not supported; use match_type strict or regexp with metric_names and resource_attributes, "+
+				"or write the expressions as metric_conditions, which drop what they match, e.g. 'metric.name == \"x\" and metric.type == METRIC_DATA_TYPE_SUM' or 'datapoint.attributes[\"k\"] == \"v\"'", path, k.Value)
+			return true
+		}
+	}
+	return false
 }
 
 func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ErrorMode {
@@ -248,14 +328,30 @@ func decodeConditions(d processor.Decoder, sig signal, n *yaml.Node, path string
 }
 
 // decodeLegacy reads traces/metrics/logs: a list of conditions per
-// context, without context prefixes needed; include/exclude are refused.
-func decodeLegacy(d processor.Decoder, sig signal, n *yaml.Node, path string, mode ErrorMode) (Group, bool) {
-	g := Group{ErrorMode: mode}
+// context, without context prefixes needed, or for metrics and logs the
+// include/exclude match form (into cfg).
+func decodeLegacy(d processor.Decoder, sig signal, n *yaml.Node, path string, cfg *Config) (Group, bool) {
+	g := Group{ErrorMode: cfg.ErrorMode}
 	nerr := d.Mistakes()
 	f := d.Fields(n, path, legacyKeys[sig.name])
-	for _, k := range []string{"include", "exclude", "regexp"} {
-		if e, ok := f[k]; ok {
-			d.Errorf(e.Key, "%s.%s: the include/exclude match form is not supported; %s", path, k, matchHint[sig.name])
+	if r, ok := f["regexp"]; ok {
+		// cacheenabled and cachemaxnumentries tune the collector's cache of
+		// regexp results; matching is the same without it.
+		d.Fields(r.Value, path+".regexp", []string{"cacheenabled", "cachemaxnumentries"})
+	}
+	_, inc := f["include"]
+	_, exc := f["exclude"]
+	if inc || exc {
+		for _, k := range legacyKeys[sig.name] {
+			if e, ok := f[k]; ok && sig.legacy[k] != "" {
+				d.Errorf(e.Key, "%s: use either %s or include/exclude, not both (the collector refuses both)", path, k)
+			}
+		}
+		m := decodeMatch(d, sig, f, path)
+		if sig.name == "metrics" {
+			cfg.MetricMatch = m
+		} else {
+			cfg.LogMatch = m
 		}
 	}
 	for _, k := range legacyKeys[sig.name] {

@@ -14,8 +14,16 @@
 // dropped with all it holds, then items, then span events or data points.
 // A span whose events are all dropped stays; a metric whose data points
 // are all dropped is dropped; a scope or resource left empty is dropped.
-// The older include/exclude match form is refused with the conditions to
-// write instead.
+// The older include/exclude match form (spans, metrics and logs with
+// include and exclude blocks) is supported with upstream's semantics on
+// internal/matchspec: include keeps only what matches, exclude drops what
+// matches, and with both include runs first. Spans take services,
+// span_names, span_kinds, attributes, resources and libraries; log records
+// bodies, severity_texts, severity_number, record_attributes and
+// resource_attributes; metrics metric_names and resource_attributes, which
+// upstream matches at two levels (see matchspec.Config.SkipMetricResource).
+// match_type expr of metrics (the expr language) is refused. A scope or
+// resource left empty is dropped.
 package filterprocessor
 
 import (
@@ -98,6 +106,15 @@ func (p *Processor) ProcessTraces(_ context.Context, td ptrace.Traces) error {
 	for i := range p.cfg.Traces {
 		p.cfg.Traces[i].traces(td, &o)
 	}
+	if m := p.cfg.SpanMatch; !m.Empty() {
+		td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+			rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool {
+				ss.Spans().RemoveIf(func(sp ptrace.Span) bool { return m.SkipSpan(rs.Resource(), ss.Scope(), sp) })
+				return ss.Spans().Len() == 0
+			})
+			return rs.ScopeSpans().Len() == 0
+		})
+	}
 	return p.finish("traces", &o)
 }
 
@@ -143,6 +160,18 @@ func (p *Processor) ProcessMetrics(_ context.Context, md pmetric.Metrics) error 
 	var o outcome
 	for i := range p.cfg.Metrics {
 		p.cfg.Metrics[i].metrics(md, &o)
+	}
+	if m := p.cfg.MetricMatch; !m.Empty() {
+		md.ResourceMetrics().RemoveIf(func(rm pmetric.ResourceMetrics) bool {
+			if m.SkipMetricResource(rm.Resource()) {
+				return true
+			}
+			rm.ScopeMetrics().RemoveIf(func(sm pmetric.ScopeMetrics) bool {
+				sm.Metrics().RemoveIf(m.SkipMetricName)
+				return sm.Metrics().Len() == 0
+			})
+			return rm.ScopeMetrics().Len() == 0
+		})
 	}
 	return p.finish("metrics", &o)
 }
@@ -218,6 +247,15 @@ func (p *Processor) ProcessLogs(_ context.Context, ld plog.Logs) error {
 	var o outcome
 	for i := range p.cfg.Logs {
 		p.cfg.Logs[i].logs(ld, &o)
+	}
+	if m := p.cfg.LogMatch; !m.Empty() {
+		ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+			rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+				sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool { return m.SkipLog(rl.Resource(), sl.Scope(), lr) })
+				return sl.LogRecords().Len() == 0
+			})
+			return rl.ScopeLogs().Len() == 0
+		})
 	}
 	return p.finish("logs", &o)
 }
