@@ -13,20 +13,20 @@ build:
 ## vet: static checks
 vet:
 	$(GO) vet ./...
-	cd extension/promwrite && $(GO) vet ./...
+	cd internal/extension/promwrite && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-## test: every test (unit and end to end through the sandbox; extension/promwrite is a module of its own)
+## test: every test (unit and end to end through the sandbox; internal/extension/promwrite is a module of its own)
 test: vet
 	$(GO) test -count=1 -timeout 15m ./...
-	cd extension/promwrite && $(GO) test -count=1 -timeout 5m ./...
+	cd internal/extension/promwrite && $(GO) test -count=1 -timeout 5m ./...
 
 ## fuzz: each fuzz target for a bounded time (make test runs their seed corpus only)
 FUZZTIME ?= 20s
 fuzz:
 	for t in FuzzDecodeProto FuzzDecodeJSON FuzzHTTPGzip FuzzGRPCFrame; do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./pipeline/otlpreceiver || exit 1; done
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./pipeline/config
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/pipeline/otlpreceiver || exit 1; done
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/pipeline/config
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/ottlsubset
 
 ## demo: a function with an extension in the local Lambda environment

@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpreceiver"
 )
 
 // newGRPCServer returns a gRPC server with the OTLP trace, metrics and logs

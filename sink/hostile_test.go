@@ -13,7 +13,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/lambdaotel/lambdaotel/internal/hostile"
-	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpreceiver"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
 

@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpreceiver"
 )
 
 // Content types of OTLP/HTTP.

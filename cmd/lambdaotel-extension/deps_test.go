@@ -12,10 +12,10 @@ import (
 // runtime (protowire alone is allowed). Linking them takes the stripped
 // binary from about 9 MB to about 16 MB, over the 12 MB budget in
 // DESIGN.md, and binary size is cold start. Speak gRPC with
-// pipeline/grpcwire instead. Of the AWS SDK only the SigV4 signer is
+// internal/pipeline/grpcwire instead. Of the AWS SDK only the SigV4 signer is
 // linked: its configuration loading, credential chain (which probes
 // files and the instance metadata service) and service clients are not;
-// pipeline/sigv4auth and pipeline/configsource make the few calls needed.
+// internal/pipeline/sigv4auth and internal/pipeline/configsource make the few calls needed.
 var forbidden = regexp.MustCompile(`^(` +
 	`google\.golang\.org/grpc(/.*)?` +
 	`|google\.golang\.org/genproto(/.*)?` +

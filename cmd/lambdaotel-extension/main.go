@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/lambdaotel/lambdaotel/extension"
+	"github.com/lambdaotel/lambdaotel/internal/extension"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/lambdaotel/lambdaotel/extension"
+	"github.com/lambdaotel/lambdaotel/internal/extension"
 )
 
 const configUsage = `usage: lambdaotel config check FILE

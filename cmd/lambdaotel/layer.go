@@ -13,7 +13,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/lambdaotel/lambdaotel/extension"
+	"github.com/lambdaotel/lambdaotel/internal/extension"
 	"github.com/lambdaotel/lambdaotel/internal/layerzip"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lambdaotel/lambdaotel/extension"
+	"github.com/lambdaotel/lambdaotel/internal/extension"
 )
 
 // realDir holds the corpus of real Lambda collector configurations and its

@@ -26,7 +26,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/internal/lambdatest"
 	"github.com/lambdaotel/lambdaotel/internal/layerzip"
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )

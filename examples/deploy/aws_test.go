@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
 )
 
 // checkAWSEnv checks that the variables a deployment sets with the aws

@@ -30,7 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/layerzip"
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
 )
 
 // Stand-ins for the backend's parameters.

@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/buffer"
 )
 
 // maxRequestBytes bounds one export request (uncompressed protobuf): a

@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/buffer"
 )
 
 // TestPartsBytes checks that parts, the one place where a batch is cut

@@ -19,17 +19,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/auth"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsxrayexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/buffer"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpreceiver"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/prometheusremotewriteexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/auth"
-	"github.com/lambdaotel/lambdaotel/pipeline/awsemfexporter"
-	"github.com/lambdaotel/lambdaotel/pipeline/awsxrayexporter"
-	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
-	"github.com/lambdaotel/lambdaotel/pipeline/debugexporter"
-	"github.com/lambdaotel/lambdaotel/pipeline/otlpexporter"
-	"github.com/lambdaotel/lambdaotel/pipeline/otlpreceiver"
-	"github.com/lambdaotel/lambdaotel/pipeline/prometheusremotewriteexporter"
 )
 
 // pipe is one configured pipeline: its buffer, processors and exporters.

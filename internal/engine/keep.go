@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
-	"github.com/lambdaotel/lambdaotel/pipeline/spill"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/spill"
 )
 
 // queue keeps data that could not be sent within a flush's budget until a

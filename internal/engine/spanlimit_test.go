@@ -6,8 +6,8 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
-	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/buffer"
 )
 
 // TestSplitSpans checks that no request carries more than

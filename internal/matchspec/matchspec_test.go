@@ -11,8 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/matchspec"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
-	"github.com/lambdaotel/lambdaotel/pipeline/config"
 )
 
 // A processor type that only reads include and exclude, so that the

@@ -30,7 +30,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/lambdaotel/lambdaotel/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 )
 
 // Processor is an instance of a processor type: a value that implements
