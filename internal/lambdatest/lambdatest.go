@@ -51,21 +51,35 @@ func (l *LogBuffer) String() string {
 // FreePort returns a loopback port that is free now, for a program the
 // test starts to listen on. It is chosen at random below the kernel's
 // ephemeral range, so that no listener on port 0 and no outgoing
-// connection (in this or a parallel test process) can take it meanwhile.
+// connection (in this or a parallel test process) can take it meanwhile;
+// and never twice in one test process, so that two programs started by
+// one test cannot be given the same port before either listens.
 func FreePort(tb testing.TB) int {
 	tb.Helper()
 	low := ephemeralLow()
+	givenMu.Lock()
+	defer givenMu.Unlock()
 	for range 100 {
 		port := 10000 + rand.IntN(low-10000)
+		if given[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			ln.Close()
+			given[port] = true
 			return port
 		}
 	}
 	tb.Fatal("lambdatest: no free port found below the ephemeral range")
 	return 0
 }
+
+// given holds the ports FreePort handed out in this process.
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{}
+)
 
 // ephemeralLow is the lowest port the kernel hands out for port 0.
 func ephemeralLow() int {
