@@ -81,6 +81,29 @@ func TestNoDeprecatedModules(t *testing.T) {
 	}
 }
 
+// TestLibraryLinksNoGRPC fails if the library's package links grpc-go:
+// gRPC is opt-in, through package otlpgrpc, so that a function that sends
+// OTLP/HTTP (the default) does not carry it. The check on otlpgrpc makes
+// sure the test would see grpc-go if it were there.
+func TestLibraryLinksNoGRPC(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		pkg  string
+		want bool
+	}{{".", false}, {"./otlpgrpc", true}} {
+		linked := false
+		for _, p := range goList(t, "-deps", c.pkg) {
+			if p == "google.golang.org/grpc" || strings.HasPrefix(p, "google.golang.org/grpc/") {
+				linked = true
+				break
+			}
+		}
+		if linked != c.want {
+			t.Errorf("%s links grpc-go: %v, want %v (go list -deps %s)", c.pkg, linked, c.want, c.pkg)
+		}
+	}
+}
+
 // TestExtensionHasNoContrib fails if a contrib module enters the
 // extension's binary. Which parts of the AWS SDK the extension may link
 // (the SigV4 signer only) is cmd/lambdaotel-extension's dependency test.
