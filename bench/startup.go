@@ -55,7 +55,9 @@ var startupNetwork = os.Getenv("LAMBDAOTEL_BENCH_NETWORK")
 type startupBinary struct{ name, path string }
 
 // parseStartup reads -startup: name=path pairs separated by commas, at
-// least one. A path of "." builds the extension of this work tree.
+// least one. A path of "." builds the extension of this work tree, a
+// directory (./internal/fixtures/minimalext) the command in it; any other
+// path is an extension binary.
 func parseStartup(spec, work string) ([]startupBinary, error) {
 	var bins []startupBinary
 	for _, kv := range strings.Split(spec, ",") {
@@ -63,13 +65,22 @@ func parseStartup(spec, work string) ([]startupBinary, error) {
 		if !ok || name == "" || path == "" {
 			return nil, fmt.Errorf("-startup %q: want name=binary[,name=binary...], got %q", spec, kv)
 		}
-		if path == "." {
-			path = filepath.Join(work, "lambdaotel-"+name)
-			if err := build(path, runtime.GOARCH, "./cmd/lambdaotel-extension", "-trimpath", "-ldflags=-s -w"); err != nil {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, fmt.Errorf("-startup %q: %w", spec, err)
+		}
+		if fi.IsDir() {
+			pkg := path
+			if !filepath.IsAbs(pkg) {
+				pkg = "./" + filepath.Clean(pkg)
+			}
+			if path == "." {
+				pkg = "./cmd/lambdaotel-extension"
+			}
+			path = filepath.Join(work, "startup-"+name)
+			if err := build(path, runtime.GOARCH, pkg, "-trimpath", "-ldflags=-s -w"); err != nil {
 				return nil, err
 			}
-		} else if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("-startup %q: %w", spec, err)
 		}
 		bins = append(bins, startupBinary{name, path})
 	}
