@@ -63,9 +63,10 @@ func main() {
 	startupSpec := flag.String("startup", "", "name=binary,...: compare the start of these extension binaries (\".\" builds this tree's) and measure nothing else")
 	starts := flag.Int("starts", 20, "cold starts per binary and configuration for -startup")
 	startupSection := flag.String("startup-section", "", "with -startup: also write the table as this section of results.md")
+	startupRaw := flag.String("startup-raw", "", "with -startup: append each cold start's figures to this file")
 	flag.Parse()
 	if *startupSpec != "" {
-		if err := startup(*startupSpec, *starts, *out, *startupSection); err != nil {
+		if err := startup(*startupSpec, *starts, *out, *startupSection, *startupRaw); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
 		}

@@ -92,8 +92,20 @@ func parseStartup(spec, work string) ([]startupBinary, error) {
 // each binary of spec and each configuration, starts times, the binaries
 // taking turns cold start by cold start so that a change in the machine's
 // load falls on all of them alike. It prints a markdown table and, with
-// section set, writes it as that section of out/results.md.
-func startup(spec string, starts int, out, section string) error {
+// section set, writes it as that section of out/results.md. With rawPath
+// set, each cold start's figures are appended to that file (binary,
+// configuration, start in ms, RSS in bytes; tab-separated), so that runs
+// can be pooled.
+func startup(spec string, starts int, out, section, rawPath string) error {
+	var raw *os.File
+	if rawPath != "" {
+		f, err := os.OpenFile(rawPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		raw = f
+	}
 	work, err := os.MkdirTemp("", "lambdaotel-startup-")
 	if err != nil {
 		return err
@@ -128,6 +140,9 @@ func startup(spec string, starts int, out, section string) error {
 				}
 				ready[key{b, c}] = append(ready[key{b, c}], r)
 				rss[key{b, c}] = append(rss[key{b, c}], m)
+				if raw != nil {
+					fmt.Fprintf(raw, "%s\t%s\t%.3f\t%.0f\n", bin.name, cfg.name, r, m)
+				}
 			}
 		}
 	}
