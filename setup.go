@@ -33,9 +33,9 @@ import (
 // TLS), where the lambdaotel extension and the OpenTelemetry Collector
 // layers listen; OTEL_EXPORTER_OTLP_PROTOCOL=grpc (or per signal) for
 // OTLP/gRPC, to localhost:4317 by default, when the function imports
-// package github.com/lambdaotel/lambdaotel/otlpgrpc (without it no grpc-go
-// is linked, and grpc is refused with an error naming that package: the
-// signal goes over http/protobuf). OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
+// package github.com/lambdaotel/lambdaotel/otlpgrpc (without it the
+// OTLP/gRPC exporters are not linked, and grpc is refused with an error
+// naming that package: the signal goes over http/protobuf). OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
 // OTEL_LOGS_EXPORTER set to "none" turn a signal off, and
 // OTEL_SDK_DISABLED=true all of them. The span processor batches, and the
 // flush after each invocation sends the batch.

@@ -14,9 +14,10 @@
 // Collector layers listen.
 //
 // The default protocol, http/protobuf, needs no import. Without this
-// package a function links no grpc-go, which keeps its binary smaller and
-// its start-up shorter (see the README); Setup then refuses grpc with an
-// error that names this package, and sends over http/protobuf.
+// package a function links no OTLP/gRPC exporter, which keeps its binary
+// and memory smaller (see the README; grpc-go's core still comes with the
+// SDK's OTLP/HTTP exporters, which import it); Setup then refuses grpc
+// with an error that names this package, and sends over http/protobuf.
 package otlpgrpc
 
 import (
