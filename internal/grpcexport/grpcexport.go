@@ -1,6 +1,7 @@
 // Package grpcexport holds the OTLP/gRPC exporters of lambdaotel.Setup
 // when package otlpgrpc is linked, and nothing otherwise. It imports no
-// gRPC itself: a function that does not import otlpgrpc links no grpc-go.
+// gRPC itself: a function that does not import otlpgrpc links no OTLP/gRPC
+// exporter.
 package grpcexport
 
 import (
