@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test vet demo bench scoreboard bench-lib bench-awssdk layers layer-nodejs bench-nodejs clean fuzz
+.PHONY: all build test test-go-min vet demo bench scoreboard bench-lib bench-awssdk layers layer-nodejs bench-nodejs clean fuzz
 
 all: build
 
@@ -14,12 +14,24 @@ build:
 vet:
 	$(GO) vet ./...
 	cd internal/extension/promwrite && $(GO) vet ./...
+	cd examples/deploy && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-## test: every test (unit and end to end through the sandbox; internal/extension/promwrite is a module of its own)
-test: vet
+## test: every test (unit and end to end through the sandbox), those of the modules of their own (internal/extension/promwrite, examples/deploy), and the library with the oldest Go it declares
+test: vet test-go-min
 	$(GO) test -count=1 -timeout 15m ./...
 	cd internal/extension/promwrite && $(GO) test -count=1 -timeout 5m ./...
+	cd examples/deploy && $(GO) test -count=1 ./...
+
+# GO_MIN is the go line of go.mod: the oldest Go the module builds with
+# (the newest its dependencies declare; see the README's Go library section).
+GO_MIN := $(shell sed -n 's/^go \([0-9.]*\)$$/\1/p' go.mod)
+
+## test-go-min: vets and tests the library (the root package, otlpgrpc) with Go $(GO_MIN), the toolchain from the module proxy (cached in the module cache); -short leaves its end-to-end tests to the main run
+test-go-min:
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) version
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) vet . ./otlpgrpc
+	GOTOOLCHAIN=go$(GO_MIN) $(GO) test -short -count=1 . ./otlpgrpc
 
 ## fuzz: each fuzz target for a bounded time (make test runs their seed corpus only)
 FUZZTIME ?= 20s

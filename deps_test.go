@@ -81,6 +81,35 @@ func TestNoDeprecatedModules(t *testing.T) {
 	}
 }
 
+// TestLibraryLinksNoGRPC fails if the library's package links the OTLP/gRPC
+// exporters: gRPC is opt-in, through package otlpgrpc, so that a function
+// that sends OTLP/HTTP (the default) does not carry them. (grpc-go's core
+// packages stay linked: the SDK's OTLP/HTTP exporters import them for
+// their shared configuration.) The check on otlpgrpc makes sure the test
+// would see them if they were there.
+func TestLibraryLinksNoGRPC(t *testing.T) {
+	t.Parallel()
+	exporters := map[string]bool{
+		"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc":   true,
+		"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc": true,
+		"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc":       true,
+	}
+	for _, c := range []struct {
+		pkg  string
+		want int
+	}{{".", 0}, {"./otlpgrpc", len(exporters)}} {
+		var linked []string
+		for _, p := range goList(t, "-deps", c.pkg) {
+			if exporters[p] {
+				linked = append(linked, p)
+			}
+		}
+		if len(linked) != c.want {
+			t.Errorf("%s links %d OTLP/gRPC exporters %v, want %d (go list -deps %s)", c.pkg, len(linked), linked, c.want, c.pkg)
+		}
+	}
+}
+
 // TestExtensionHasNoContrib fails if a contrib module enters the
 // extension's binary. Which parts of the AWS SDK the extension may link
 // (the SigV4 signer only) is cmd/lambdaotel-extension's dependency test.

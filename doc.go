@@ -17,6 +17,9 @@
 // with the propagators of OTEL_PROPAGATORS, wraps the handler and calls
 // [lambda.Start]. Functions that build their own providers use [Wrap] (or
 // [WrapHandler] for a [lambda.Handler]) and pass the result to lambda.Start.
+// OTLP/gRPC (OTEL_EXPORTER_OTLP_PROTOCOL=grpc) needs the blank import of
+// package github.com/lambdaotel/lambdaotel/otlpgrpc; without it no gRPC
+// exporter is linked into the function.
 //
 // # What an invocation records
 //

@@ -10,17 +10,16 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/lambdaotel/lambdaotel/internal/grpcexport"
 )
 
 // Setup builds tracer, meter and logger providers from the standard
@@ -33,7 +32,10 @@ import (
 // HTTP, as the specification says, where the Go exporters alone would use
 // TLS), where the lambdaotel extension and the OpenTelemetry Collector
 // layers listen; OTEL_EXPORTER_OTLP_PROTOCOL=grpc (or per signal) for
-// OTLP/gRPC, to localhost:4317 by default. OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
+// OTLP/gRPC, to localhost:4317 by default, when the function imports
+// package github.com/lambdaotel/lambdaotel/otlpgrpc (without it the
+// OTLP/gRPC exporters are not linked, and grpc is refused with an error
+// naming that package: the signal goes over http/protobuf). OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and
 // OTEL_LOGS_EXPORTER set to "none" turn a signal off, and
 // OTEL_SDK_DISABLED=true all of them. The span processor batches, and the
 // flush after each invocation sends the batch.
@@ -71,10 +73,8 @@ func Setup(ctx context.Context) (shutdown func(context.Context) error, err error
 		grpc, perr := useGRPC("TRACES")
 		errs = append(errs, perr)
 		switch {
-		case grpc && localDefault("TRACES"):
-			exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithInsecure())
 		case grpc:
-			exp, err = otlptracegrpc.New(ctx)
+			exp, err = grpcexport.Registered.Traces(ctx, localDefault("TRACES"))
 		case localDefault("TRACES"):
 			exp, err = otlptracehttp.New(ctx, otlptracehttp.WithInsecure())
 		default:
@@ -103,10 +103,8 @@ func Setup(ctx context.Context) (shutdown func(context.Context) error, err error
 		grpc, perr := useGRPC("METRICS")
 		errs = append(errs, perr)
 		switch {
-		case grpc && localDefault("METRICS"):
-			exp, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithInsecure())
 		case grpc:
-			exp, err = otlpmetricgrpc.New(ctx)
+			exp, err = grpcexport.Registered.Metrics(ctx, localDefault("METRICS"))
 		case localDefault("METRICS"):
 			exp, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithInsecure())
 		default:
@@ -127,10 +125,8 @@ func Setup(ctx context.Context) (shutdown func(context.Context) error, err error
 		grpc, perr := useGRPC("LOGS")
 		errs = append(errs, perr)
 		switch {
-		case grpc && localDefault("LOGS"):
-			exp, err = otlploggrpc.New(ctx, otlploggrpc.WithInsecure())
 		case grpc:
-			exp, err = otlploggrpc.New(ctx)
+			exp, err = grpcexport.Registered.Logs(ctx, localDefault("LOGS"))
 		case localDefault("LOGS"):
 			exp, err = otlploghttp.New(ctx, otlploghttp.WithInsecure())
 		default:
@@ -184,9 +180,12 @@ func localDefault(signal string) bool {
 	return true
 }
 
+// otlpgrpcPackage is the package that links the OTLP/gRPC exporters.
+const otlpgrpcPackage = "github.com/lambdaotel/lambdaotel/otlpgrpc"
+
 // useGRPC reads the OTLP protocol of a signal (TRACES, METRICS, LOGS):
 // OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL;
-// http/protobuf (the default) or grpc. http/json is not built into the Go
+// http/protobuf (the default) or grpc, which needs package otlpgrpc. http/json is not built into the Go
 // exporters: the signal goes as http/protobuf, and the error says so.
 func useGRPC(signal string) (bool, error) {
 	env := "OTEL_EXPORTER_OTLP_" + signal + "_PROTOCOL"
@@ -199,6 +198,9 @@ func useGRPC(signal string) (bool, error) {
 	case "", "http/protobuf":
 		return false, nil
 	case "grpc":
+		if grpcexport.Registered == nil {
+			return false, fmt.Errorf("%s=%s: the OTLP/gRPC exporters are not linked: import _ %q to use them; using http/protobuf", env, v, otlpgrpcPackage)
+		}
 		return true, nil
 	}
 	return false, fmt.Errorf("%s=%s: supported are http/protobuf and grpc; using http/protobuf", env, v)

@@ -2,9 +2,15 @@ package lambdaotel
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/lambdaotel/lambdaotel/internal/grpcexport"
+	// The tests export over OTLP/gRPC too (TestFlushedBeforeFreeze/grpc):
+	// as a user's function would, the test binary links the exporters.
+	_ "github.com/lambdaotel/lambdaotel/otlpgrpc"
 )
 
 func spanContextOf(ctx context.Context) trace.SpanContext { return trace.SpanContextFromContext(ctx) }
@@ -62,6 +68,30 @@ func TestSignalAndProtocolSettings(t *testing.T) {
 		if grpc != c.grpc || (err != nil) != c.err {
 			t.Errorf("protocol %q, traces %q: grpc %v, error %v", c.all, c.traces, grpc, err)
 		}
+	}
+}
+
+// TestGRPCNotLinked checks what Setup says of grpc in a function that does
+// not import package otlpgrpc: the signal goes over http/protobuf, and the
+// error names the variable and the package to import.
+func TestGRPCNotLinked(t *testing.T) {
+	// Not parallel: environment variables and the registered exporters.
+	linked := grpcexport.Registered
+	grpcexport.Registered = nil
+	t.Cleanup(func() { grpcexport.Registered = linked })
+	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc")
+	grpc, err := useGRPC("TRACES")
+	if grpc || err == nil {
+		t.Fatalf("grpc %v, error %v; want false and an error", grpc, err)
+	}
+	for _, want := range []string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=grpc", `"github.com/lambdaotel/lambdaotel/otlpgrpc"`, "using http/protobuf"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	if grpc, err := useGRPC("METRICS"); grpc || err != nil {
+		t.Errorf("metrics, no protocol set: grpc %v, error %v", grpc, err)
 	}
 }
 

@@ -10,7 +10,9 @@
 //
 // With -section name=file it only puts the markdown of file into the
 // section name of bench/results.md (how make bench-awssdk records its
-// figures) and measures nothing.
+// figures) and measures nothing. With -startup A=binary,B=binary it only
+// compares the start (exec → first event/next) and RSS of extension
+// binaries, cold start by cold start in turns (see startup.go).
 package main
 
 import (
@@ -58,7 +60,18 @@ func main() {
 	quick := flag.Bool("quick", false, "fewer repetitions (a smoke run, not for the record)")
 	out := flag.String("out", "bench", "directory for results.json and results.md")
 	section := flag.String("section", "", "name=file: write file as section name of results.md and measure nothing")
+	startupSpec := flag.String("startup", "", "name=binary,...: compare the start of these extension binaries (\".\" builds this tree's) and measure nothing else")
+	starts := flag.Int("starts", 20, "cold starts per binary and configuration for -startup")
+	startupSection := flag.String("startup-section", "", "with -startup: also write the table as this section of results.md")
+	startupRaw := flag.String("startup-raw", "", "with -startup: append each cold start's figures to this file")
 	flag.Parse()
+	if *startupSpec != "" {
+		if err := startup(*startupSpec, *starts, *out, *startupSection, *startupRaw); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *section != "" {
 		if err := writeSectionFile(filepath.Join(*out, "results.md"), *section); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)

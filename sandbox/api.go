@@ -63,7 +63,7 @@ func invalidRuntimeTransition(w http.ResponseWriter, from, to string) {
 func (e *Env) runtimeNext(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	gen := e.gen
-	if gen == nil || gen.runtime == nil {
+	if gen == nil || e.runtimeLocked(gen) == nil {
 		e.mu.Unlock()
 		invalidRuntimeTransition(w, "Started", "Ready")
 		return
@@ -252,7 +252,7 @@ func (e *Env) runtimeInitError(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	gen := e.gen
-	if gen == nil || gen.runtime == nil || gen.runtimeReady || gen.initErr != nil {
+	if gen == nil || e.runtimeLocked(gen) == nil || gen.runtimeReady || gen.initErr != nil {
 		invalidRuntimeTransition(w, "Ready", "InitError")
 		return
 	}

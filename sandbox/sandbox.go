@@ -66,15 +66,19 @@ type Env struct {
 // generation is one life of the runtime and the extensions, from init to
 // shutdown or reset.
 type generation struct {
-	started        time.Time
-	regOpen        bool // external extensions may still register
-	initializing   bool // init has not finished; telemetry subscriptions are accepted
-	runtime        *proc
-	runtimeReady   bool // the runtime has asked for its first invocation
-	runtimeWaiting int  // requests of the runtime blocked in invocation/next
-	initErr        *FunctionError
-	extensions     []*extension
-	procs          []*proc
+	started      time.Time
+	regOpen      bool // external extensions may still register
+	initializing bool // init has not finished; telemetry subscriptions are accepted
+	runtime      *proc
+	// runtimeStarting is set while the runtime's process is being started
+	// (outside e.mu: the Lambda APIs keep answering the extensions);
+	// runtime is set when it ends.
+	runtimeStarting bool
+	runtimeReady    bool // the runtime has asked for its first invocation
+	runtimeWaiting  int  // requests of the runtime blocked in invocation/next
+	initErr         *FunctionError
+	extensions      []*extension
+	procs           []*proc
 	// invocations holds the invocations in flight by request id, and those
 	// that timed out while the runtime still works on them.
 	invocations map[string]*invocation
@@ -312,6 +316,20 @@ func (e *Env) broadcastLocked() {
 	e.changed = make(chan struct{})
 }
 
+// runtimeLocked returns the runtime's process of gen, waiting (e.mu
+// released meanwhile) while it is being started: the runtime may call the
+// Runtime API before its start has returned here. It is called with e.mu
+// held.
+func (e *Env) runtimeLocked(gen *generation) *proc {
+	for gen.runtimeStarting {
+		ch := e.changed
+		e.mu.Unlock()
+		<-ch
+		e.mu.Lock()
+	}
+	return gen.runtime
+}
+
 // waitFor waits until cond (called with e.mu held) is true, or until the
 // deadline; it reports whether cond became true.
 func (e *Env) waitFor(deadline time.Time, cond func() bool) bool {
@@ -529,14 +547,22 @@ func (e *Env) init() (*generation, *InitReport, error) {
 		if w := envValue(rtEnv, "AWS_LAMBDA_EXEC_WRAPPER"); w != "" {
 			argv = append([]string{w}, argv...)
 		}
+		// The process starts without e.mu held: as in Lambda, the
+		// extensions' calls (Telemetry API subscription, event/next) are
+		// answered while the runtime starts, not after its exec.
 		e.mu.Lock()
+		gen.runtimeStarting = true
+		e.mu.Unlock()
 		p, err := startProc("runtime", argv, rtEnv, e.cfg.TaskRoot, e.freezer, e.startCmd, e.lineLogger("function"), e.procExited)
+		e.mu.Lock()
+		gen.runtimeStarting = false
 		if err != nil {
 			fail(StatusFailure, &FunctionError{Type: "Runtime.InvalidEntrypoint", Message: err.Error()})
 		} else {
 			gen.runtime = p
 			gen.procs = append(gen.procs, p)
 		}
+		e.broadcastLocked()
 		e.mu.Unlock()
 	}
 	var runtimeDone time.Time

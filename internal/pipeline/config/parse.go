@@ -1141,12 +1141,12 @@ func parseLevel(s string) (slog.Level, bool) {
 	return slog.LevelInfo, false
 }
 
-var bytesRE = regexp.MustCompile(`^(\d+)\s*([A-Za-z]*)$`)
+var bytesRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d+)\s*([A-Za-z]*)$`) }) // compiled at first use: start-up is cold start
 
 // parseBytes parses a byte count: a whole number, optionally with a unit
 // (B, KB, MB, GB in powers of 1000; KiB, MiB, GiB in powers of 1024).
 func parseBytes(s string) (int64, error) {
-	m := bytesRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := bytesRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return 0, fmt.Errorf("invalid size %q; use a number of bytes, optionally with a unit, e.g. 67108864 or 64MiB", s)
 	}

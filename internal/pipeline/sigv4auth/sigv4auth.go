@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,7 +64,7 @@ func New(cfg Config, getenv func(string) string) (*Signer, error) {
 	}
 	s := NewWithProvider(cfg, base, getenv)
 	if cfg.AssumeRole.RoleARN != "" {
-		if !arnRE.MatchString(cfg.AssumeRole.RoleARN) {
+		if !arnRE().MatchString(cfg.AssumeRole.RoleARN) {
 			return nil, fmt.Errorf("assume_role.arn %q is not a role ARN (arn:aws:iam::123456789012:role/NAME)", cfg.AssumeRole.RoleARN)
 		}
 		region := firstNonEmpty(cfg.AssumeRole.STSRegion, cfg.Region, getenv(EnvRegion), getenv(EnvDefaultRegion))
@@ -78,7 +79,7 @@ func New(cfg Config, getenv func(string) string) (*Signer, error) {
 	return s, nil
 }
 
-var arnRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/.+$`)
+var arnRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/.+$`) }) // compiled at first use: start-up is cold start
 
 // NewWithProvider returns a Signer with the given credentials.
 func NewWithProvider(cfg Config, creds Provider, getenv func(string) string) *Signer {
@@ -205,7 +206,7 @@ func readBody(req *http.Request) ([]byte, error) {
 // where they differ.
 var services = map[string]string{"aps-workspaces": "aps", "monitoring": "monitoring", "logs": "logs", "xray": "xray"}
 
-var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+var regionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`) }) // compiled at first use: start-up is cold start
 
 // Infer returns the signing service and region of an AWS host name, as
 // the collector's sigv4auth does: "aps-workspaces.us-west-2.amazonaws.com"
@@ -235,7 +236,7 @@ func Infer(host string) (service, region string) {
 		service = first
 	}
 	for _, l := range labels[1:] {
-		if regionRE.MatchString(l) {
+		if regionRE().MatchString(l) {
 			region = l
 			break
 		}
