@@ -97,7 +97,8 @@ func Run(ctx context.Context, opts Options) int {
 	otlpexporter.Version = Version // the exporters' User-Agent: one version, stamped at build time
 	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}, started: time.Now(),
 		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
-		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
+		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{}),
+			earlyC: make(chan struct{}, 1), earlyStopped: make(chan struct{})}}
 	x.redact = &redactWriter{w: opts.Stderr}
 	x.log = slog.New(newLogHandler(x.redact, x.level))
 	if err := x.start(ctx); err != nil {
@@ -195,7 +196,7 @@ func (x *Extension) prepare() (string, error) {
 		x.log.Warn(w)
 	}
 	buf := bufferBytes(cfg, x.opts.Getenv)
-	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick)); err != nil {
+	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick, x.flusher.arrived)); err != nil {
 		return ErrorConfigInvalid, err
 	}
 	if cfg.Settings.SelfTelemetry {
@@ -322,6 +323,10 @@ func (x *Extension) loop(ctx context.Context) int {
 	if x.flusher.background() {
 		go x.flusher.run(ctx)
 	}
+	if x.flusher.exportsEarly() {
+		x.flusher.early = true
+		go x.flusher.runEarly(ctx)
+	}
 	for {
 		x.flusher.idleSince(time.Now())
 		ev, err := x.client.Next(ctx)
@@ -345,14 +350,19 @@ func (x *Extension) loop(ctx context.Context) int {
 func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 	if x.platform != nil {
 		x.platform.Invoke(ev.RequestID, ev.InvokedFunctionARN, ev.Tracing.Value)
+		if x.flusher.early {
+			// Traces that arrived before this INVOKE was handled wait for it.
+			x.flusher.arrived()
+		}
 	}
 	switch x.flusher.mode(time.Now()) {
 	case config.StrategyEnd:
 		x.flushAtEnd(ctx, ev)
 	case config.StrategyPeriodic:
 		// While the function runs: what earlier invocations left, once
-		// the interval has passed. The invocation itself waits for none of it.
-		if x.flusher.due(time.Now()) {
+		// the interval has passed or (adaptive) something held is old.
+		// The invocation itself waits for none of it.
+		if x.flusher.due(time.Now(), x.comp.Held()) {
 			x.flushDuring(ctx, ev)
 		}
 	case config.StrategyContinuous:
@@ -427,6 +437,17 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	x.comp.Flush(ctx, false)
 }
 
+// flushEarly exports the function's data that arrived, before end (see
+// Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
+// invocation waits for it, and then sends only what is left.
+func (x *Extension) flushEarly(ctx context.Context, end time.Time) {
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	x.comp.FlushEarly(ctx)
+}
+
 // shutdown makes the final flush and stops everything, before end. The
 // data of the last invocations goes first, then the spill queue, oldest
 // first, with the time left; what is still unsent then is abandoned and
@@ -459,8 +480,8 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 // exporter writes to stderr, every line starting like the extension's own,
 // so that the telemetryapi receiver recognises it when it comes back as an
 // extension log line and never exports it again.
-func engineOptions(bufferBytes int64, logger *slog.Logger, filling func()) engine.Options {
-	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling,
+func engineOptions(bufferBytes int64, logger *slog.Logger, filling, arrived func()) engine.Options {
+	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling, Arrived: arrived,
 		DebugOutput: &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}}
 }
 
@@ -495,7 +516,7 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil))
+	comp, err := engine.Build(cfg, engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, nil))
 	if err != nil {
 		return "", err
 	}

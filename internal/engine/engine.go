@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -36,6 +37,31 @@ type pipe struct {
 	exporters  []pipeline.Exporter
 	// platform: a telemetryapi receiver feeds the pipeline.
 	platform bool
+	// early: the pipeline exports what arrives during the invocation
+	// (Engine.exportsEarly).
+	early bool
+	// waiting holds traces an early export could not join to their
+	// invocation yet; the next flush (early or not) takes them first.
+	waiting buffer.Batch
+	// waitingSince is when the oldest item of waiting arrived (Unix
+	// nanoseconds, 0 when none waits), for Held.
+	waitingSince atomic.Int64
+}
+
+// take takes what the pipeline holds: its buffer, after what waits.
+func (p *pipe) take() buffer.Batch {
+	b := p.buf.Take()
+	if p.waiting.Empty() {
+		return b
+	}
+	w := p.waiting
+	p.waiting = buffer.Batch{}
+	p.waitingSince.Store(0)
+	addSignal(&w, p.signal, b)
+	if !b.Since.IsZero() && b.Since.Before(w.Since) {
+		w.Since = b.Since
+	}
+	return w
 }
 
 // Options configure Build.
@@ -46,6 +72,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Filling, if set, is called when a pipeline's buffer is a quarter full.
 	Filling func()
+	// Arrived, if set, is called when data arrives for a pipeline that
+	// exports early (see Engine.FlushEarly).
+	Arrived func()
 	// DebugOutput receives the debug exporter's lines.
 	DebugOutput io.Writer
 }
@@ -61,6 +90,11 @@ type Platform interface {
 	Drain(functionTraces ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs)
 	// Join joins function traces to their invocations without collecting.
 	Join(functionTraces ptrace.Traces)
+	// JoinEarly joins function traces that leave while their invocation
+	// runs to its invocation span, without collecting. It reports false,
+	// and changes nothing, when they must wait: an invocation they belong
+	// to is not known yet.
+	JoinEarly(functionTraces ptrace.Traces) bool
 }
 
 // Engine is the pipelines built from one configuration.
@@ -80,6 +114,9 @@ type Engine struct {
 	// selfTelemetry, if set, makes the extension's own metrics at a flush.
 	selfTelemetry func() pmetric.Metrics
 	stats         counters
+	// flying is when the oldest item of the export under way arrived (Unix
+	// nanoseconds), 0 when none is.
+	flying atomic.Int64
 	// queue keeps what could not be sent in time; nil when spilling is off.
 	queue queue
 }
@@ -134,6 +171,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			for _, id := range pc.Receivers {
 				byReceiver[id] = append(byReceiver[id], p)
 			}
+			p.early = c.exportsEarly(p)
 			c.pipes = append(c.pipes, p)
 		}
 	}
@@ -149,7 +187,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			if h := rc.OTLP.HTTP; h != nil {
 				rcfg.HTTPEndpoint, rcfg.MaxRequestBodySize = h.Endpoint, h.MaxRequestBodySize
 			}
-			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger, filling: filling}, logger.With("receiver", id)))
+			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger, filling: filling, arrived: o.Arrived}, logger.With("receiver", id)))
 		case rc.TelemetryAPI != nil:
 			for _, p := range byReceiver[id] {
 				p.platform = true
@@ -265,6 +303,7 @@ type router struct {
 	logger   *slog.Logger
 	warned   sync.Map // signal → true once a "no pipeline" warning was logged
 	filling  func()   // called when a buffer is a quarter full
+	arrived  func()   // called when data arrives for a pipeline that exports early
 }
 
 // filled calls r.filling when p's buffer is a quarter full.
@@ -316,6 +355,9 @@ func (r *router) consume(ctx context.Context, p part) error {
 			return fmt.Errorf("pipeline %s: %w", pp.id, err)
 		}
 		r.filled(pp)
+		if pp.early && r.arrived != nil {
+			r.arrived()
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -35,12 +36,94 @@ type counters struct {
 func (x *Engine) Flush(ctx context.Context, final bool) {
 	batches := make([]buffer.Batch, len(x.pipes))
 	for i, p := range x.pipes {
-		batches[i] = p.buf.Take()
+		batches[i] = p.take()
 	}
 	if x.platform != nil {
 		x.addPlatform(batches, final)
 	}
 	x.addSelfTelemetry(batches)
+	failed := x.export(ctx, batches)
+	x.endFlush(final)
+	if !failed {
+		x.replay(ctx)
+	}
+}
+
+// FlushEarly exports what the pipelines that export early hold (see
+// exportsEarly), while the invocation still runs: the function's data as
+// it arrives, so that at the invocation's end only the platform's
+// telemetry is left to send. Root spans of running invocations are joined
+// to their invocation spans first. It collects no platform telemetry, adds
+// no self-telemetry and replays nothing: that is Flush's. What could not be
+// sent in time goes to the spill queue, as in Flush. Calls of Flush and
+// FlushEarly must not overlap.
+func (x *Engine) FlushEarly(ctx context.Context) {
+	batches := make([]buffer.Batch, len(x.pipes))
+	some := false
+	for i, p := range x.pipes {
+		if p.early {
+			batches[i] = p.take()
+			some = some || !batches[i].Empty()
+		}
+	}
+	if !some {
+		return
+	}
+	if x.platform != nil {
+		for i, p := range x.pipes {
+			if p.early && p.platform && p.signal == pipeline.Traces && !batches[i].Empty() && !x.platform.JoinEarly(batches[i].Traces) {
+				// Its INVOKE is not handled yet: it waits for the next flush.
+				p.waiting, batches[i] = batches[i], buffer.Batch{}
+				p.waitingSince.Store(p.waiting.Since.UnixNano())
+			}
+		}
+	}
+	x.export(ctx, batches)
+}
+
+// exportsEarly reports whether pipeline p exports the function's data as
+// it arrives, during the invocation (FlushEarly), rather than at the
+// invocation's end only. It is the one place that decides it: a pipeline
+// whose processors need an invocation's whole data before they can
+// decide must not export early.
+func (x *Engine) exportsEarly(p *pipe) bool { return true }
+
+// Held returns when the oldest item the pipelines hold in memory arrived:
+// buffered, or in an export that has not ended. It is the zero time when
+// they hold nothing.
+func (x *Engine) Held() time.Time {
+	var oldest time.Time
+	if n := x.flying.Load(); n != 0 {
+		oldest = time.Unix(0, n)
+	}
+	for _, p := range x.pipes {
+		waiting := time.Time{}
+		if n := p.waitingSince.Load(); n != 0 {
+			waiting = time.Unix(0, n)
+		}
+		for _, t := range []time.Time{p.buf.Since(), waiting} {
+			if !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+				oldest = t
+			}
+		}
+	}
+	return oldest
+}
+
+// export processes and exports batches (one per pipeline, in x.pipes'
+// order) to every exporter of their pipelines at once, until ctx ends,
+// and keeps what could not be sent. It reports whether an export failed.
+func (x *Engine) export(ctx context.Context, batches []buffer.Batch) bool {
+	var since time.Time
+	for _, b := range batches {
+		if !b.Since.IsZero() && (since.IsZero() || b.Since.Before(since)) {
+			since = b.Since
+		}
+	}
+	if !since.IsZero() {
+		x.flying.Store(since.UnixNano())
+		defer x.flying.Store(0)
+	}
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
@@ -70,10 +153,7 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 		}
 	}
 	wg.Wait()
-	x.endFlush(final)
-	if !failed.Load() {
-		x.replay(ctx)
-	}
+	return failed.Load()
 }
 
 // process runs the pipeline's processors on its batch, in order. A
