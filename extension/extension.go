@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/engine"
@@ -85,11 +86,16 @@ type Extension struct {
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
-	flushMu     sync.Mutex // held during a flush
-	mu          sync.Mutex
-	runtimeDone map[string]chan struct{}
-	telemetryOK bool
-	redact      *redactWriter // keeps the configuration's secrets out of the log
+	// flushMu is held during a flush, and shared by the early exports
+	// (which may overlap one another, never a flush).
+	flushMu sync.RWMutex
+	// platformSince is when the oldest platform.runtimeDone not yet
+	// collected by a flush arrived (Unix nanoseconds, 0: none).
+	platformSince atomic.Int64
+	mu            sync.Mutex
+	runtimeDone   map[string]chan struct{}
+	telemetryOK   bool
+	redact        *redactWriter // keeps the configuration's secrets out of the log
 }
 
 // Run runs the extension until SHUTDOWN and returns its exit status.
@@ -281,6 +287,9 @@ func (x *Extension) onTelemetry(events []telemetryapi.Event) {
 	}
 	for i := range events {
 		if events[i].Type == "platform.runtimeDone" {
+			if x.platform != nil {
+				x.platformSince.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			x.runtimeDoneFor(events[i].RequestID(), true)
 		}
 	}
@@ -360,9 +369,15 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 		x.flushAtEnd(ctx, ev)
 	case config.StrategyPeriodic:
 		// While the function runs: what earlier invocations left, once
-		// the interval has passed or (adaptive) something held is old.
-		// The invocation itself waits for none of it.
-		if x.flusher.due(time.Now(), x.comp.Held()) {
+		// the interval has passed. The invocation itself waits for none
+		// of it.
+		if x.flusher.strategy == config.StrategyAdaptive {
+			// Busy: the function's data leaves as it arrives; what is
+			// held older than holdBound is flushed now.
+			if x.flusher.due(time.Now(), x.held()) {
+				x.flushHeld(ctx, ev)
+			}
+		} else if x.flusher.due(time.Now(), time.Time{}) {
 			x.flushDuring(ctx, ev)
 		}
 	case config.StrategyContinuous:
@@ -421,8 +436,9 @@ func (x *Extension) flushDuring(ctx context.Context, ev *extensionsapi.Event) {
 	x.flushWithin(ctx, end)
 }
 
-// flushWithin waits for in-flight OTLP requests, then flushes, all before
-// end. Flushes never overlap.
+// flushWithin waits for in-flight OTLP requests (unless the invocation
+// has just started: they are its own, and leave early), then flushes, all
+// before end. Flushes never overlap.
 func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	x.flushMu.Lock()
 	defer x.flushMu.Unlock()
@@ -434,18 +450,54 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 		_ = r.WaitIdle(idle)
 	}
 	cancelIdle()
+	x.platformSince.Store(0)
 	x.comp.Flush(ctx, false)
+}
+
+// flushHeld flushes during an invocation that has just started, when the
+// adaptive strategy is busy: what earlier invocations left (platform
+// telemetry, data whose export failed), without waiting for the OTLP
+// requests in flight, which are this invocation's.
+func (x *Extension) flushHeld(ctx context.Context, ev *extensionsapi.Event) {
+	end := time.Now().Add(x.budget)
+	if d := ev.Deadline().Add(-deadlineMargin); d.Before(end) {
+		end = d
+	}
+	if time.Until(end) < minFlush {
+		return
+	}
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
+	x.flusher.flushed(time.Now())
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	x.platformSince.Store(0)
+	x.comp.Flush(ctx, false)
+}
+
+// held returns when the oldest item held in memory arrived: the
+// pipelines', or the platform telemetry not yet collected.
+func (x *Extension) held() time.Time {
+	oldest := x.comp.Held()
+	if n := x.platformSince.Load(); n != 0 {
+		if t := time.Unix(0, n); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest
 }
 
 // flushEarly exports the function's data that arrived, before end (see
 // Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
 // invocation waits for it, and then sends only what is left.
 func (x *Extension) flushEarly(ctx context.Context, end time.Time) {
-	x.flushMu.Lock()
-	defer x.flushMu.Unlock()
+	x.flushMu.RLock()
+	defer x.flushMu.RUnlock()
 	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
+	began := time.Now()
 	x.comp.FlushEarly(ctx)
+	x.log.Debug("early export", "ms", ms(time.Since(began)))
 }
 
 // shutdown makes the final flush and stops everything, before end. The

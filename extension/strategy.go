@@ -20,8 +20,8 @@ import (
 // the end of an invocation little is left to send. While invocations are
 // frequent, the adaptive strategy asks for the next event at once, and
 // bounds what a freeze can hold instead: at each invocation it flushes
-// (while the function runs) once anything held is older than holdBound,
-// and at least every holdBound.
+// (while the function runs) once anything held is older than holdBound:
+// the platform's telemetry of earlier invocations, an export that failed.
 const (
 	busyGap   = 2 * time.Second
 	gapWindow = 5
@@ -84,20 +84,16 @@ func (f *flusher) flushed(t time.Time) {
 	f.mu.Unlock()
 }
 
-// due reports whether the interval has passed since the last flush (for
-// the adaptive strategy, the smaller of it and holdBound), or the oldest
-// item held (zero: none) is older than holdBound.
+// due reports whether the interval has passed since the last flush, or
+// (the adaptive strategy) the oldest item held (zero: none) is older than
+// holdBound.
 func (f *flusher) due(now, held time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	interval := f.interval
-	if f.strategy == config.StrategyAdaptive {
-		interval = min(interval, holdBound)
-		if !held.IsZero() && now.Sub(held) > holdBound {
-			return true
-		}
+	if f.strategy == config.StrategyAdaptive && !held.IsZero() && now.Sub(held) > holdBound {
+		return true
 	}
-	return now.Sub(f.lastFlush) >= interval
+	return now.Sub(f.lastFlush) >= f.interval
 }
 
 // exportsEarly reports whether the strategy exports the function's data
@@ -115,17 +111,36 @@ func (f *flusher) arrived() {
 	}
 }
 
-// runEarly exports the function's data as it arrives, until stop. Data
-// that arrives during an export goes with the next one.
+// maxEarly bounds the early exports under way at once; data that arrives
+// meanwhile waits for one to end and goes with the next.
+const maxEarly = 4
+
+// runEarly exports the function's data as it arrives, until stop, each
+// arrival at once, up to maxEarly exports at a time (the SDKs send traces,
+// metrics and logs as separate requests: one export does not wait for
+// another's round trip).
 func (f *flusher) runEarly(ctx context.Context) {
 	defer close(f.earlyStopped)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxEarly)
 	for {
 		select {
 		case <-f.stopC:
 			return
 		case <-f.earlyC:
 		}
-		f.x.flushEarly(ctx, time.Now().Add(f.x.budget))
+		select {
+		case <-f.stopC:
+			return
+		case slots <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.x.flushEarly(ctx, time.Now().Add(f.x.budget))
+			<-slots
+		}()
 	}
 }
 

@@ -114,9 +114,13 @@ type Engine struct {
 	// selfTelemetry, if set, makes the extension's own metrics at a flush.
 	selfTelemetry func() pmetric.Metrics
 	stats         counters
-	// flying is when the oldest item of the export under way arrived (Unix
-	// nanoseconds), 0 when none is.
-	flying atomic.Int64
+	// flying counts the exports under way by when their oldest item
+	// arrived (Unix nanoseconds).
+	flyingMu sync.Mutex
+	flying   map[int64]int
+	// takeMu makes taking a pipeline's data (with what waits) and joining
+	// it to the platform one step: early exports run side by side.
+	takeMu sync.Mutex
 	// queue keeps what could not be sent in time; nil when spilling is off.
 	queue queue
 }

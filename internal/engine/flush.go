@@ -35,13 +35,15 @@ type counters struct {
 // is replayed, oldest first, with the time left.
 func (x *Engine) Flush(ctx context.Context, final bool) {
 	batches := make([]buffer.Batch, len(x.pipes))
+	x.takeMu.Lock()
 	for i, p := range x.pipes {
 		batches[i] = p.take()
 	}
 	if x.platform != nil {
 		x.addPlatform(batches, final)
 	}
-	x.addSelfTelemetry(batches)
+	x.takeMu.Unlock()
+	x.addSelfTelemetry(batches, final)
 	failed := x.export(ctx, batches)
 	x.endFlush(final)
 	if !failed {
@@ -55,21 +57,19 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 // telemetry is left to send. Root spans of running invocations are joined
 // to their invocation spans first. It collects no platform telemetry, adds
 // no self-telemetry and replays nothing: that is Flush's. What could not be
-// sent in time goes to the spill queue, as in Flush. Calls of Flush and
-// FlushEarly must not overlap.
+// sent in time goes to the spill queue, as in Flush. Calls of FlushEarly
+// may overlap one another, not a Flush.
 func (x *Engine) FlushEarly(ctx context.Context) {
 	batches := make([]buffer.Batch, len(x.pipes))
 	some := false
+	x.takeMu.Lock()
 	for i, p := range x.pipes {
 		if p.early {
 			batches[i] = p.take()
 			some = some || !batches[i].Empty()
 		}
 	}
-	if !some {
-		return
-	}
-	if x.platform != nil {
+	if some && x.platform != nil {
 		for i, p := range x.pipes {
 			if p.early && p.platform && p.signal == pipeline.Traces && !batches[i].Empty() && !x.platform.JoinEarly(batches[i].Traces) {
 				// Its INVOKE is not handled yet: it waits for the next flush.
@@ -78,7 +78,11 @@ func (x *Engine) FlushEarly(ctx context.Context) {
 			}
 		}
 	}
-	x.export(ctx, batches)
+	x.takeMu.Unlock()
+	if some {
+		x.addSelfTelemetry(batches, false)
+		x.export(ctx, batches)
+	}
 }
 
 // exportsEarly reports whether pipeline p exports the function's data as
@@ -93,9 +97,13 @@ func (x *Engine) exportsEarly(p *pipe) bool { return true }
 // they hold nothing.
 func (x *Engine) Held() time.Time {
 	var oldest time.Time
-	if n := x.flying.Load(); n != 0 {
-		oldest = time.Unix(0, n)
+	x.flyingMu.Lock()
+	for n := range x.flying {
+		if t := time.Unix(0, n); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
 	}
+	x.flyingMu.Unlock()
 	for _, p := range x.pipes {
 		waiting := time.Time{}
 		if n := p.waitingSince.Load(); n != 0 {
@@ -121,8 +129,20 @@ func (x *Engine) export(ctx context.Context, batches []buffer.Batch) bool {
 		}
 	}
 	if !since.IsZero() {
-		x.flying.Store(since.UnixNano())
-		defer x.flying.Store(0)
+		n := since.UnixNano()
+		x.flyingMu.Lock()
+		if x.flying == nil {
+			x.flying = map[int64]int{}
+		}
+		x.flying[n]++
+		x.flyingMu.Unlock()
+		defer func() {
+			x.flyingMu.Lock()
+			if x.flying[n]--; x.flying[n] <= 0 {
+				delete(x.flying, n)
+			}
+			x.flyingMu.Unlock()
+		}()
 	}
 	var (
 		wg     sync.WaitGroup
@@ -226,9 +246,19 @@ func (x *Engine) addPlatform(batches []buffer.Batch, final bool) {
 }
 
 // addSelfTelemetry adds the extension's own metrics to the first metrics
-// pipeline.
-func (x *Engine) addSelfTelemetry(batches []buffer.Batch) {
+// pipeline, when the batches hold something else to send (they ride along,
+// costing no request of their own: an export at the end of an invocation
+// that has nothing else left waits for no backend) or the flush is the
+// final one. They are cumulative: sent less often, nothing is lost.
+func (x *Engine) addSelfTelemetry(batches []buffer.Batch, final bool) {
 	if x.selfTelemetry == nil {
+		return
+	}
+	some := final
+	for _, b := range batches {
+		some = some || !b.Empty()
+	}
+	if !some {
 		return
 	}
 	for i, p := range x.pipes {
