@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/awake"
 	"github.com/lambdaotel/lambdaotel/internal/engine"
 	"github.com/lambdaotel/lambdaotel/internal/extensionsapi"
 	"github.com/lambdaotel/lambdaotel/internal/telemetryapi"
@@ -487,13 +488,16 @@ func (x *Extension) held() time.Time {
 	return oldest
 }
 
-// flushEarly exports the function's data that arrived, before end (see
-// Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
+// flushEarly exports the function's data that arrived, within the flush
+// budget (see Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
 // invocation waits for it, and then sends only what is left.
-func (x *Extension) flushEarly(ctx context.Context, end time.Time) {
+func (x *Extension) flushEarly(ctx context.Context) {
 	x.flushMu.RLock()
 	defer x.flushMu.RUnlock()
-	ctx, cancel := context.WithDeadline(ctx, end)
+	// The budget counts awake time only: in a busy environment the freeze
+	// can catch an early export, and one whose timer expired during the
+	// freeze would be sent again at the thaw although its answer is in.
+	ctx, cancel := awake.WithTimeout(ctx, x.budget)
 	defer cancel()
 	began := time.Now()
 	x.comp.FlushEarly(ctx)

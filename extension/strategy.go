@@ -138,7 +138,7 @@ func (f *flusher) runEarly(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f.x.flushEarly(ctx, time.Now().Add(f.x.budget))
+			f.x.flushEarly(ctx)
 			<-slots
 		}()
 	}
