@@ -410,4 +410,3 @@ func newUpstreamEnv(work, fn, bin string, s *sink.Sink) (*sandbox.Env, error) {
 	}
 	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second, Network: sandbox.NetworkOwn, Forward: forwarded(sandbox.NetworkOwn, s)})
 }
-
