@@ -332,8 +332,9 @@ Configurations: OTLP in, OTLP/HTTP out, no platform telemetry; upstream's
 has the ` + "`decouple`" + ` processor (bench/upstream-collector.yaml).
 50/s: blocks of 20 invocations 20 ms apart (the first 5 of a block not
 counted); 1/s: rounds, one invocation per arm each second; 1/min: rounds
-2.5 s apart (for both, the first round after the previous rate not counted) (a gap beyond the adaptive strategy's 2 s threshold, during which
-the environment is frozen, behaves like a minute); burst: 6 invocations 20 ms
+2.5 s apart (a gap beyond the adaptive strategy's 2 s threshold, during which
+the environment is frozen, behaves like a minute); for both, the first round
+after the previous rate is not counted; burst: 6 invocations 20 ms
 apart, then idle. The freeze is when the sandbox returns the invocation
 (it freezes the environment then, a few ms after the last event/next: it
 drains log lines and delivers telemetry first). Before freeze: the share of

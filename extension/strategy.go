@@ -113,7 +113,7 @@ func (f *flusher) arrived() {
 
 // maxEarly bounds the early exports under way at once; data that arrives
 // meanwhile waits for one to end and goes with the next.
-const maxEarly = 4
+const maxEarly = 8
 
 // runEarly exports the function's data as it arrives, until stop, each
 // arrival at once, up to maxEarly exports at a time (the SDKs send traces,
