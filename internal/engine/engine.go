@@ -121,6 +121,8 @@ type Engine struct {
 	// takeMu makes taking a pipeline's data (with what waits) and joining
 	// it to the platform one step: early exports run side by side.
 	takeMu sync.Mutex
+	// processMu makes the processors' calls one at a time.
+	processMu sync.Mutex
 	// queue keeps what could not be sent in time; nil when spilling is off.
 	queue queue
 }

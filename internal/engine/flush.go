@@ -148,6 +148,9 @@ func (x *Engine) export(ctx context.Context, batches []buffer.Batch) bool {
 		wg     sync.WaitGroup
 		failed atomic.Bool
 	)
+	// Processors keep state and are not made for concurrent calls: early
+	// exports run side by side, their processing one at a time.
+	x.processMu.Lock()
 	for i, p := range x.pipes {
 		batch := batches[i]
 		if batch.Empty() {
@@ -172,6 +175,7 @@ func (x *Engine) export(ctx context.Context, batches []buffer.Batch) bool {
 			}()
 		}
 	}
+	x.processMu.Unlock()
 	wg.Wait()
 	return failed.Load()
 }
