@@ -4,8 +4,8 @@
 // fires at the thaw, at the same moment as the answer that came in during
 // the freeze. An export cut that way is sent again although the backend
 // has it. A timeout of this package counts the time in steps of Tick, and
-// a step far longer than that (the process did not run: a freeze) as one
-// step only.
+// a step far longer than that (over a second: the process did not run, a
+// freeze) as one step only.
 package awake
 
 import (
@@ -17,8 +17,11 @@ import (
 const Tick = 10 * time.Millisecond
 
 // stalled is the longest step counted as it is; a longer one is a freeze
-// and counts as one Tick.
-const stalled = 250 * time.Millisecond
+// and counts as one Tick. It is long enough that a process starved of CPU
+// on a loaded machine (its ticks late by a few hundred milliseconds) is not
+// taken for a frozen one: a request must not outlive its time by far
+// because the machine is busy.
+const stalled = time.Second
 
 // WithTimeout returns a copy of parent that is cancelled, with the cause
 // context.DeadlineExceeded, once the process has been awake for d, or
