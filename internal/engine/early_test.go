@@ -2,14 +2,19 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/processor"
 	"github.com/lambdaotel/lambdaotel/pipeline"
 	"github.com/lambdaotel/lambdaotel/pipeline/buffer"
 )
@@ -83,4 +88,65 @@ func TestFlushEarly(t *testing.T) {
 	if n := x.Counts(); n.Exported != 4 {
 		t.Errorf("%d exported, want 4", n.Exported)
 	}
+}
+
+// TestFlushEarlyConcurrent: early flushes side by side, each after data
+// arrived, with a processor, then a final flush: every
+// item is exported once, and the processor is never called twice at once.
+func TestFlushEarlyConcurrent(t *testing.T) {
+	ctx := context.Background()
+	exp := &recorder{}
+	pr := &exclusive{}
+	st, err := stageFor("exclusive", pr, pipeline.Traces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipe{id: "traces", signal: pipeline.Traces, buf: buffer.New(64 << 20), exporters: []pipeline.Exporter{exp}, processors: []stage{st}}
+	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp}, processors: []processor.Processor{pr}}
+	p.early = x.exportsEarly(p)
+	const senders, each = 8, 25
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Go(func() {
+			for i := range each {
+				if err := p.buf.ConsumeTraces(ctx, spans(fmt.Sprintf("%d-%d", s, i))); err != nil {
+					t.Error(err)
+				}
+				x.FlushEarly(ctx)
+			}
+		})
+	}
+	wg.Wait()
+	x.Flush(ctx, true)
+	seen := map[string]int{}
+	for _, n := range exp.names {
+		seen[n]++
+	}
+	if len(seen) != senders*each {
+		t.Errorf("%d distinct spans exported, want %d", len(seen), senders*each)
+	}
+	for n, c := range seen {
+		if c != 1 {
+			t.Errorf("span %s exported %d times", n, c)
+		}
+	}
+	if pr.overlapped.Load() {
+		t.Error("the processor was called by two flushes at once")
+	}
+}
+
+// exclusive is a traces processor that notes whether it is ever called
+// while another call is under way.
+type exclusive struct {
+	busy, overlapped atomic.Bool
+}
+
+func (e *exclusive) ProcessTraces(context.Context, ptrace.Traces) error {
+	if !e.busy.CompareAndSwap(false, true) {
+		e.overlapped.Store(true)
+		return nil
+	}
+	time.Sleep(time.Millisecond)
+	e.busy.Store(false)
+	return nil
 }
