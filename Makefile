@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin
 
-.PHONY: all build test test-go-min vet demo bench scoreboard bench-lib bench-awssdk layers layer-nodejs bench-nodejs clean fuzz
+.PHONY: all build test test-go-min vet demo bench bench-latency scoreboard bench-lib bench-awssdk layers layer-nodejs bench-nodejs clean fuzz
 
 all: build
 
@@ -47,8 +47,13 @@ demo: build
 
 clean:
 	rm -rf $(BIN) dist
+## bench: every figure of bench/main.go, the latency bench included (upstream's columns with UPSTREAM_COLLECTOR=/path/to/collector)
 bench:
 	$(GO) run ./bench
+
+## bench-latency: the latency bench alone (strategies × backend 0/20/80 ms × 50/s, 1/s, rare, burst; ~2 min), into its section of bench/results.md
+bench-latency:
+	$(GO) run ./bench -latency
 
 ## scoreboard: the fault-injection suite, writing faults/scoreboard.md
 scoreboard:

@@ -8,6 +8,11 @@
 //
 //	go run ./bench [-quick] [-out bench]
 //
+// With -latency it runs only the latency bench (bench/latency.go: flush
+// strategies × backend latency × invocation rate, and the upstream
+// collector layer beside them when UPSTREAM_COLLECTOR names its binary)
+// into the section bench-latency; make bench runs it too.
+//
 // With -section name=file it only puts the markdown of file into the
 // section name of bench/results.md (how make bench-awssdk records its
 // figures) and measures nothing. With -startup A=binary,B=binary it only
@@ -64,6 +69,7 @@ func main() {
 	starts := flag.Int("starts", 20, "cold starts per binary and configuration for -startup")
 	startupSection := flag.String("startup-section", "", "with -startup: also write the table as this section of results.md")
 	startupRaw := flag.String("startup-raw", "", "with -startup: append each cold start's figures to this file")
+	latencyOnly := flag.Bool("latency", false, "only the latency bench (strategies × backend latency × rate, and upstream's with UPSTREAM_COLLECTOR), into its section of results.md")
 	flag.Parse()
 	if *startupSpec != "" {
 		if err := startup(*startupSpec, *starts, *out, *startupSection, *startupRaw); err != nil {
@@ -74,6 +80,13 @@ func main() {
 	}
 	if *section != "" {
 		if err := writeSectionFile(filepath.Join(*out, "results.md"), *section); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *latencyOnly {
+		if err := runLatency(*quick, *out); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
 		}
@@ -218,40 +231,16 @@ func run(quick bool, out string) error {
 	add(Figure{Name: "spans that reached the backend", Value: 100 * float64(delivered) / float64(invocations*100), Unit: "%", Budget: "100 %"})
 	add(Figure{Name: "end-to-end spans per second (function SDK → extension → sink, with freezes)", Value: float64(delivered) / elapsed.Seconds(), Unit: "span/s"})
 
-	// Post-runtime time per flush strategy and invocation rate. Gaps over
-	// 2 s all behave alike (the adaptive strategy's threshold), so a gap of
-	// 5 s stands for 1 per minute.
-	rates := []struct {
-		name string
-		gap  time.Duration
-		n    int
-	}{{"50/s", 20 * time.Millisecond, 40}, {"1/s", time.Second, 8}, {"1/min (5 s gaps)", 5 * time.Second, 4}}
-	if quick {
-		rates = rates[:2]
+	// Post-runtime time, delivery before the freeze and what a freeze
+	// holds, per flush strategy, backend latency and invocation rate (and
+	// the upstream layer's, with UPSTREAM_COLLECTOR): bench/latency.go,
+	// in a section of its own.
+	latency, err := latencyBench(work, fn, ext, quick)
+	if err != nil {
+		return err
 	}
-	for _, strategy := range []string{"end", "periodic", "continuous", "adaptive"} {
-		for _, rate := range rates {
-			e, err := newEnv(work, fn, ext, s, "LAMBDAOTEL_FLUSH_STRATEGY="+strategy)
-			if err != nil {
-				return err
-			}
-			var post []float64
-			for i := range rate.n + 1 {
-				if i > 0 {
-					time.Sleep(rate.gap)
-				}
-				r, err := e.Invoke(context.Background(), sandbox.Request{Payload: []byte(`{"spans":99}`)})
-				if err != nil || r.Error != nil {
-					e.Shutdown()
-					return fmt.Errorf("strategy run: %v %v", err, r.Error)
-				}
-				if i > 0 {
-					post = append(post, r.Report.PostRuntimeMs)
-				}
-			}
-			e.Shutdown()
-			add(Figure{Name: fmt.Sprintf("postRuntimeMs, strategy %s, %s, 100 spans, median", strategy, rate.name), Value: percentile(post, 50), Unit: "ms"})
-		}
+	if err := writeSection(filepath.Join(out, "results.md"), "bench-latency", latency); err != nil {
+		return err
 	}
 
 	// Receive-and-export throughput: loaders send OTLP/HTTP as fast as the
@@ -284,6 +273,28 @@ func run(quick bool, out string) error {
 	}
 	fmt.Printf("\nwrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "results.md"))
 	return nil
+}
+
+// runLatency runs the latency bench alone and writes its section.
+func runLatency(quick bool, out string) error {
+	work, err := os.MkdirTemp("", "lambdaotel-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ext, fn := filepath.Join(work, "lambdaotel"), filepath.Join(work, "otelfunc")
+	if err := build(ext, runtime.GOARCH, "./cmd/lambdaotel-extension", "-trimpath", "-ldflags=-s -w"); err != nil {
+		return err
+	}
+	if err := build(fn, runtime.GOARCH, "./internal/fixtures/otelfunc"); err != nil {
+		return err
+	}
+	md, err := latencyBench(work, fn, ext, quick)
+	if err != nil {
+		return err
+	}
+	fmt.Print(md)
+	return writeSection(filepath.Join(out, "results.md"), "bench-latency", md)
 }
 
 // benchLine is a line of go test -bench output.
@@ -441,6 +452,12 @@ func newEnv(work, fn, ext string, s *sink.Sink, env ...string) (*sandbox.Env, er
 
 // newEnvPorts is newEnv with the extension's OTLP/HTTP port.
 func newEnvPorts(work, fn, ext string, s *sink.Sink, httpPort int, env ...string) (*sandbox.Env, error) {
+	return newEnvNetwork(work, fn, ext, s, httpPort, sandbox.NetworkHost, env...)
+}
+
+// newEnvNetwork is newEnvPorts in the network given: with a network of
+// its own (sandbox.NetworkOwn), the sink's port is relayed in.
+func newEnvNetwork(work, fn, ext string, s *sink.Sink, httpPort int, network string, env ...string) (*sandbox.Env, error) {
 	dir, err := os.MkdirTemp(work, "env-")
 	if err != nil {
 		return nil, err
@@ -482,9 +499,21 @@ service:
 		k, v, _ := strings.Cut(kv, "=")
 		vars[k] = v
 	}
-	// The host's network: the sink is reached directly, without the relay
-	// of a forwarded port in the figures.
-	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second, Network: sandbox.NetworkHost})
+	// In the host's network the sink is reached directly, without the
+	// relay of a forwarded port in the figures.
+	return sandbox.Start(sandbox.Config{TaskRoot: task, Layers: []string{layer}, Env: vars, MemoryMB: 512, Timeout: 30 * time.Second,
+		Network: network, Forward: forwarded(network, s)})
+}
+
+// forwarded lists the sink's port when the network is the environment's
+// own.
+func forwarded(network string, s *sink.Sink) []int {
+	if network != sandbox.NetworkOwn {
+		return nil
+	}
+	_, port, _ := strings.Cut(s.HTTPAddr(), ":")
+	n, _ := strconv.Atoi(port)
+	return []int{n}
 }
 
 // extensionRSS is the resident memory of the extension's process.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -77,6 +78,11 @@ func newBackend(t *testing.T, behave func(n int64) behaviour) *backend {
 			bh = b.behave(n)
 		}
 		if bh.delay > 0 {
+			// Read the request first, as a backend does: only then does the
+			// server notice a client that gives up (and the request, never
+			// answered, is not passed on to be stored after all).
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			select {
 			case <-time.After(bh.delay):
 			case <-r.Context().Done():

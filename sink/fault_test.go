@@ -199,3 +199,81 @@ func TestFaultDelay(t *testing.T) {
 		}
 	})
 }
+
+// TestLatency checks that Config.Latency and Config.Jitter hold every
+// request back, on both transports, before it is answered and stored: no
+// answer comes sooner than Latency-Jitter, and a latency longer than the
+// client waits stores nothing.
+func TestLatency(t *testing.T) {
+	ctx := testContext(t)
+	tests := []struct {
+		name             string
+		latency, jitter  time.Duration
+		wantAtLeast      time.Duration
+		clientGivesUpFor bool
+	}{
+		{"latency", 40 * time.Millisecond, 0, 40 * time.Millisecond, false},
+		{"latency with jitter", 60 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond, false},
+		{"longer than the client waits", time.Hour, 0, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := startSink(t, sink.Config{Latency: tt.latency, Jitter: tt.jitter})
+			conn, err := grpc.NewClient(s.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			client := ptraceotlp.NewGRPCClient(conn)
+			body := encode(t, "protobuf", newTraces("svc", "a"))
+			send := map[string]func(context.Context) error{
+				"grpc": func(ctx context.Context) error {
+					_, err := client.Export(ctx, ptraceotlp.NewExportRequestFromTraces(newTraces("svc", "a")))
+					return err
+				},
+				"http": func(ctx context.Context) error {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.HTTPAddr()+"/v1/traces", strings.NewReader(string(body)))
+					req.Header.Set("Content-Type", "application/x-protobuf")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return err
+					}
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						t.Errorf("HTTP status %d", resp.StatusCode)
+					}
+					return nil
+				},
+			}
+			for _, transport := range []string{"grpc", "http"} {
+				before := s.SpanCount()
+				if tt.clientGivesUpFor {
+					cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+					err := send[transport](cctx)
+					cancel()
+					if err == nil {
+						t.Errorf("%s: answered although the latency is %s", transport, tt.latency)
+					}
+					if n := s.SpanCount(); n != before {
+						t.Errorf("%s: stored %d spans of a request the client gave up on", transport, n-before)
+					}
+					continue
+				}
+				start := time.Now()
+				if err := send[transport](ctx); err != nil {
+					t.Fatalf("%s: %v", transport, err)
+				}
+				if took := time.Since(start); took < tt.wantAtLeast {
+					t.Errorf("%s: answered after %s, want at least %s", transport, took, tt.wantAtLeast)
+				}
+				stored := s.TracesStored()
+				if len(stored) != len(s.Traces()) || stored[len(stored)-1].Sub(start) < tt.wantAtLeast {
+					t.Errorf("%s: stored at %v, %s after the request was sent; want at least %s", transport, stored, stored[len(stored)-1].Sub(start), tt.wantAtLeast)
+				}
+			}
+		})
+	}
+	if _, err := sink.Start(sink.Config{GRPCAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Jitter: -time.Millisecond}); err == nil || !strings.Contains(err.Error(), "Jitter -1ms") {
+		t.Errorf("a negative jitter: %v, want an error naming it", err)
+	}
+}

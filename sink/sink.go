@@ -31,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -94,6 +95,17 @@ type Config struct {
 	// servers' goroutines, possibly for several requests at once.
 	Respond func(Request) Fault
 
+	// Latency holds every well-formed request back for this long before
+	// the sink answers it (and, unless it fails, stores it), on both
+	// transports: a backend that is not on loopback, for benchmarks. It
+	// adds to a Fault's Delay.
+	Latency time.Duration
+
+	// Jitter varies Latency per request: each request waits Latency plus a
+	// uniformly random duration in [-Jitter, +Jitter], never less than
+	// zero. It must not be negative.
+	Jitter time.Duration
+
 	// OnAccept, if set, is called after a request has been stored, for
 	// example to log it. It is called from the servers' goroutines, possibly
 	// for several requests at once.
@@ -127,6 +139,7 @@ type Sink struct {
 	mu       sync.Mutex
 	out      *os.File // nil without Config.Out
 	traces   []ptrace.Traces
+	stored   []time.Time // when each element of traces was stored
 	metrics  []pmetric.Metrics
 	logs     []plog.Logs
 	spans    int
@@ -150,6 +163,9 @@ func Start(cfg Config) (*Sink, error) {
 	}
 	if cfg.MaxRequestBytes == 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if cfg.Latency < 0 || cfg.Jitter < 0 {
+		return nil, fmt.Errorf("sink: Latency is %s and Jitter %s; neither may be negative", cfg.Latency, cfg.Jitter)
 	}
 	s := &Sink{cfg: cfg, done: make(chan struct{}), changed: make(chan struct{})}
 
@@ -296,6 +312,7 @@ func (s *Sink) store(req Request, p payload) error {
 	switch req.Signal {
 	case signalTraces:
 		s.traces = append(s.traces, p.traces)
+		s.stored = append(s.stored, time.Now())
 		s.spans += req.Items
 	case signalMetrics:
 		s.metrics = append(s.metrics, p.metrics)
@@ -323,6 +340,15 @@ func (s *Sink) Traces() []ptrace.Traces {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]ptrace.Traces(nil), s.traces...)
+}
+
+// TracesStored returns when each element of Traces was stored, in the
+// same order: after the request's delay (Config.Latency, a Fault's Delay),
+// as its answer leaves.
+func (s *Sink) TracesStored() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.stored...)
 }
 
 // Metrics returns the metrics received so far, one element per accepted
@@ -367,7 +393,7 @@ func (s *Sink) LogRecordCount() int {
 func (s *Sink) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.traces, s.metrics, s.logs = nil, nil, nil
+	s.traces, s.stored, s.metrics, s.logs = nil, nil, nil, nil
 	s.spans, s.points, s.records = 0, 0, 0
 	s.notifyLocked()
 }
@@ -416,6 +442,15 @@ func (s *Sink) wait(ctx context.Context, cond func() bool) error {
 	}
 }
 
+// latency is the delay of one request: Config.Latency with its jitter.
+func (s *Sink) latency() time.Duration {
+	d := s.cfg.Latency
+	if j := s.cfg.Jitter; j > 0 {
+		d += time.Duration(rand.Int64N(int64(2*j)+1)) - j
+	}
+	return max(d, 0)
+}
+
 // admit handles a decoded request: it asks Config.Respond how to answer,
 // waits out the fault's delay and, unless the fault fails the request,
 // stores p. It returns the fault to fail the request with (zero if the
@@ -433,8 +468,8 @@ func (s *Sink) admit(ctx context.Context, transport, encoding string, p payload)
 	if s.cfg.Respond != nil {
 		f = s.cfg.Respond(req)
 	}
-	if f.Delay > 0 {
-		t := time.NewTimer(f.Delay)
+	if d := f.Delay + s.latency(); d > 0 {
+		t := time.NewTimer(d)
 		select {
 		case <-t.C:
 		case <-s.done:

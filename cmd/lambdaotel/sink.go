@@ -52,6 +52,8 @@ func sinkMain(args []string) int {
 	grpcAddr := fs.String("grpc", sink.DefaultGRPCAddr, "`address` to serve OTLP/gRPC on")
 	httpAddr := fs.String("http", sink.DefaultHTTPAddr, "`address` to serve OTLP/HTTP on")
 	out := fs.String("out", "", "append every request to `file` as a JSON line")
+	latency := fs.Duration("latency", 0, "hold every request back this `long` before answering it (a backend that is not on loopback)")
+	jitter := fs.Duration("jitter", 0, "vary the latency of each request by up to ± this `long`")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -68,6 +70,8 @@ func sinkMain(args []string) int {
 		GRPCAddr: *grpcAddr,
 		HTTPAddr: *httpAddr,
 		Out:      *out,
+		Latency:  *latency,
+		Jitter:   *jitter,
 		OnAccept: func(r sink.Request) {
 			noun := map[string]string{"traces": "span", "metrics": "data point", "logs": "log record"}[r.Signal]
 			fmt.Fprintf(os.Stderr, "%s %s via %s (%s): %s\n",

@@ -45,6 +45,31 @@ type pipe struct {
 	// decides on whole invocations; it runs at every flush, even when
 	// nothing new came, to pass on what it decided.
 	holds bool
+	// early: the pipeline exports what arrives during the invocation
+	// (Engine.exportsEarly).
+	early bool
+	// waiting holds traces an early export could not join to their
+	// invocation yet; the next flush (early or not) takes them first.
+	waiting buffer.Batch
+	// waitingSince is when the oldest item of waiting arrived (Unix
+	// nanoseconds, 0 when none waits), for Held.
+	waitingSince atomic.Int64
+}
+
+// take takes what the pipeline holds: its buffer, after what waits.
+func (p *pipe) take() buffer.Batch {
+	b := p.buf.Take()
+	if p.waiting.Empty() {
+		return b
+	}
+	w := p.waiting
+	p.waiting = buffer.Batch{}
+	p.waitingSince.Store(0)
+	addSignal(&w, p.signal, b)
+	if !b.Since.IsZero() && b.Since.Before(w.Since) {
+		w.Since = b.Since
+	}
+	return w
 }
 
 // Options configure Build.
@@ -55,6 +80,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Filling, if set, is called when a pipeline's buffer is a quarter full.
 	Filling func()
+	// Arrived, if set, is called when data arrives for a pipeline that
+	// exports early (see Engine.FlushEarly).
+	Arrived func()
 	// DebugOutput receives the debug exporter's lines.
 	DebugOutput io.Writer
 	// EMFOutput receives the awsemf exporter's records (in Lambda the
@@ -79,6 +107,11 @@ type Platform interface {
 	// TakeEnded returns the invocations that Collect or Drain emitted
 	// since the previous call, with their facts.
 	TakeEnded() []processor.Invocation
+	// JoinEarly joins function traces that leave while their invocation
+	// runs to its invocation span, without collecting. It reports false,
+	// and changes nothing, when they must wait: an invocation they belong
+	// to is not known yet.
+	JoinEarly(functionTraces ptrace.Traces) bool
 }
 
 // Engine is the pipelines built from one configuration.
@@ -102,6 +135,15 @@ type Engine struct {
 	// selfTelemetry, if set, makes the extension's own metrics at a flush.
 	selfTelemetry func() pmetric.Metrics
 	stats         counters
+	// flying counts the exports under way by when their oldest item
+	// arrived (Unix nanoseconds).
+	flyingMu sync.Mutex
+	flying   map[int64]int
+	// takeMu makes taking a pipeline's data (with what waits) and joining
+	// it to the platform one step: early exports run side by side.
+	takeMu sync.Mutex
+	// processMu makes the processors' calls one at a time.
+	processMu sync.Mutex
 	// queue keeps what could not be sent in time; nil when spilling is off.
 	queue queue
 }
@@ -161,6 +203,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			for _, id := range pc.Receivers {
 				byReceiver[id] = append(byReceiver[id], p)
 			}
+			p.early = c.exportsEarly(p)
 			c.pipes = append(c.pipes, p)
 		}
 	}
@@ -176,7 +219,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			if h := rc.OTLP.HTTP; h != nil {
 				rcfg.HTTPEndpoint, rcfg.MaxRequestBodySize = h.Endpoint, h.MaxRequestBodySize
 			}
-			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger, filling: filling}, logger.With("receiver", id)))
+			c.receivers = append(c.receivers, otlpreceiver.New(rcfg, &router{receiver: id, pipes: byReceiver[id], logger: logger, filling: filling, arrived: o.Arrived}, logger.With("receiver", id)))
 		case rc.TelemetryAPI != nil:
 			for _, p := range byReceiver[id] {
 				p.platform = true
@@ -310,6 +353,7 @@ type router struct {
 	logger   *slog.Logger
 	warned   sync.Map // signal → true once a "no pipeline" warning was logged
 	filling  func()   // called when a buffer is a quarter full
+	arrived  func()   // called when data arrives for a pipeline that exports early
 }
 
 // filled calls r.filling when p's buffer is a quarter full.
@@ -361,6 +405,9 @@ func (r *router) consume(ctx context.Context, p part) error {
 			return fmt.Errorf("pipeline %s: %w", pp.id, err)
 		}
 		r.filled(pp)
+		if pp.early && r.arrived != nil {
+			r.arrived()
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -35,8 +36,9 @@ type counters struct {
 // is replayed, oldest first, with the time left.
 func (x *Engine) Flush(ctx context.Context, final bool) {
 	batches := make([]buffer.Batch, len(x.pipes))
+	x.takeMu.Lock()
 	for i, p := range x.pipes {
-		batches[i] = p.buf.Take()
+		batches[i] = p.take()
 	}
 	if x.platform != nil {
 		x.addPlatform(batches, final)
@@ -44,17 +46,124 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 		// that ended before they see the data this flush exports.
 		x.endInvocations(x.platform.TakeEnded())
 	}
-	x.addSelfTelemetry(batches)
+	x.takeMu.Unlock()
+	x.addSelfTelemetry(batches, final)
 	// Without a source of invocation ends, nothing held could ever be
 	// decided: it is passed on at once.
-	release := final || x.platform == nil
+	failed := x.export(ctx, batches, true, final || x.platform == nil)
+	x.endFlush(final)
+	if !failed {
+		x.replay(ctx)
+	}
+}
+
+// FlushEarly exports what the pipelines that export early hold (see
+// exportsEarly), while the invocation still runs: the function's data as
+// it arrives, so that at the invocation's end only the platform's
+// telemetry is left to send. Root spans of running invocations are joined
+// to their invocation spans first. It collects no platform telemetry, adds
+// no self-telemetry and replays nothing: that is Flush's. What could not be
+// sent in time goes to the spill queue, as in Flush. Calls of FlushEarly
+// may overlap one another, not a Flush.
+func (x *Engine) FlushEarly(ctx context.Context) {
+	batches := make([]buffer.Batch, len(x.pipes))
+	some := false
+	x.takeMu.Lock()
+	for i, p := range x.pipes {
+		if p.early {
+			batches[i] = p.take()
+			some = some || !batches[i].Empty()
+		}
+	}
+	if some && x.platform != nil {
+		for i, p := range x.pipes {
+			if p.early && p.platform && p.signal == pipeline.Traces && !batches[i].Empty() && !x.platform.JoinEarly(batches[i].Traces) {
+				// Its INVOKE is not handled yet: it waits for the next flush.
+				p.waiting, batches[i] = batches[i], buffer.Batch{}
+				p.waitingSince.Store(p.waiting.Since.UnixNano())
+			}
+		}
+	}
+	x.takeMu.Unlock()
+	if some {
+		x.addSelfTelemetry(batches, false)
+		x.export(ctx, batches, false, false)
+	}
+}
+
+// exportsEarly reports whether pipeline p exports the function's data as
+// it arrives, during the invocation (FlushEarly), rather than at the
+// invocation's end only. It is the one place that decides it: a pipeline
+// whose processors need an invocation's whole data before they can
+// decide (lambdaotel_sampling), or that keep items across flushes, must
+// not export early.
+func (x *Engine) exportsEarly(p *pipe) bool { return !p.holds }
+
+// Held returns when the oldest item the pipelines hold in memory arrived:
+// buffered, or in an export that has not ended. It is the zero time when
+// they hold nothing.
+func (x *Engine) Held() time.Time {
+	var oldest time.Time
+	x.flyingMu.Lock()
+	for n := range x.flying {
+		if t := time.Unix(0, n); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	x.flyingMu.Unlock()
+	for _, p := range x.pipes {
+		waiting := time.Time{}
+		if n := p.waitingSince.Load(); n != 0 {
+			waiting = time.Unix(0, n)
+		}
+		for _, t := range []time.Time{p.buf.Since(), waiting} {
+			if !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+				oldest = t
+			}
+		}
+	}
+	return oldest
+}
+
+// export processes and exports batches (one per pipeline, in x.pipes'
+// order) to every exporter of their pipelines at once, until ctx ends,
+// and keeps what could not be sent. It reports whether an export failed.
+// With holders (a Flush), a pipeline whose processors hold items runs even
+// without new items, so that they pass on what they decided; release tells
+// them to pass on everything they hold.
+func (x *Engine) export(ctx context.Context, batches []buffer.Batch, holders, release bool) bool {
+	var since time.Time
+	for _, b := range batches {
+		if !b.Since.IsZero() && (since.IsZero() || b.Since.Before(since)) {
+			since = b.Since
+		}
+	}
+	if !since.IsZero() {
+		n := since.UnixNano()
+		x.flyingMu.Lock()
+		if x.flying == nil {
+			x.flying = map[int64]int{}
+		}
+		x.flying[n]++
+		x.flyingMu.Unlock()
+		defer func() {
+			x.flyingMu.Lock()
+			if x.flying[n]--; x.flying[n] <= 0 {
+				delete(x.flying, n)
+			}
+			x.flyingMu.Unlock()
+		}()
+	}
 	var (
 		wg     sync.WaitGroup
 		failed atomic.Bool
 	)
+	// Processors keep state and are not made for concurrent calls: early
+	// exports run side by side, their processing one at a time.
+	x.processMu.Lock()
 	for i, p := range x.pipes {
 		batch := batches[i]
-		if batch.Empty() && !p.holds {
+		if batch.Empty() && !(holders && p.holds) {
 			continue
 		}
 		if !x.process(ctx, p, batch, release) {
@@ -79,11 +188,9 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 			}()
 		}
 	}
+	x.processMu.Unlock()
 	wg.Wait()
-	x.endFlush(final)
-	if !failed.Load() {
-		x.replay(ctx)
-	}
+	return failed.Load()
 }
 
 // process runs the pipeline's processors on its batch, in order. A
@@ -185,9 +292,19 @@ func (x *Engine) addPlatform(batches []buffer.Batch, final bool) {
 }
 
 // addSelfTelemetry adds the extension's own metrics to the first metrics
-// pipeline.
-func (x *Engine) addSelfTelemetry(batches []buffer.Batch) {
+// pipeline, when the batches hold something else to send (they ride along,
+// costing no request of their own: an export at the end of an invocation
+// that has nothing else left waits for no backend) or the flush is the
+// final one. They are cumulative: sent less often, nothing is lost.
+func (x *Engine) addSelfTelemetry(batches []buffer.Batch, final bool) {
 	if x.selfTelemetry == nil {
+		return
+	}
+	some := final
+	for _, b := range batches {
+		some = some || !b.Empty()
+	}
+	if !some {
 		return
 	}
 	for i, p := range x.pipes {

@@ -217,7 +217,8 @@ func (p *endingPlatform) Collect(ptrace.Traces) (ptrace.Traces, pmetric.Metrics,
 func (p *endingPlatform) Drain(ft ptrace.Traces) (ptrace.Traces, pmetric.Metrics, plog.Logs) {
 	return p.Collect(ft)
 }
-func (p *endingPlatform) Join(ptrace.Traces) {}
+func (p *endingPlatform) Join(ptrace.Traces)           {}
+func (p *endingPlatform) JoinEarly(ptrace.Traces) bool { return true }
 func (p *endingPlatform) TakeEnded() []processor.Invocation {
 	out := p.ended
 	p.ended = nil

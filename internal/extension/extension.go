@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/awake"
 	"github.com/lambdaotel/lambdaotel/internal/engine"
 	"github.com/lambdaotel/lambdaotel/internal/extensionsapi"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
@@ -86,11 +88,16 @@ type Extension struct {
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
-	flushMu     sync.Mutex // held during a flush
-	mu          sync.Mutex
-	runtimeDone map[string]chan struct{}
-	telemetryOK bool
-	redact      *redactWriter // keeps the configuration's secrets out of the log
+	// flushMu is held during a flush, and shared by the early exports
+	// (which may overlap one another, never a flush).
+	flushMu sync.RWMutex
+	// platformSince is when the oldest platform.runtimeDone not yet
+	// collected by a flush arrived (Unix nanoseconds, 0: none).
+	platformSince atomic.Int64
+	mu            sync.Mutex
+	runtimeDone   map[string]chan struct{}
+	telemetryOK   bool
+	redact        *redactWriter // keeps the configuration's secrets out of the log
 	// emf is the awsemf exporter's output, stdout, which remembers the
 	// lines written so that they are not exported again as log records
 	// when they come back as extension log lines.
@@ -102,7 +109,8 @@ func Run(ctx context.Context, opts Options) int {
 	otlpexporter.Version = Version // the exporters' User-Agent: one version, stamped at build time
 	x := &Extension{opts: opts, level: &slog.LevelVar{}, runtimeDone: map[string]chan struct{}{}, started: time.Now(),
 		managed: opts.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances",
-		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{})}}
+		flusher: flusher{kickC: make(chan struct{}, 1), stopC: make(chan struct{}), stopped: make(chan struct{}),
+			earlyC: make(chan struct{}, 1), earlyStopped: make(chan struct{})}}
 	x.redact = &redactWriter{w: opts.Stderr}
 	x.emf = newOwnLines(os.Stdout, ownLinesKept)
 	x.log = slog.New(newLogHandler(x.redact, x.level))
@@ -206,7 +214,7 @@ func (x *Extension) prepare() (string, error) {
 		x.log.Warn(w)
 	}
 	buf := bufferBytes(cfg, x.opts.Getenv)
-	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick, x.emf)); err != nil {
+	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick, x.flusher.arrived, x.emf)); err != nil {
 		return ErrorConfigInvalid, err
 	}
 	if cfg.Settings.SelfTelemetry {
@@ -296,6 +304,9 @@ func (x *Extension) onTelemetry(events []telemetryapi.Event) {
 	}
 	for i := range events {
 		if events[i].Type == "platform.runtimeDone" {
+			if x.platform != nil {
+				x.platformSince.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			x.runtimeDoneFor(events[i].RequestID(), true)
 		}
 	}
@@ -338,6 +349,10 @@ func (x *Extension) loop(ctx context.Context) int {
 	if x.flusher.background() {
 		go x.flusher.run(ctx)
 	}
+	if x.flusher.exportsEarly() {
+		x.flusher.early = true
+		go x.flusher.runEarly(ctx)
+	}
 	for {
 		x.flusher.idleSince(time.Now())
 		ev, err := x.client.Next(ctx)
@@ -361,14 +376,25 @@ func (x *Extension) loop(ctx context.Context) int {
 func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 	if x.platform != nil {
 		x.platform.Invoke(ev.RequestID, ev.InvokedFunctionARN, ev.Tracing.Value)
+		if x.flusher.early {
+			// Traces that arrived before this INVOKE was handled wait for it.
+			x.flusher.arrived()
+		}
 	}
 	switch x.flusher.mode(time.Now()) {
 	case config.StrategyEnd:
 		x.flushAtEnd(ctx, ev)
 	case config.StrategyPeriodic:
 		// While the function runs: what earlier invocations left, once
-		// the interval has passed. The invocation itself waits for none of it.
-		if x.flusher.due(time.Now()) {
+		// the interval has passed. The invocation itself waits for none
+		// of it.
+		if x.flusher.strategy == config.StrategyAdaptive {
+			// Busy: the function's data leaves as it arrives; what is
+			// held older than holdBound is flushed now.
+			if x.flusher.due(time.Now(), x.held()) {
+				x.flushHeld(ctx, ev)
+			}
+		} else if x.flusher.due(time.Now(), time.Time{}) {
 			x.flushDuring(ctx, ev)
 		}
 	case config.StrategyContinuous:
@@ -427,8 +453,9 @@ func (x *Extension) flushDuring(ctx context.Context, ev *extensionsapi.Event) {
 	x.flushWithin(ctx, end)
 }
 
-// flushWithin waits for in-flight OTLP requests, then flushes, all before
-// end. Flushes never overlap.
+// flushWithin waits for in-flight OTLP requests (unless the invocation
+// has just started: they are its own, and leave early), then flushes, all
+// before end. Flushes never overlap.
 func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	x.flushMu.Lock()
 	defer x.flushMu.Unlock()
@@ -440,7 +467,57 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 		_ = r.WaitIdle(idle)
 	}
 	cancelIdle()
+	x.platformSince.Store(0)
 	x.comp.Flush(ctx, false)
+}
+
+// flushHeld flushes during an invocation that has just started, when the
+// adaptive strategy is busy: what earlier invocations left (platform
+// telemetry, data whose export failed), without waiting for the OTLP
+// requests in flight, which are this invocation's.
+func (x *Extension) flushHeld(ctx context.Context, ev *extensionsapi.Event) {
+	end := time.Now().Add(x.budget)
+	if d := ev.Deadline().Add(-deadlineMargin); d.Before(end) {
+		end = d
+	}
+	if time.Until(end) < minFlush {
+		return
+	}
+	x.flushMu.Lock()
+	defer x.flushMu.Unlock()
+	x.flusher.flushed(time.Now())
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	x.platformSince.Store(0)
+	x.comp.Flush(ctx, false)
+}
+
+// held returns when the oldest item held in memory arrived: the
+// pipelines', or the platform telemetry not yet collected.
+func (x *Extension) held() time.Time {
+	oldest := x.comp.Held()
+	if n := x.platformSince.Load(); n != 0 {
+		if t := time.Unix(0, n); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	return oldest
+}
+
+// flushEarly exports the function's data that arrived, within the flush
+// budget (see Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
+// invocation waits for it, and then sends only what is left.
+func (x *Extension) flushEarly(ctx context.Context) {
+	x.flushMu.RLock()
+	defer x.flushMu.RUnlock()
+	// The budget counts awake time only: in a busy environment the freeze
+	// can catch an early export, and one whose timer expired during the
+	// freeze would be sent again at the thaw although its answer is in.
+	ctx, cancel := awake.WithTimeout(ctx, x.budget)
+	defer cancel()
+	began := time.Now()
+	x.comp.FlushEarly(ctx)
+	x.log.Debug("early export", "ms", ms(time.Since(began)))
 }
 
 // shutdown makes the final flush and stops everything, before end. The
@@ -502,8 +579,8 @@ func processorCounts(n engine.Counts, counters []engine.ProcessorCounter) []any 
 // exporter writes to stderr, every line starting like the extension's own,
 // so that the telemetryapi receiver recognises it when it comes back as an
 // extension log line and never exports it again.
-func engineOptions(bufferBytes int64, logger *slog.Logger, filling func(), emf io.Writer) engine.Options {
-	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling,
+func engineOptions(bufferBytes int64, logger *slog.Logger, filling, arrived func(), emf io.Writer) engine.Options {
+	return engine.Options{BufferBytes: bufferBytes, Logger: logger, Filling: filling, Arrived: arrived,
 		DebugOutput: &prefixWriter{w: os.Stderr, prefix: []byte(selfLogPrefix)}, EMFOutput: emf}
 }
 
@@ -538,7 +615,7 @@ func CheckConfig(path string, getenv func(string) string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	opts := engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, io.Discard)
+	opts := engineOptions(bufferBytes(cfg, getenv), slog.New(slog.DiscardHandler), nil, nil, io.Discard)
 	opts.Getenv = getenv
 	comp, err := engine.Build(cfg, opts)
 	if err != nil {

@@ -14,9 +14,18 @@ import (
 // one), and at the end of each invocation otherwise. While the environment
 // is awake, data then waits at most the flush interval plus one gap; after
 // a long gap the strategy is back to flushing before every freeze.
+//
+// The end and adaptive strategies also export the function's data as it
+// arrives, during the invocation (earlyC, Engine.FlushEarly), so that at
+// the end of an invocation little is left to send. While invocations are
+// frequent, the adaptive strategy asks for the next event at once, and
+// bounds what a freeze can hold instead: at each invocation it flushes
+// (while the function runs) once anything held is older than holdBound:
+// the platform's telemetry of earlier invocations, an export that failed.
 const (
 	busyGap   = 2 * time.Second
 	gapWindow = 5
+	holdBound = 500 * time.Millisecond
 )
 
 // flusher decides when to flush: it applies the strategy, makes the
@@ -39,6 +48,12 @@ type flusher struct {
 	kickC   chan struct{}
 	stopC   chan struct{}
 	stopped chan struct{}
+
+	// earlyC is signalled when the function's data arrives, for the
+	// early exports of the end and adaptive strategies.
+	earlyC       chan struct{}
+	early        bool // the early exports run
+	earlyStopped chan struct{}
 }
 
 func (f *flusher) init(x *Extension) {
@@ -69,11 +84,64 @@ func (f *flusher) flushed(t time.Time) {
 	f.mu.Unlock()
 }
 
-// due reports whether the interval has passed since the last flush.
-func (f *flusher) due(now time.Time) bool {
+// due reports whether the interval has passed since the last flush, or
+// (the adaptive strategy) the oldest item held (zero: none) is older than
+// holdBound.
+func (f *flusher) due(now, held time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.strategy == config.StrategyAdaptive && !held.IsZero() && now.Sub(held) > holdBound {
+		return true
+	}
 	return now.Sub(f.lastFlush) >= f.interval
+}
+
+// exportsEarly reports whether the strategy exports the function's data
+// as it arrives: end and adaptive do; periodic collects it for the next
+// interval, and continuous exports in the background anyway.
+func (f *flusher) exportsEarly() bool {
+	return f.strategy == config.StrategyEnd || f.strategy == config.StrategyAdaptive
+}
+
+// arrived signals that the function's data arrived.
+func (f *flusher) arrived() {
+	select {
+	case f.earlyC <- struct{}{}:
+	default:
+	}
+}
+
+// maxEarly bounds the early exports under way at once; data that arrives
+// meanwhile waits for one to end and goes with the next.
+const maxEarly = 8
+
+// runEarly exports the function's data as it arrives, until stop, each
+// arrival at once, up to maxEarly exports at a time (the SDKs send traces,
+// metrics and logs as separate requests: one export does not wait for
+// another's round trip).
+func (f *flusher) runEarly(ctx context.Context) {
+	defer close(f.earlyStopped)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	slots := make(chan struct{}, maxEarly)
+	for {
+		select {
+		case <-f.stopC:
+			return
+		case <-f.earlyC:
+		}
+		select {
+		case <-f.stopC:
+			return
+		case slots <- struct{}{}:
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.x.flushEarly(ctx)
+			<-slots
+		}()
+	}
 }
 
 // background reports whether data is exported in the background (the
@@ -146,5 +214,8 @@ func (f *flusher) stop() {
 	close(f.stopC)
 	if f.background() {
 		<-f.stopped
+	}
+	if f.early {
+		<-f.earlyStopped
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -29,8 +30,9 @@ type Buffer struct {
 	traces  ptrace.Traces
 	metrics pmetric.Metrics
 	logs    plog.Logs
-	items   Counts // items buffered now
-	bytes   int64  // bytes buffered now
+	items   Counts    // items buffered now
+	bytes   int64     // bytes buffered now
+	since   time.Time // when the oldest item buffered now arrived
 	stats   Stats
 	// heldItems and heldBytes are held outside the buffer for it (by a
 	// processor that decides later) and count against its limits.
@@ -184,6 +186,9 @@ func (b *Buffer) admitLocked(signal pipeline.Signal, size, n int64) error {
 		b.stats.RejectedRequests++
 		return err
 	}
+	if b.items.Total() == 0 {
+		b.since = time.Now()
+	}
 	b.bytes += size
 	b.items.add(signal, n)
 	b.stats.Accepted.add(signal, n)
@@ -267,6 +272,8 @@ type Batch struct {
 	Items Counts
 	// Bytes is the encoded size of the data when it was consumed.
 	Bytes int64
+	// Since is when its oldest item arrived (zero when it is empty).
+	Since time.Time
 }
 
 // Empty reports whether the batch holds no items.
@@ -277,16 +284,24 @@ func (b Batch) Empty() bool { return b.Items.Total() == 0 }
 // not kept waiting.
 func (b *Buffer) Take() Batch {
 	b.mu.Lock()
-	batch := Batch{Traces: b.traces, Metrics: b.metrics, Logs: b.logs, Items: b.items, Bytes: b.bytes}
+	batch := Batch{Traces: b.traces, Metrics: b.metrics, Logs: b.logs, Items: b.items, Bytes: b.bytes, Since: b.since}
 	// Always fresh containers: the caller owns the batch and may change it.
 	b.traces, b.metrics, b.logs = ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
-	b.items, b.bytes = Counts{}, 0
+	b.items, b.bytes, b.since = Counts{}, 0, time.Time{}
 	b.mu.Unlock()
 
 	mergeTraces(batch.Traces)
 	mergeMetrics(batch.Metrics)
 	mergeLogs(batch.Logs)
 	return batch
+}
+
+// Since returns when the oldest item buffered now arrived, and the zero
+// time when the buffer is empty.
+func (b *Buffer) Since() time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.since
 }
 
 // Len returns the number of items buffered: spans, data points and log

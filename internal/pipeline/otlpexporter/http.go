@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/awake"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/grpcwire"
 )
@@ -257,7 +258,9 @@ func (e *HTTPExporter) post(ctx context.Context, u string, sig pipeline.Signal, 
 		return result{}, &pipeline.ExportError{Err: fmt.Errorf("POST %s: encode request: %w", shown, err)}
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	// Awake time: a request the environment's freeze caught, answered
+	// meanwhile, is not cut by its timer at the thaw and sent twice.
+	ctx, cancel := awake.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {

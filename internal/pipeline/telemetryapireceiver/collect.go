@@ -66,6 +66,46 @@ func (r *Receiver) Join(functionTraces ptrace.Traces) {
 	}
 }
 
+// JoinEarly joins function traces that leave while their invocation runs
+// (an export during the invocation) to the invocation spans, without
+// collecting anything: the root spans of a running invocation become
+// children of its span (whose id is chosen at INVOKE or platform.start),
+// and a copy of each is kept so that the invocation span takes its trace,
+// upstream parent and trigger when it is emitted. It reports false, and
+// changes nothing, when a root span belongs to an invocation the receiver
+// knows nothing of yet (its INVOKE has not been handed to Invoke): the
+// traces must not leave before it is.
+func (r *Receiver) JoinEarly(functionTraces ptrace.Traces) bool {
+	if functionTraces == (ptrace.Traces{}) || functionTraces.SpanCount() == 0 {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cfg.Spans {
+		unknown := map[string]*invocation{}
+		forEachSpan(functionTraces, func(sp ptrace.Span) {
+			v, ok := sp.Attributes().Get(attrFaaSInvocationID)
+			if !ok {
+				v, ok = sp.Attributes().Get(attrFaaSExecution)
+			}
+			if !ok || v.Type() != pcommon.ValueTypeStr {
+				return
+			}
+			_, known := r.invs[v.Str()]
+			_, invoked := r.invokes[v.Str()]
+			if !known && !invoked {
+				unknown[v.Str()] = &invocation{id: v.Str()}
+			}
+		})
+		if len(unknown) > 0 && len(findRoots(functionTraces, unknown)) > 0 {
+			return false
+		}
+	}
+	r.learnInstance(functionTraces)
+	r.resolve(nil, nil, functionTraces)
+	return true
+}
+
 func (r *Receiver) collect(ft ptrace.Traces, drain bool) (ptrace.Traces, pmetric.Metrics, plog.Logs) {
 	td, md, ld := ptrace.NewTraces(), pmetric.NewMetrics(), plog.NewLogs()
 	r.mu.Lock()
@@ -361,17 +401,22 @@ func (r *Receiver) rememberUnknownRoots(ft ptrace.Traces) {
 		r.unknownRoots = map[string]ptrace.Span{}
 	}
 	for inv, rs := range findRoots(ft, unknown) {
-		if _, seen := r.unknownRoots[inv.id]; seen {
-			continue
+		c, seen := r.unknownRoots[inv.id]
+		if !seen {
+			if len(r.unknownOrder) >= maxUnknownRoots {
+				delete(r.unknownRoots, r.unknownOrder[0])
+				r.unknownOrder = r.unknownOrder[1:]
+			}
+			c = ptrace.NewSpan()
+			rs[0].CopyTo(c)
+			r.unknownRoots[inv.id] = c
+			r.unknownOrder = append(r.unknownOrder, inv.id)
 		}
-		if len(r.unknownOrder) >= maxUnknownRoots {
-			delete(r.unknownRoots, r.unknownOrder[0])
-			r.unknownOrder = r.unknownOrder[1:]
+		// The INVOKE event came: the invocation span's id is known, and
+		// the roots leaving now become its children.
+		if info, ok := r.invokes[inv.id]; ok && r.cfg.Spans && !info.spanID.IsEmpty() {
+			reparent(rs, &invocation{traceID: c.TraceID(), parentID: c.ParentSpanID(), spanID: info.spanID})
 		}
-		c := ptrace.NewSpan()
-		rs[0].CopyTo(c)
-		r.unknownRoots[inv.id] = c
-		r.unknownOrder = append(r.unknownOrder, inv.id)
 	}
 }
 

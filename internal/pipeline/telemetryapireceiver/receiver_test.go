@@ -665,6 +665,64 @@ func TestRootBeforeStart(t *testing.T) {
 	}
 }
 
+// TestJoinEarly: the function's spans exported as they arrive, while the
+// invocation runs, before platform.start is delivered (the Telemetry API
+// buffers it) but after the INVOKE event: the root span that leaves early
+// is already the child of the invocation span emitted later, which is in
+// the function's trace under its upstream parent; a second copy (another
+// pipeline) is joined alike, and nothing is emitted before runtimeDone.
+func TestJoinEarly(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		invokeFst bool // INVOKE before the spans leave
+	}{{"after INVOKE, before platform.start", true}, {"after platform.start", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, clock := newTestReceiver(nil)
+			fnTrace, upstream := traceID("0af7651916cd43dd8448eb211c80319c"), spanID("b7ad6b7169203331")
+			early := functionTraces(attrFaaSInvocationID, req1, fnTrace, upstream, spanID("00f067aa0ba902b7"), 1, 9)
+			second := ptrace.NewTraces()
+			early.CopyTo(second)
+			if r.JoinEarly(early) {
+				t.Fatalf("JoinEarly took the traces of an invocation it knows nothing of")
+			}
+			if p := early.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).ParentSpanID(); p != upstream {
+				t.Fatalf("JoinEarly changed the root span of an unknown invocation")
+			}
+			if tt.invokeFst {
+				r.Invoke(req1, "arn:aws:lambda:eu-west-1:123456789012:function:orders", "")
+			} else {
+				r.Consume([]telemetryapi.Event{ev(t, 0, evStart, startRec(req1, ""))})
+			}
+			*clock = at(10)
+			if !r.JoinEarly(early) || !r.JoinEarly(second) {
+				t.Fatal("JoinEarly refused the traces of a known invocation")
+			}
+			parent := early.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).ParentSpanID()
+			if parent == upstream {
+				t.Fatalf("the root span that left early kept its upstream parent")
+			}
+			if tt.invokeFst {
+				r.Consume([]telemetryapi.Event{ev(t, 0, evStart, startRec(req1, ""))})
+			}
+			if td, _, _ := r.Collect(ptrace.NewTraces()); td.SpanCount() != 0 {
+				t.Fatalf("an invocation without runtimeDone was emitted: %v", spanNames(td))
+			}
+			r.Consume([]telemetryapi.Event{ev(t, 30, evRuntimeDone, runtimeDoneRec(req1, "success", "", 30, 0))})
+			*clock = at(40)
+			td, _, _ := r.Collect(ptrace.NewTraces())
+			inv := oneSpan(t, td, "orders")
+			if inv.TraceID() != fnTrace || inv.ParentSpanID() != upstream {
+				t.Errorf("invocation span in trace %s under %s, want the function's trace %s under %s", inv.TraceID(), inv.ParentSpanID(), fnTrace, upstream)
+			}
+			for name, td := range map[string]ptrace.Traces{"first": early, "second": second} {
+				if p := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).ParentSpanID(); p != inv.SpanID() {
+					t.Errorf("%s copy: root parent %s, want the invocation span %s", name, p, inv.SpanID())
+				}
+			}
+		})
+	}
+}
+
 // TestReportLines: START, END and REPORT as log records.
 func TestReportLines(t *testing.T) {
 	r, clock := newTestReceiver(func(c *Config) { c.LogReportLines = true })

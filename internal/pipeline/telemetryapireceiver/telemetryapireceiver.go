@@ -155,6 +155,9 @@ type Receiver struct {
 // invokeInfo is what the Extensions API's INVOKE event says.
 type invokeInfo struct {
 	arn, xray string
+	// spanID is the invocation span's id, chosen at INVOKE so that root
+	// spans that leave before platform.start arrives can be its children.
+	spanID pcommon.SpanID
 }
 
 // invocation is one request, from platform.start to its emission (and a
@@ -274,7 +277,7 @@ func (r *Receiver) Invoke(requestID, invokedFunctionARN, xrayTraceHeader string)
 	if len(r.invokes) >= maxInvokes {
 		clear(r.invokes) // their platform.start never came
 	}
-	r.invokes[requestID] = invokeInfo{arn: invokedFunctionARN, xray: xrayTraceHeader}
+	r.invokes[requestID] = invokeInfo{arn: invokedFunctionARN, xray: xrayTraceHeader, spanID: newSpanID()}
 }
 
 // Consume takes one Telemetry API delivery. It decodes the events and
@@ -430,6 +433,9 @@ func (r *Receiver) invocation(id string) *invocation {
 		inv = &invocation{id: id, spanID: newSpanID()}
 		if info, ok := r.invokes[id]; ok {
 			inv.invoked, inv.xray = info.arn, info.xray
+			if !info.spanID.IsEmpty() {
+				inv.spanID = info.spanID
+			}
 			delete(r.invokes, id)
 		}
 		r.invs[id] = inv
