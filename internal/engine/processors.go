@@ -117,28 +117,6 @@ func signalsOf(pr processor.Processor) []string {
 	return out
 }
 
-// NeedsWholeInvocation reports whether a pipeline of signal s has a
-// processor that decides on whole invocations (a processor.InvocationEnder
-// whose WholeInvocation(s) is true, e.g. lambdaotel_sampling). Data of
-// such a pipeline must not be exported early, during the invocation: the
-// processor holds an invocation's items until the invocation ended and
-// decides on all of them at once. A flush during an invocation is still
-// correct (the processor holds what it cannot decide yet), but exports
-// nothing of that invocation.
-func (x *Engine) NeedsWholeInvocation(s pipeline.Signal) bool {
-	for _, p := range x.pipes {
-		if p.signal != s {
-			continue
-		}
-		for _, st := range p.processors {
-			if st.ender != nil {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // NeedsInvocations reports whether a processor wants to be told of every
 // finished invocation (processor.InvocationEnder): the extension must then
 // follow invocations through the Telemetry API (SetPlatform) even when no

@@ -247,8 +247,8 @@ func TestFilteredAndHeld(t *testing.T) {
 	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp},
 		processors: []processor.Processor{dropper{}, holder}, processorIDs: []string{"filter/x", "sampler"},
 		filtered: map[string]*atomic.Int64{"filter/x": {}, "sampler": {}}, platform: platform}
-	if !x.NeedsWholeInvocation(pipeline.Traces) || x.NeedsWholeInvocation(pipeline.Logs) || !x.NeedsInvocations() {
-		t.Fatal("NeedsWholeInvocation(traces) and NeedsInvocations should hold, NeedsWholeInvocation(logs) not")
+	if x.exportsEarly(p) || !x.NeedsInvocations() {
+		t.Fatal("a pipeline whose processor holds items must not export early, and NeedsInvocations should hold")
 	}
 	ctx := context.Background()
 	if err := p.buf.ConsumeTraces(ctx, spans("a", "drop-1", "b")); err != nil {
