@@ -86,7 +86,9 @@ func (x *Engine) FlushEarly(ctx context.Context) {
 	}
 	x.takeMu.Unlock()
 	if some {
-		x.addSelfTelemetry(batches, false)
+		// The extension's own metrics go with Flush only: stamped there,
+		// one flush at a time, their points reach a backend in order
+		// (remote write refuses a series' older or same-millisecond point).
 		x.export(ctx, batches, false, false)
 	}
 }

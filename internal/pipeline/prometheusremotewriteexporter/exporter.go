@@ -39,6 +39,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/snappy"
@@ -106,6 +107,10 @@ type Exporter struct {
 	maxBytes int
 	client   *http.Client
 	tr       *translator
+	// sending is held by an export from translation to its last request:
+	// remote write needs each series' samples in time order, and exports
+	// may be called side by side (the extension's early exports).
+	sending sync.Mutex
 }
 
 var _ pipeline.Exporter = (*Exporter)(nil)
@@ -184,11 +189,14 @@ func (e *Exporter) Name() string { return e.name }
 // ExportMetrics translates md and sends it in requests of at most
 // MaxBatchSizeBytes, one after the other. Points that cannot be sent
 // (see the package documentation) are counted in a permanent
-// *pipeline.ExportError's Rejected once the rest is sent.
+// *pipeline.ExportError's Rejected once the rest is sent. Exports run one
+// at a time, so that a series' samples reach the backend in order.
 func (e *Exporter) ExportMetrics(ctx context.Context, md pmetric.Metrics) error {
 	if md.DataPointCount() == 0 {
 		return nil
 	}
+	e.sending.Lock()
+	defer e.sending.Unlock()
 	res := e.tr.translate(md)
 	reqs := encodeRequests(res.series, res.metadata, e.maxBytes)
 	for i, r := range reqs {
