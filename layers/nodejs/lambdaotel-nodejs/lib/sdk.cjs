@@ -52,11 +52,20 @@ function start(env = process.env) {
   const traceSDK = require('@opentelemetry/sdk-trace');
   const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = traceSDK;
   const spanProcessors = [];
+  // Exports to warm up before the first invocation (see warmUp).
+  const warm = [];
   if (cfg.traces !== 'none') {
     let exporter;
     if (cfg.traces === 'otlp') {
       const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
-      exporter = new OTLPTraceExporter(endpoint(env, 'traces'));
+      const options = endpoint(env, 'traces');
+      exporter = new OTLPTraceExporter(options);
+      if (options.httpAgentOptions) {
+        warm.push((done) => {
+          serializeSpan(traceSDK, resource, api);
+          exporter.export([], done);
+        });
+      }
     } else {
       exporter = new ConsoleSpanExporter();
     }
@@ -89,7 +98,9 @@ function start(env = process.env) {
     let exporter;
     if (cfg.logs === 'otlp') {
       const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-proto');
-      exporter = new OTLPLogExporter(endpoint(env, 'logs'));
+      const options = endpoint(env, 'logs');
+      exporter = new OTLPLogExporter(options);
+      if (options.httpAgentOptions) warm.push((done) => exporter.export([], done));
     } else {
       exporter = new ConsoleLogRecordExporter();
     }
@@ -163,8 +174,70 @@ function start(env = process.env) {
   }
   onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
-  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api };
+  const ready = warmUp(warm, api, core);
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api, ready };
   return state;
+}
+
+/** How long, at most, the end of init waits for the warm-up exports (ms). */
+const WARM_UP_TIMEOUT_MS = 300;
+
+/**
+ * warmUp does during init what the first invocation's flush would
+ * otherwise do lazily: each of exports (an empty export to the extension's
+ * receiver on loopback, which keeps nothing of it) loads the exporter's
+ * HTTP transport and agent, opens the keep-alive connection that the
+ * first flush then reuses, and runs the request, response and
+ * serialization code once. The exports run with tracing suppressed (no
+ * span of their own). The returned promise settles when all are done, or
+ * after WARM_UP_TIMEOUT_MS; it never rejects. A refused connection is
+ * noted as at any export: no extension listens, and no invocation waits
+ * for a flush.
+ */
+function warmUp(exports, api, core) {
+  if (exports.length === 0) return Promise.resolve();
+  const all = Promise.all(exports.map((exp) => new Promise((resolve) => {
+    try {
+      api.context.with(core.suppressTracing(api.context.active()), () => exp(() => resolve()));
+    } catch (err) {
+      log.debug(`the warm-up export failed: ${log.describe(err)}`);
+      resolve();
+    }
+  })));
+  let timer;
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(resolve, WARM_UP_TIMEOUT_MS);
+    if (typeof timer.unref === 'function') timer.unref();
+  });
+  return Promise.race([all, bound]).then(() => clearTimeout(timer));
+}
+
+/**
+ * serializeSpan runs the span code the first invocation runs (start with
+ * attributes, the propagators' extract, end) and the OTLP protobuf
+ * encoding of the span and of the resource, on a span of a tracer
+ * provider of its own that has no span processor: the span is never
+ * exported, and its encoding is thrown away.
+ */
+function serializeSpan(traceSDK, resource, api) {
+  const provider = new traceSDK.TracerProvider({ resource, sampler: new traceSDK.AlwaysOnSampler() });
+  const parent = api.propagation.extract(api.ROOT_CONTEXT, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, headerGetter);
+  const span = provider.getTracer('lambdaotel-nodejs-warm-up').startSpan('warm-up', {
+    kind: api.SpanKind.SERVER,
+    attributes: { 'faas.trigger': 'other', 'faas.coldstart': true, 'faas.max_memory': 1 },
+  }, parent);
+  span.setAttribute('url.full', 'http://127.0.0.1/');
+  span.setStatus({ code: api.SpanStatusCode.OK });
+  span.end();
+  require('@opentelemetry/otlp-transformer').ProtobufTraceSerializer.serializeRequest([span]);
+}
+
+/**
+ * ready returns a promise that settles when start's warm-up is over
+ * (bounded; it never rejects).
+ */
+function ready() {
+  return state !== null && state.ready ? state.ready : Promise.resolve();
 }
 
 /**
@@ -614,4 +687,4 @@ function safeJSON(v) {
   }
 }
 
-module.exports = { start, wrapHandler, DEFAULT_ENDPOINT };
+module.exports = { start, wrapHandler, ready, DEFAULT_ENDPOINT };
