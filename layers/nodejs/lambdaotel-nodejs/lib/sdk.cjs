@@ -174,13 +174,13 @@ function start(env = process.env) {
   }
   onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
-  const ready = warmUp(warm, api, core);
-  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api, ready };
+  const warmed = warm.length > 0 ? warmUp(warm, api, core) : null;
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api, warmed };
   return state;
 }
 
-/** How long, at most, the end of init waits for the warm-up exports (ms). */
-const WARM_UP_TIMEOUT_MS = 300;
+/** How long, at most, the end of init waits for the warm-up exports (ms), once it waits. */
+const WARM_UP_TIMEOUT_MS = 500;
 
 /**
  * warmUp does during init what the first invocation's flush would
@@ -189,27 +189,38 @@ const WARM_UP_TIMEOUT_MS = 300;
  * HTTP transport and agent, opens the keep-alive connection that the
  * first flush then reuses, and runs the request, response and
  * serialization code once. The exports run with tracing suppressed (no
- * span of their own). The returned promise settles when all are done, or
- * after WARM_UP_TIMEOUT_MS; it never rejects. A refused connection is
- * noted as at any export: no extension listens, and no invocation waits
- * for a flush.
+ * span of their own). The returned promise settles when all are done; it
+ * never rejects. A refused connection is noted as at any export: no
+ * extension listens, and no invocation waits for a flush.
  */
 function warmUp(exports, api, core) {
-  if (exports.length === 0) return Promise.resolve();
-  const all = Promise.all(exports.map((exp) => new Promise((resolve) => {
+  return Promise.all(exports.map((exp) => new Promise((resolve) => {
     try {
       api.context.with(core.suppressTracing(api.context.active()), () => exp(() => resolve()));
     } catch (err) {
-      log.debug(`the warm-up export failed: ${log.describe(err)}`);
+      api.diag.debug(`the warm-up export failed: ${log.describe(err)}`);
       resolve();
     }
   })));
+}
+
+/**
+ * ready returns a promise that settles when start's warm-up is over, or
+ * WARM_UP_TIMEOUT_MS after the call; it never rejects. The warm-up runs
+ * while the runtime loads the function's module (during init, the
+ * process is busy loading), so the bound counts from the wait.
+ */
+function ready() {
+  if (state === null || !state.warmed) return Promise.resolve();
   let timer;
   const bound = new Promise((resolve) => {
-    timer = setTimeout(resolve, WARM_UP_TIMEOUT_MS);
+    timer = setTimeout(() => {
+      state.api.diag.debug(`the warm-up export took more than ${WARM_UP_TIMEOUT_MS} ms more; init goes on without waiting for it`);
+      resolve();
+    }, WARM_UP_TIMEOUT_MS);
     if (typeof timer.unref === 'function') timer.unref();
   });
-  return Promise.race([all, bound]).then(() => clearTimeout(timer));
+  return Promise.race([state.warmed, bound]).then(() => clearTimeout(timer));
 }
 
 /**
@@ -230,14 +241,6 @@ function serializeSpan(traceSDK, resource, api) {
   span.setStatus({ code: api.SpanStatusCode.OK });
   span.end();
   require('@opentelemetry/otlp-transformer').ProtobufTraceSerializer.serializeRequest([span]);
-}
-
-/**
- * ready returns a promise that settles when start's warm-up is over
- * (bounded; it never rejects).
- */
-function ready() {
-  return state !== null && state.ready ? state.ready : Promise.resolve();
 }
 
 /**
