@@ -83,7 +83,10 @@ function start(env = process.env) {
     let exporter;
     if (cfg.metrics === 'otlp') {
       const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
-      exporter = new OTLPMetricExporter(endpoint(env, 'metrics'));
+      const options = endpoint(env, 'metrics');
+      exporter = new OTLPMetricExporter(options);
+      // The resource without a metric: a request with no data point.
+      if (options.httpAgentOptions) warm.push((done) => exporter.export({ resource, scopeMetrics: [] }, done));
     } else {
       exporter = new ConsoleMetricExporter();
     }
@@ -225,7 +228,7 @@ function ready() {
 
 /**
  * serializeSpan runs the span code the first invocation runs (start with
- * attributes, the propagators' extract, end) and the OTLP protobuf
+ * attributes, the propagators' extract and inject, end) and the OTLP protobuf
  * encoding of the span and of the resource, on a span of a tracer
  * provider of its own that has no span processor: the span is never
  * exported, and its encoding is thrown away.
@@ -239,6 +242,7 @@ function serializeSpan(traceSDK, resource, api) {
   }, parent);
   span.setAttribute('url.full', 'http://127.0.0.1/');
   span.setStatus({ code: api.SpanStatusCode.OK });
+  api.propagation.inject(api.trace.setSpan(parent, span), {});
   span.end();
   require('@opentelemetry/otlp-transformer').ProtobufTraceSerializer.serializeRequest([span]);
 }

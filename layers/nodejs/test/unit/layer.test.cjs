@@ -274,9 +274,17 @@ exports.handler = async (event, context) => {
     assert.ok(seen.some((r) => r.path === '/v1/logs' && r.body.includes(`hello from request-${i}`)), `invocation ${i}: its log record was not exported before it ended`);
     assert.ok(seen.some((r) => r.path === '/v1/metrics' && r.body.includes('http.client.request.duration')), `invocation ${i}: no HTTP client metric`);
   }
-  // init's warm-up: one empty export per signal whose exporter it warms (traces and logs).
-  for (const p of ['/v1/traces', '/v1/logs']) {
-    assert.equal(rec.requests.filter((r) => r.path === p && r.body.length === 0).length, 1, `no single empty warm-up export to ${p}`);
+  // init's warm-up: one export without an item per signal, the first of each.
+  for (const p of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
+    const first = rec.requests.find((r) => r.path === p);
+    assert.ok(first, `no export to ${p}`);
+    if (p === '/v1/metrics') {
+      // The resource and no metric.
+      assert.ok(first.body.includes('service.name') && !first.body.includes('http.client'), 'the first metrics export is not the warm-up');
+    } else {
+      assert.equal(first.body.length, 0, `the first export to ${p} is not the empty warm-up`);
+      assert.equal(rec.requests.filter((r) => r.path === p && r.body.length === 0).length, 1, `more than one empty export to ${p}`);
+    }
   }
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 });
