@@ -192,17 +192,27 @@ const WARM_UP_TIMEOUT_MS = 500;
  * HTTP transport and agent, opens the keep-alive connection that the
  * first flush then reuses, and runs the request, response and
  * serialization code once. The exports run with tracing suppressed (no
- * span of their own). The returned promise settles when all are done; it
- * never rejects. A refused connection is noted as at any export: no
- * extension listens, and no invocation waits for a flush.
+ * span of their own). The returned promise settles when all are done, or
+ * when a connection is refused (no extension listens: it is noted as at
+ * any export, and no invocation waits for a flush); it never rejects.
  */
 function warmUp(exports, api, core) {
   return Promise.all(exports.map((exp) => new Promise((resolve) => {
+    // A refused connection ends the wait: the exporter would retry for seconds.
+    const done = () => {
+      extension.waiters.delete(done);
+      resolve();
+    };
+    if (extension.refused) {
+      done();
+      return;
+    }
+    extension.waiters.add(done);
     try {
-      api.context.with(core.suppressTracing(api.context.active()), () => exp(() => resolve()));
+      api.context.with(core.suppressTracing(api.context.active()), () => exp(done));
     } catch (err) {
       api.diag.debug(`the warm-up export failed: ${log.describe(err)}`);
-      resolve();
+      done();
     }
   })));
 }
