@@ -62,7 +62,11 @@ function start(env = process.env) {
       exporter = new OTLPTraceExporter(options);
       if (options.httpAgentOptions) {
         warm.push((done) => {
-          serializeSpan(traceSDK, resource, api);
+          try {
+            serializeSpan(traceSDK, resource, api);
+          } catch (err) {
+            api.diag.debug(`the warm-up span failed: ${log.describe(err)}`);
+          }
           exporter.export([], done);
         });
       }
