@@ -23,7 +23,7 @@
 // example the previous release, built with its build.sh) in the same
 // alternation, so that the two layers are compared under the same load.
 //
-//	go run ./bench/nodejs [-cold 15] [-warm 20] [-json FILE] [-compare DIR]
+//	go run ./bench/nodejs [-cold 15] [-warm 20] [-json FILE] [-compare DIR] [-handlers "esm fetch,..."]
 package main
 
 import (
@@ -77,8 +77,9 @@ func main() {
 	warm := flag.Int("warm", 20, "warm invocations after each cold start")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	compare := flag.String("compare", "", "a built layer `DIR` to measure too, side by side (e.g. the previous release)")
+	only := flag.String("handlers", "", "measure only these handlers, a comma-separated `list` such as \"esm fetch,esm http\" (default: all)")
 	flag.Parse()
-	if err := run(*cold, *warm, *jsonOut, *compare); err != nil {
+	if err := run(*cold, *warm, *jsonOut, *compare, *only); err != nil {
 		fmt.Fprintf(os.Stderr, "bench/nodejs: %v\n", err)
 		os.Exit(1)
 	}
@@ -89,9 +90,15 @@ type samples struct {
 	init, first, warm []float64
 }
 
-func run(cold, warm int, jsonOut, compare string) error {
+func run(cold, warm int, jsonOut, compare, only string) error {
 	if cold < 1 || warm < 1 {
 		return fmt.Errorf("-cold and -warm must be at least 1")
+	}
+	wanted := map[string]bool{}
+	for _, h := range strings.Split(only, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			wanted[h] = true
+		}
 	}
 	var rts []nodetest.Runtime
 	for _, major := range nodetest.Majors {
@@ -144,6 +151,24 @@ func run(cold, warm int, jsonOut, compare string) error {
 		{"esm http", filepath.Join(fixtures, "mjs"), "http"},
 		{"esm fetch", filepath.Join(fixtures, "mjs"), "fetch"},
 		{"1.5 MB bundle http", bundled, "http"},
+	}
+	if len(wanted) > 0 {
+		kept := handlers[:0]
+		for _, h := range handlers {
+			if wanted[h.kind] {
+				kept = append(kept, h)
+				delete(wanted, h.kind)
+			}
+		}
+		if len(wanted) > 0 {
+			var unknown []string
+			for k := range wanted {
+				unknown = append(unknown, strconv.Quote(k))
+			}
+			sort.Strings(unknown)
+			return fmt.Errorf("-handlers: unknown handler %s; the handlers are \"commonjs http\", \"esm http\", \"esm fetch\" and \"1.5 MB bundle http\"", strings.Join(unknown, ", "))
+		}
+		handlers = kept
 	}
 	compareFailures := 0
 	for _, rt := range rts {

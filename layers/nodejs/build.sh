@@ -20,7 +20,10 @@
 # (lambdaotel-nodejs/package-lock.json), without install scripts, in a
 # temporary directory. esbuild (a pinned devDependency) bundles init.cjs:
 # one file loads in about a third of the time of the ~330 files it replaces,
-# which is most of the layer's cold start.
+# which is most of the layer's cold start. The bundle's dynamic imports (the
+# exporter's import("http")) become require(): an import() of a built-in
+# module goes through the ES module loader, and on Node.js 24 the namespace
+# of node:http reads its lazy fetch-related exports, which loads undici.
 set -eu
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -55,7 +58,7 @@ cp "$stage/handler.mjs" "$src/preload.cjs" "$stage/package.json" "$dest/"
 [ ! -f "$src/esbuild-plugin.cjs" ] || cp "$src/esbuild-plugin.cjs" "$dest/"
 cp "$stage/lib/log.cjs" "$dest/lib/"
 "$stage/node_modules/.bin/esbuild" "$stage/init.cjs" --bundle --platform=node --target=node22 --format=cjs \
-	--external:./lib/log.cjs --alias:debug="$stage/lib/debug-stub.cjs" \
+	--external:./lib/log.cjs --alias:debug="$stage/lib/debug-stub.cjs" --supported:dynamic-import=false \
 	--legal-comments=none --log-level=warning --outfile="$dest/init.cjs"
 
 if [ -n "$zipfile" ]; then

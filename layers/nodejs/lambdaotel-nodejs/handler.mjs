@@ -109,7 +109,12 @@ if (typeof userHandler !== 'function') {
 
 let wrapped = userHandler;
 try {
-  wrapped = require('./init.cjs').wrapHandler(userHandler);
+  const init = require('./init.cjs');
+  wrapped = init.wrapHandler(userHandler);
+  // The end of init waits for the exporter's warm-up (bounded), which ran
+  // while the function's module loaded: the first invocation's flush then
+  // finds its connection open and its code run once.
+  if (wrapped !== userHandler && typeof init.ready === 'function') await init.ready();
 } catch (err) {
   try {
     require('./lib/log.cjs').warn(`the handler could not be instrumented, the function runs without OpenTelemetry: ${err && err.stack ? err.stack : err}`);

@@ -23,3 +23,10 @@ try {
  * @param {Function} handler
  */
 exports.wrapHandler = (handler) => (sdk === null ? handler : sdk.wrapHandler(handler));
+
+/**
+ * ready settles when the warm-up that start began is over: handler.mjs
+ * waits for it at the end of init, so that the first invocation finds the
+ * exporter's connection to the extension open. It never rejects.
+ */
+exports.ready = () => (sdk === null ? Promise.resolve() : sdk.ready());

@@ -52,11 +52,24 @@ function start(env = process.env) {
   const traceSDK = require('@opentelemetry/sdk-trace');
   const { TracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = traceSDK;
   const spanProcessors = [];
+  // Exports to warm up before the first invocation (see warmUp).
+  const warm = [];
   if (cfg.traces !== 'none') {
     let exporter;
     if (cfg.traces === 'otlp') {
       const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto');
-      exporter = new OTLPTraceExporter(endpoint(env, 'traces'));
+      const options = endpoint(env, 'traces');
+      exporter = new OTLPTraceExporter(options);
+      if (options.httpAgentOptions) {
+        warm.push((done) => {
+          try {
+            serializeSpan(traceSDK, resource, api);
+          } catch (err) {
+            api.diag.debug(`the warm-up span failed: ${log.describe(err)}`);
+          }
+          exporter.export([], done);
+        });
+      }
     } else {
       exporter = new ConsoleSpanExporter();
     }
@@ -74,7 +87,10 @@ function start(env = process.env) {
     let exporter;
     if (cfg.metrics === 'otlp') {
       const { OTLPMetricExporter } = require('@opentelemetry/exporter-metrics-otlp-proto');
-      exporter = new OTLPMetricExporter(endpoint(env, 'metrics'));
+      const options = endpoint(env, 'metrics');
+      exporter = new OTLPMetricExporter(options);
+      // The resource without a metric: a request with no data point.
+      if (options.httpAgentOptions) warm.push((done) => exporter.export({ resource, scopeMetrics: [] }, done));
     } else {
       exporter = new ConsoleMetricExporter();
     }
@@ -89,7 +105,9 @@ function start(env = process.env) {
     let exporter;
     if (cfg.logs === 'otlp') {
       const { OTLPLogExporter } = require('@opentelemetry/exporter-logs-otlp-proto');
-      exporter = new OTLPLogExporter(endpoint(env, 'logs'));
+      const options = endpoint(env, 'logs');
+      exporter = new OTLPLogExporter(options);
+      if (options.httpAgentOptions) warm.push((done) => exporter.export([], done));
     } else {
       exporter = new ConsoleLogRecordExporter();
     }
@@ -163,8 +181,84 @@ function start(env = process.env) {
   }
   onShutdown(() => Promise.all([tracerProvider, meterProvider, loggerProvider].filter(Boolean).map((p) => p.shutdown())));
 
-  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api };
+  const warmed = warm.length > 0 ? warmUp(warm, api, core) : null;
+  state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api, warmed };
   return state;
+}
+
+/** How long, at most, the end of init waits for the warm-up exports (ms), once it waits. */
+const WARM_UP_TIMEOUT_MS = 500;
+
+/**
+ * warmUp does during init what the first invocation's flush would
+ * otherwise do lazily: each of exports (an empty export to the extension's
+ * receiver on loopback, which keeps nothing of it) loads the exporter's
+ * HTTP transport and agent, opens the keep-alive connection that the
+ * first flush then reuses, and runs the request, response and
+ * serialization code once. The exports run with tracing suppressed (no
+ * span of their own). The returned promise settles when all are done, or
+ * when a connection is refused (no extension listens: it is noted as at
+ * any export, and no invocation waits for a flush); it never rejects.
+ */
+function warmUp(exports, api, core) {
+  return Promise.all(exports.map((exp) => new Promise((resolve) => {
+    // A refused connection ends the wait: the exporter would retry for seconds.
+    const done = () => {
+      extension.waiters.delete(done);
+      resolve();
+    };
+    if (extension.refused) {
+      done();
+      return;
+    }
+    extension.waiters.add(done);
+    try {
+      api.context.with(core.suppressTracing(api.context.active()), () => exp(done));
+    } catch (err) {
+      api.diag.debug(`the warm-up export failed: ${log.describe(err)}`);
+      done();
+    }
+  })));
+}
+
+/**
+ * ready returns a promise that settles when start's warm-up is over, or
+ * WARM_UP_TIMEOUT_MS after the call; it never rejects. The warm-up runs
+ * while the runtime loads the function's module (during init, the
+ * process is busy loading), so the bound counts from the wait.
+ */
+function ready() {
+  if (state === null || !state.warmed) return Promise.resolve();
+  let timer;
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(() => {
+      state.api.diag.debug(`the warm-up export took more than ${WARM_UP_TIMEOUT_MS} ms more; init goes on without waiting for it`);
+      resolve();
+    }, WARM_UP_TIMEOUT_MS);
+    if (typeof timer.unref === 'function') timer.unref();
+  });
+  return Promise.race([state.warmed, bound]).then(() => clearTimeout(timer));
+}
+
+/**
+ * serializeSpan runs the span code the first invocation runs (start with
+ * attributes, the propagators' extract and inject, end) and the OTLP protobuf
+ * encoding of the span and of the resource, on a span of a tracer
+ * provider of its own that has no span processor: the span is never
+ * exported, and its encoding is thrown away.
+ */
+function serializeSpan(traceSDK, resource, api) {
+  const provider = new traceSDK.TracerProvider({ resource, sampler: new traceSDK.AlwaysOnSampler() });
+  const parent = api.propagation.extract(api.ROOT_CONTEXT, { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, headerGetter);
+  const span = provider.getTracer('lambdaotel-nodejs-warm-up').startSpan('warm-up', {
+    kind: api.SpanKind.SERVER,
+    attributes: { 'faas.trigger': 'other', 'faas.coldstart': true, 'faas.max_memory': 1 },
+  }, parent);
+  span.setAttribute('url.full', 'http://127.0.0.1/');
+  span.setStatus({ code: api.SpanStatusCode.OK });
+  api.propagation.inject(api.trace.setSpan(parent, span), {});
+  span.end();
+  require('@opentelemetry/otlp-transformer').ProtobufTraceSerializer.serializeRequest([span]);
 }
 
 /**
@@ -614,4 +708,4 @@ function safeJSON(v) {
   }
 }
 
-module.exports = { start, wrapHandler, DEFAULT_ENDPOINT };
+module.exports = { start, wrapHandler, ready, DEFAULT_ENDPOINT };

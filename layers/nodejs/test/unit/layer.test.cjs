@@ -25,7 +25,7 @@ async function receiver(t) {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks), at: requests.length });
+      requests.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks), at: requests.length, port: req.socket.remotePort });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end();
     });
@@ -108,13 +108,38 @@ export const handler = async (event, context) => {
 };
 `;
 
-/** tracesBefore checks that each invocation's spans were received before it ended. */
+/**
+ * checkWarmUp checks the init's warm-up: one empty trace export, the first
+ * request the receiver got, made without a span of its own, whose
+ * connection the first invocation's export reuses. The reuse is checked
+ * when the layer's debug lines are on (OTEL_LOG_LEVEL=debug) and none says
+ * that init stopped waiting for the warm-up (on a loaded machine it can).
+ */
+function checkWarmUp(rec, result) {
+  const warm = rec.requests[0];
+  assert.ok(warm, `no OTLP request at all\n${result.stderr}`);
+  assert.equal(warm.path, '/v1/traces');
+  assert.equal(warm.body.length, 0, 'the first trace export is not the empty warm-up export');
+  assert.equal(rec.requests.filter((r) => r.body.length === 0).length, 1, 'more than one empty export');
+  const first = rec.requests[1];
+  assert.ok(first, `no export after the warm-up\n${result.stderr}`);
+  if (/lambdaotel-nodejs: DEBUG/.test(result.stderr) && !/the warm-up export took more than/.test(result.stderr)) {
+    assert.equal(first.port, warm.port, 'the first invocation\'s export did not reuse the warm-up\'s connection');
+  }
+  for (const r of rec.requests) {
+    assert.ok(!r.body.includes('v1/traces') && !r.body.includes('warm-up'), 'an export holds a span of the warm-up');
+  }
+}
+
+/** checkExportedBeforeEnd checks that each invocation's spans were received before it ended. */
 function checkExportedBeforeEnd(rec, result, n) {
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.lines.length, n, result.stderr);
+  checkWarmUp(rec, result);
   result.lines.forEach((line, i) => {
-    assert.ok(line.requestsSeen >= i + 1, `invocation ${i} ended with ${line.requestsSeen} OTLP requests received, want its own among them\n${result.stderr}`);
-    const req = rec.requests[i];
+    // Request 0 is init's warm-up.
+    assert.ok(line.requestsSeen >= i + 2, `invocation ${i} ended with ${line.requestsSeen} OTLP requests received, want its own among them\n${result.stderr}`);
+    const req = rec.requests[i + 1];
     assert.equal(req.path, '/v1/traces');
     assert.equal(req.type, 'application/x-protobuf');
     // The protobuf holds the strings as they are.
@@ -127,11 +152,11 @@ function checkExportedBeforeEnd(rec, result, n) {
 test('CommonJS handler, async and callback: spans exported before each invocation ends', { skip }, async (t) => {
   for (const handler of ['index.handler', 'index.callback']) {
     const rec = await receiver(t);
-    const result = await invoke({ files: { 'index.js': cjsHandler }, handler, events: [{}, {}, { fail: true }], rec });
+    const result = await invoke({ files: { 'index.js': cjsHandler }, handler, events: [{}, {}, { fail: true }], rec, env: { OTEL_LOG_LEVEL: 'debug' } });
     checkExportedBeforeEnd(rec, result, 3);
     if (handler === 'index.handler') {
       assert.equal(result.lines[2].error, 'boom request-2');
-      assert.ok(rec.requests[2].body.includes('boom request-2'), 'the exception is not in the exported span');
+      assert.ok(rec.requests[3].body.includes('boom request-2'), 'the exception is not in the exported span');
     } else {
       assert.ok(result.lines[0].ms >= 15, 'the callback handler ended before calling back');
     }
@@ -140,7 +165,7 @@ test('CommonJS handler, async and callback: spans exported before each invocatio
 
 test('ES module handler: spans exported before each invocation ends', { skip }, async (t) => {
   const rec = await receiver(t);
-  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}, { fail: true }], rec });
+  const result = await invoke({ files: { 'index.mjs': esmHandler }, handler: 'index.handler', events: [{}, { fail: true }], rec, env: { OTEL_LOG_LEVEL: 'debug' } });
   checkExportedBeforeEnd(rec, result, 2);
   assert.equal(result.lines[1].error, 'boom request-1');
 });
@@ -180,7 +205,9 @@ exports.handler = async () => {
 });
 
 test('nothing listening: invocations do not wait, the layer says so once', { skip }, async (t) => {
-  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}] });
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}], env: { OTEL_LOG_LEVEL: 'debug' } });
+  // The refused warm-up ends init's wait for it (the exporter retries for seconds).
+  assert.doesNotMatch(result.stderr, /the warm-up export took more than/);
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.lines.length, 3);
   for (const line of result.lines) {
@@ -245,8 +272,21 @@ exports.handler = async (event, context) => {
     for (const p of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
       assert.ok(seen.some((r) => r.path === p), `invocation ${i} ended before its ${p} were exported (${seen.map((r) => r.path)})`);
     }
+    assert.ok(seen.some((r) => r.path === '/v1/traces' && r.body.includes(`request-${i}`)), `invocation ${i}: its span was not exported before it ended`);
     assert.ok(seen.some((r) => r.path === '/v1/logs' && r.body.includes(`hello from request-${i}`)), `invocation ${i}: its log record was not exported before it ended`);
     assert.ok(seen.some((r) => r.path === '/v1/metrics' && r.body.includes('http.client.request.duration')), `invocation ${i}: no HTTP client metric`);
+  }
+  // init's warm-up: one export without an item per signal, the first of each.
+  for (const p of ['/v1/traces', '/v1/metrics', '/v1/logs']) {
+    const first = rec.requests.find((r) => r.path === p);
+    assert.ok(first, `no export to ${p}`);
+    if (p === '/v1/metrics') {
+      // The resource and no metric.
+      assert.ok(first.body.includes('service.name') && !first.body.includes('http.client'), 'the first metrics export is not the warm-up');
+    } else {
+      assert.equal(first.body.length, 0, `the first export to ${p} is not the empty warm-up`);
+      assert.equal(rec.requests.filter((r) => r.path === p && r.body.length === 0).length, 1, `more than one empty export to ${p}`);
+    }
   }
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 });
