@@ -28,10 +28,15 @@ const (
 )
 
 // connLimit is a listener that keeps at most max connections open. When a
-// connection arrives at the limit, the connection that has waited longest
-// doing nothing (idle between requests, or silent since it was accepted
-// more than a second ago) is closed to make room: such a connection costs
-// its client no more than a reconnect. If there is none, the new
+// connection arrives at the limit, a connection doing nothing (idle
+// between requests, or silent since it was accepted more than a second
+// ago) is closed to make room: of those, the one that has served the
+// fewest requests, and of these the one that has waited longest. Such a
+// connection costs its client no more than a reconnect, and the function's
+// own keep-alive connections, which serve a request or more per
+// invocation, are the last to go: a client whose pooled connection is
+// closed while its process is frozen finds out only when it sends on it
+// again, and a POST is not retried. If there is none, the new
 // connection waits up to admitWait for one (a burst of connections is
 // idle a moment later), then is closed.
 type connLimit struct {
@@ -57,8 +62,9 @@ const (
 )
 
 type connInfo struct {
-	state http.ConnState
-	since time.Time
+	state  http.ConnState
+	since  time.Time
+	served int // requests answered on the connection
 }
 
 func newConnLimit(ln net.Listener, max int, logger *slog.Logger, next func(net.Conn, http.ConnState)) *connLimit {
@@ -125,15 +131,15 @@ func (l *connLimit) admit(c net.Conn) bool {
 	}
 }
 
-// victimLocked returns the connection that has waited longest doing
-// nothing, or nil.
+// victimLocked returns, of the connections doing nothing, the one that
+// has served the fewest requests and then waited longest, or nil.
 func (l *connLimit) victimLocked(now time.Time) net.Conn {
 	var victim net.Conn
-	var since time.Time
+	var best connInfo
 	for c, in := range l.conns {
 		quiet := in.state == http.StateIdle || (in.state == http.StateNew && now.Sub(in.since) > silentAfter)
-		if quiet && (victim == nil || in.since.Before(since)) {
-			victim, since = c, in.since
+		if quiet && (victim == nil || in.served < best.served || in.served == best.served && in.since.Before(best.since)) {
+			victim, best = c, in
 		}
 	}
 	return victim
@@ -146,8 +152,12 @@ func (l *connLimit) connState(c net.Conn, state http.ConnState) {
 	case http.StateClosed, http.StateHijacked:
 		delete(l.conns, c)
 	default:
-		if _, ok := l.conns[c]; ok {
-			l.conns[c] = connInfo{state: state, since: time.Now()}
+		if in, ok := l.conns[c]; ok {
+			if state == http.StateIdle {
+				in.served++
+			}
+			in.state, in.since = state, time.Now()
+			l.conns[c] = in
 		}
 	}
 	close(l.changed)

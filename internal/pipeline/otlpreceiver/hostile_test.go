@@ -287,6 +287,53 @@ func TestConnLimit(t *testing.T) {
 	}
 }
 
+// TestConnLimitKeepsUsed checks that the connections closed to make room
+// are those that served the fewest requests: a function's keep-alive
+// connection, which serves a request per invocation, outlives a flood of
+// connections that each sent one request and went idle, even though it
+// has been idle longer than all of them (the function was frozen).
+func TestConnLimitKeepsUsed(t *testing.T) {
+	const limit = 4
+	r := start(t, otlpreceiver.Config{MaxConns: limit}, buffer.New(0))
+	request := func(c net.Conn) error {
+		fmt.Fprintf(c, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 0\r\n\r\n", ctProto)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	used, err := net.Dial("tcp", r.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer used.Close()
+	for range 3 {
+		if err := request(used); err != nil {
+			t.Fatalf("the function's request: %v", err)
+		}
+	}
+	var flood []net.Conn
+	defer func() {
+		for _, c := range flood {
+			c.Close()
+		}
+	}()
+	for range 3 * limit {
+		c, err := net.Dial("tcp", r.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		flood = append(flood, c)
+		if err := request(c); err != nil {
+			t.Fatalf("a flood connection's request: %v", err)
+		}
+	}
+	if err := request(used); err != nil {
+		t.Errorf("the function's keep-alive connection was closed for the flood: %v", err)
+	}
+}
+
 // TestConnLimitBurst checks that a connection arriving while every
 // connection is busy waits for one to become idle instead of being closed:
 // a burst of connections must not shut out the function's own.
