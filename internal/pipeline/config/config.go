@@ -34,8 +34,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
 )
 
 // Config is a validated configuration. Every pipeline names only declared
@@ -240,12 +242,17 @@ type Exporter struct {
 	// requests (auth: {authenticator: ID}), or "".
 	Auth string
 
+	// The options of the built-in types, by type; read them through
+	// Config. A type without a field here keeps its options in Options.
 	OTLP                  *OTLPExporter
 	OTLPHTTP              *OTLPHTTPExporter
 	Debug                 *DebugExporter
 	AWSXRay               *AWSXRayExporter
 	AWSEMF                *awsemfexporter.Config
 	PrometheusRemoteWrite *PrometheusRemoteWriteExporter
+	// Options are the options of a type without a field above, as its
+	// factory's Decode returned them (see package exporter).
+	Options any
 }
 
 // Compression values after normalisation.
@@ -350,11 +357,8 @@ func (e *OTLPHTTPExporter) URL(s pipeline.Signal) string {
 	return e.Endpoint + "/v1/" + string(s)
 }
 
-// DebugExporter configures the debug exporter, which writes to stderr (the
-// function's log).
-type DebugExporter struct {
-	Verbosity string // "basic" (default), "normal" or "detailed"
-}
+// DebugExporter configures the debug exporter (its package's Config).
+type DebugExporter = debugexporter.Config
 
 // Pipeline is one entry of service.pipelines. The lists hold component ids
 // in the order written; Processors may name ignored processors.
@@ -641,36 +645,36 @@ func (p *Processor) describe() string {
 }
 
 func (e *Exporter) describe(signals []pipeline.Signal) string {
-	switch {
-	case e.OTLP != nil:
-		o := e.OTLP
-		target, plaintext := o.Target()
-		security := "TLS"
-		if plaintext {
-			security = "plaintext"
+	if f, ok := exporter.Lookup(e.Type); ok {
+		if c := e.Config(); c != nil {
+			return f.Describe(c, signals)
 		}
-		return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
-	case e.OTLPHTTP != nil:
-		o := e.OTLPHTTP
-		var urls []string
-		for _, s := range signals {
-			urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))
-		}
-		dest := strings.Join(urls, ", ")
-		if dest == "" {
-			dest = "to " + pipeline.RedactURL(o.Endpoint)
-		}
-		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
-	case e.Debug != nil:
-		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
-	case e.AWSXRay != nil:
-		return e.AWSXRay.describe()
-	case e.AWSEMF != nil:
-		return describeEMF(e.AWSEMF)
-	case e.PrometheusRemoteWrite != nil:
-		return describePrometheusRemoteWrite(e.PrometheusRemoteWrite)
 	}
 	return e.Type
+}
+
+// describe is the Summary's line of an otlp exporter.
+func (o *OTLPExporter) describe() string {
+	target, plaintext := o.Target()
+	security := "TLS"
+	if plaintext {
+		security = "plaintext"
+	}
+	return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
+}
+
+// describe is the Summary's line of an otlphttp exporter used by
+// pipelines of signals.
+func (o *OTLPHTTPExporter) describe(signals []pipeline.Signal) string {
+	var urls []string
+	for _, s := range signals {
+		urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))
+	}
+	dest := strings.Join(urls, ", ")
+	if dest == "" {
+		dest = "to " + pipeline.RedactURL(o.Endpoint)
+	}
+	return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 }
 
 func clientOptions(compression string, timeout time.Duration, headers map[string]string, tls TLS) string {

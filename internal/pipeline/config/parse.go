@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/configsource"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
@@ -396,11 +397,6 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsxray", "awsemf", "prometheusremotewrite"}
-	// exporterAliases are the collector's newer names for the same
-	// exporters, and "logging", the old name of "debug" (its loglevel key is
-	// mapped onto verbosity).
-	exporterAliases = map[string]string{"otlp_grpc": "otlp", "otlp_http": "otlphttp", "logging": "debug"}
 	// typeHints help with names users of the collector commonly write:
 	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
@@ -436,21 +432,21 @@ func (p *parser) splitID(key *yaml.Node, section string) (typ, name string, ok b
 }
 
 // component checks a declared component's type, returning the canonical type.
-func (p *parser) component(e entry, section string, supported []string, aliases map[string]string) (string, bool) {
+func (p *parser) component(e entry, section string, supported []string) (string, bool) {
 	typ, _, ok := p.splitID(e.key, section)
 	if !ok {
 		return "", false
 	}
-	declaredTyp := typ
-	if c, ok := aliases[typ]; ok {
-		typ = c
+	note := ""
+	if section == "exporters" {
+		typ, note = exporter.Canonical(typ)
 	}
 	if !contains(supported, typ) {
 		p.errorf(e.key, "%s: unknown type %q; supported: %s%s", section, typ, strings.Join(supported, ", "), typeHints[section+" "+typ])
 		return "", false
 	}
-	if section == "exporters" && declaredTyp == "logging" {
-		p.warnf("exporter %s: \"logging\" is the collector's deprecated name of \"debug\"; running it as debug (loglevel is mapped onto verbosity)", e.key.Value)
+	if note != "" {
+		p.warnf("exporter %s: %s", e.key.Value, note)
 	}
 	return typ, true
 }
@@ -486,7 +482,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	recvs, procs, exps := declared{}, declared{}, declared{}
 	for _, e := range p.entries(top["receivers"].val, "receivers") {
 		recvs[e.key.Value] = true
-		if typ, ok := p.component(e, "receivers", receiverTypes, nil); ok {
+		if typ, ok := p.component(e, "receivers", receiverTypes); ok {
 			if r := p.receiver(e, typ); r != nil {
 				cfg.Receivers[r.ID] = r
 			}
@@ -494,7 +490,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	for _, e := range p.entries(top["processors"].val, "processors") {
 		procs[e.key.Value] = true
-		if typ, ok := p.component(e, "processors", processorTypes(), nil); ok {
+		if typ, ok := p.component(e, "processors", processorTypes()); ok {
 			if pr := p.processor(e, typ); pr != nil {
 				cfg.Processors[pr.ID] = pr
 			}
@@ -502,7 +498,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	for _, e := range p.entries(top["exporters"].val, "exporters") {
 		exps[e.key.Value] = true
-		if typ, ok := p.component(e, "exporters", exporterTypes, exporterAliases); ok {
+		if typ, ok := p.component(e, "exporters", exporter.Types()); ok {
 			if ex := p.exporter(e, typ); ex != nil {
 				cfg.Exporters[ex.ID] = ex
 			}
@@ -702,98 +698,78 @@ func (d decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n
 func (d decoder) Mistakes() int { return len(d.p.errs) }
 
 // Exporter keys accepted for compatibility and ignored.
-var ignoredExporterKeys = map[string]string{
-	"retry_on_failure": "lambdaotel exports within each invocation's flush budget and handles failed batches itself",
-	"sending_queue":    "lambdaotel buffers data itself (lambdaotel.buffer.max_bytes)",
-}
+var ignoredExporterKeys = exporter.IgnoredKeys
 
-var ignoredDebugKeys = map[string]string{
-	"sampling_initial":    "the debug exporter writes every batch",
-	"sampling_thereafter": "the debug exporter writes every batch",
-	"use_internal_logger": "the debug exporter always writes to stderr",
-}
-
+// exporter reads an exporter's options with the Decode of its type's
+// factory.
 func (p *parser) exporter(e entry, typ string) *Exporter {
 	id := e.key.Value
-	path := "exporters." + id
 	ex := &Exporter{ID: id, Type: typ, Pos: p.pos(e.key)}
-	switch typ {
-	case "otlp":
-		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
-		p.auth(ex, f["auth"], path+".auth")
-		o := &OTLPExporter{
-			Headers:     p.headers(f["headers"].val, path+".headers"),
-			Compression: p.compression(f["compression"], path+".compression"),
-			Timeout:     DefaultOTLPTimeout,
-			TLS:         p.tls(f["tls"].val, path+".tls"),
-		}
-		p.oldInsecure(f, path, &o.TLS)
-		if t, ok := f["timeout"]; ok {
-			o.Timeout = p.duration(t.val, path+".timeout")
-		}
-		ep, ok := f["endpoint"]
-		o.Endpoint, _ = p.scalar(ep.val, path+".endpoint")
-		if !ok || o.Endpoint == "" {
-			p.errorf(e.key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
-		} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
-			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
-		}
-		ex.OTLP = o
-	case "otlphttp":
-		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
-		p.auth(ex, f["auth"], path+".auth")
-		o := &OTLPHTTPExporter{
-			Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
-			TracesEndpoint:  p.httpURL(f["traces_endpoint"], path+".traces_endpoint"),
-			MetricsEndpoint: p.httpURL(f["metrics_endpoint"], path+".metrics_endpoint"),
-			LogsEndpoint:    p.httpURL(f["logs_endpoint"], path+".logs_endpoint"),
-			Headers:         p.headers(f["headers"].val, path+".headers"),
-			Compression:     p.compression(f["compression"], path+".compression"),
-			Timeout:         DefaultOTLPHTTPTimeout,
-			TLS:             p.tls(f["tls"].val, path+".tls"),
-			Encoding:        p.oneOf(f["encoding"].val, path+".encoding", "proto", "json"),
-		}
-		p.oldInsecure(f, path, &o.TLS)
-		if o.Encoding == "" {
-			o.Encoding = "proto"
-		}
-		if t, ok := f["timeout"]; ok {
-			o.Timeout = p.duration(t.val, path+".timeout")
-		}
-		_, a := f["endpoint"]
-		_, b := f["traces_endpoint"]
-		_, c := f["metrics_endpoint"]
-		_, d := f["logs_endpoint"]
-		if !a && !b && !c && !d {
-			p.errorf(e.key, "%s: endpoint is required: the backend's base URL, e.g. https://otlp.example.com:4318 (/v1/traces, /v1/metrics and /v1/logs are appended)", path)
-		}
-		ex.OTLPHTTP = o
-	case "debug":
-		f := p.fields(e.val, path, []string{"verbosity", "loglevel"}, ignoredDebugKeys)
-		v := p.oneOf(f["verbosity"].val, path+".verbosity", "basic", "normal", "detailed")
-		if l, ok := f["loglevel"]; ok {
-			// The logging exporter's loglevel: debug printed every item,
-			// the other levels a summary line per batch.
-			switch lv := p.oneOf(l.val, path+".loglevel", "debug", "info", "warn", "error"); {
-			case v != "":
-				p.warnf("exporter %s: loglevel is ignored: verbosity %s is set", id, v)
-			case lv == "debug":
-				v = "detailed"
-			}
-		}
-		if v == "" {
-			v = "basic"
-		}
-		ex.Debug = &DebugExporter{Verbosity: v}
-	case "awsxray":
-		ex.AWSXRay = p.awsxray(e, path)
-		p.warnAWSXRay(id, ex.AWSXRay)
-	case "awsemf":
-		ex.AWSEMF = p.awsemf(e, path)
-	case "prometheusremotewrite":
-		p.prometheusRemoteWrite(ex, e, path)
+	f, ok := exporter.Lookup(typ)
+	if !ok {
+		p.errorf(e.key, "exporters.%s: type %q is not registered", id, typ)
+		return nil
 	}
+	ex.setOptions(f.Decode(exporterDecoder{decoder{p}, ex}, e.key, e.val, "exporters."+id))
 	return ex
+}
+
+// decodeOTLP reads an otlp (gRPC) exporter's options.
+func decodeOTLP(d exporter.Decoder, key, value *yaml.Node, path string) any {
+	p, ex := d.(exporterDecoder).p, d.(exporterDecoder).ex
+	f := p.fields(value, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
+	p.auth(ex, f["auth"], path+".auth")
+	o := &OTLPExporter{
+		Headers:     p.headers(f["headers"].val, path+".headers"),
+		Compression: p.compression(f["compression"], path+".compression"),
+		Timeout:     DefaultOTLPTimeout,
+		TLS:         p.tls(f["tls"].val, path+".tls"),
+	}
+	p.oldInsecure(f, path, &o.TLS)
+	if t, ok := f["timeout"]; ok {
+		o.Timeout = p.duration(t.val, path+".timeout")
+	}
+	ep, ok := f["endpoint"]
+	o.Endpoint, _ = p.scalar(ep.val, path+".endpoint")
+	if !ok || o.Endpoint == "" {
+		p.errorf(key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
+	} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
+		p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
+	}
+	return o
+}
+
+// decodeOTLPHTTP reads an otlphttp exporter's options.
+func decodeOTLPHTTP(d exporter.Decoder, key, value *yaml.Node, path string) any {
+	p, ex := d.(exporterDecoder).p, d.(exporterDecoder).ex
+	f := p.fields(value, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
+	p.auth(ex, f["auth"], path+".auth")
+	o := &OTLPHTTPExporter{
+		Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
+		TracesEndpoint:  p.httpURL(f["traces_endpoint"], path+".traces_endpoint"),
+		MetricsEndpoint: p.httpURL(f["metrics_endpoint"], path+".metrics_endpoint"),
+		LogsEndpoint:    p.httpURL(f["logs_endpoint"], path+".logs_endpoint"),
+		Headers:         p.headers(f["headers"].val, path+".headers"),
+		Compression:     p.compression(f["compression"], path+".compression"),
+		Timeout:         DefaultOTLPHTTPTimeout,
+		TLS:             p.tls(f["tls"].val, path+".tls"),
+		Encoding:        p.oneOf(f["encoding"].val, path+".encoding", "proto", "json"),
+	}
+	p.oldInsecure(f, path, &o.TLS)
+	if o.Encoding == "" {
+		o.Encoding = "proto"
+	}
+	if t, ok := f["timeout"]; ok {
+		o.Timeout = p.duration(t.val, path+".timeout")
+	}
+	_, a := f["endpoint"]
+	_, b := f["traces_endpoint"]
+	_, c := f["metrics_endpoint"]
+	_, e := f["logs_endpoint"]
+	if !a && !b && !c && !e {
+		p.errorf(key, "%s: endpoint is required: the backend's base URL, e.g. https://otlp.example.com:4318 (/v1/traces, /v1/metrics and /v1/logs are appended)", path)
+	}
+	return o
 }
 
 // oldInsecure reads an exporter's top-level insecure, where collectors

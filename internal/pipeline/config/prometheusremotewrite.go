@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 )
 
@@ -183,9 +184,6 @@ func validLabelName(s string) bool {
 	return true
 }
 
-// onlySignal lists the exporter types that export one signal only.
-var onlySignal = map[string]pipeline.Signal{"awsxray": pipeline.Traces, "awsemf": pipeline.Metrics, "prometheusremotewrite": pipeline.Metrics}
-
 // checkSignal reports a pipeline naming an exporter that does not export
 // the pipeline's signal.
 func (p *parser) checkSignal(cfg *Config, pl *Pipeline, id string, n *yaml.Node) {
@@ -193,7 +191,11 @@ func (p *parser) checkSignal(cfg *Config, pl *Pipeline, id string, n *yaml.Node)
 	if ex == nil {
 		return
 	}
-	if only, ok := onlySignal[ex.Type]; ok && pl.Signal != only {
+	f, ok := exporter.Lookup(ex.Type)
+	if !ok {
+		return
+	}
+	if exports, only := f.Exports(pl.Signal); !exports {
 		p.errorf(n, "service.pipelines.%s: exporter %q (%s) exports %s only; remove it from this %s pipeline", pl.ID, id, ex.Type, only, pl.Signal)
 	}
 }

@@ -1,0 +1,182 @@
+package config
+
+import (
+	"os"
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsxrayexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/prometheusremotewriteexporter"
+	"github.com/lambdaotel/lambdaotel/internal/processor"
+)
+
+// exporterFactories are the exporter types, in the order `config check`
+// and messages list them. A new exporter type is its own package, with its
+// configuration, its parsing and its Factory, and one line here.
+var exporterFactories = []exporter.Factory{
+	otlpFactory,
+	otlpHTTPFactory,
+	debugexporter.Factory,
+	awsXRayFactory,
+	awsemfexporter.Factory,
+	prometheusRemoteWriteFactory,
+}
+
+func init() {
+	for _, f := range exporterFactories {
+		exporter.Register(f)
+	}
+}
+
+// The factories of the exporter types whose options this package still
+// reads itself: the configuration made from environment variables
+// (default.go, aws.go) builds exporters of these types too.
+var (
+	otlpFactory = exporter.Factory{
+		Type:     "otlp",
+		Aliases:  map[string]string{"otlp_grpc": ""},
+		Decode:   decodeOTLP,
+		Describe: func(cfg any, _ []pipeline.Signal) string { return cfg.(*OTLPExporter).describe() },
+		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
+			g := cfg.(*OTLPExporter)
+			return exporter.Made(otlpexporter.NewGRPC(id, otlpexporter.GRPCConfig{
+				Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: g.TLS.client(), Wrap: s.Wrap, NoSplit: true,
+			}))
+		},
+	}
+	otlpHTTPFactory = exporter.Factory{
+		Type:     "otlphttp",
+		Aliases:  map[string]string{"otlp_http": ""},
+		Decode:   decodeOTLPHTTP,
+		Describe: func(cfg any, signals []pipeline.Signal) string { return cfg.(*OTLPHTTPExporter).describe(signals) },
+		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
+			h := cfg.(*OTLPHTTPExporter)
+			return exporter.Made(otlpexporter.NewHTTP(id, otlpexporter.HTTPConfig{
+				TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
+				Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: h.TLS.client(), Wrap: s.Wrap, NoSplit: true,
+			}))
+		},
+	}
+	awsXRayFactory = exporter.Factory{
+		Type:    "awsxray",
+		Signals: []pipeline.Signal{pipeline.Traces},
+		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
+			p := d.(exporterDecoder).p
+			a := p.awsxray(entry{key, value}, path)
+			p.warnAWSXRay(key.Value, a)
+			return a
+		},
+		Describe: func(cfg any, _ []pipeline.Signal) string { return cfg.(*AWSXRayExporter).describe() },
+		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
+			a := cfg.(*AWSXRayExporter)
+			return exporter.Made(awsxrayexporter.New(id, awsxrayexporter.Config{
+				TracesURL: a.TracesURL(s.Getenv), Getenv: s.Getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
+				Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
+				Marks:  awsxrayexporter.Marks{LogGroups: a.LogGroups, Indexed: a.IndexedAttributes, IndexAll: a.IndexAllAttributes},
+				Logger: s.Logger.With("exporter", id),
+			}))
+		},
+	}
+	prometheusRemoteWriteFactory = exporter.Factory{
+		Type:    "prometheusremotewrite",
+		Signals: []pipeline.Signal{pipeline.Metrics},
+		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
+			dec := d.(exporterDecoder)
+			dec.p.prometheusRemoteWrite(dec.ex, entry{key, value}, path)
+			return dec.ex.PrometheusRemoteWrite
+		},
+		Describe: func(cfg any, _ []pipeline.Signal) string {
+			return describePrometheusRemoteWrite(cfg.(*PrometheusRemoteWriteExporter))
+		},
+		// The instance label, for resources without service.instance.id or
+		// faas.instance, is the execution environment's log stream when
+		// Lambda gives it.
+		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
+			p := cfg.(*PrometheusRemoteWriteExporter)
+			return exporter.Made(prometheusremotewriteexporter.New(id, prometheusremotewriteexporter.Config{
+				Endpoint: p.Endpoint, Headers: p.Headers, Timeout: p.Timeout, TLS: p.TLS.client(), Wrap: s.Wrap,
+				Namespace: p.Namespace, ExternalLabels: p.ExternalLabels, ResourceToTelemetry: p.ResourceToTelemetry,
+				AddMetricSuffixes: p.AddMetricSuffixes, TargetInfo: p.TargetInfo, CreatedMetric: p.CreatedMetric,
+				SendMetadata: p.SendMetadata, MaxBatchSizeBytes: p.MaxBatchSizeBytes,
+				Instance: os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
+			}))
+		},
+	}
+)
+
+// client is t as the OTLP clients take it.
+func (t TLS) client() otlpexporter.TLSConfig {
+	return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
+}
+
+// exporterDecoder is the decoder an exporter type reads its options with
+// (see exporter.Decoder); ex is the exporter being read, whose auth option
+// this package records.
+type exporterDecoder struct {
+	decoder
+	ex *Exporter
+}
+
+func (d exporterDecoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
+	out := map[string]processor.Entry{}
+	for k, e := range d.p.fields(n, path, known, ignored) {
+		out[k] = processor.Entry{Key: e.key, Value: e.val}
+	}
+	return out
+}
+
+func (d exporterDecoder) Integer(n *yaml.Node, path string, min, max int64) int64 {
+	return d.p.integer(n, path, min, max)
+}
+
+func (d exporterDecoder) Seq(n *yaml.Node, path string) []*yaml.Node {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.p.errorf(n, "%s: expected a list, got %s", path, describe(n))
+		return nil
+	}
+	return n.Content
+}
+
+func (d exporterDecoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
+
+// setOptions keeps what the type's Decode returned: in the field of
+// Exporter of its type, for the types that have one (code reads their
+// options by name), else in Options.
+func (e *Exporter) setOptions(v any) {
+	if v == nil {
+		return
+	}
+	ev := reflect.ValueOf(e).Elem()
+	for i := 0; i < ev.NumField(); i++ {
+		if f := ev.Field(i); f.Kind() == reflect.Pointer && f.Type() == reflect.TypeOf(v) {
+			f.Set(reflect.ValueOf(v))
+			return
+		}
+	}
+	e.Options = v
+}
+
+// Config returns the exporter's options as its type's Decode made them
+// (a pointer to the type's configuration), nil if none.
+func (e *Exporter) Config() any {
+	if e.Options != nil {
+		return e.Options
+	}
+	ev := reflect.ValueOf(e).Elem()
+	for i := 0; i < ev.NumField(); i++ {
+		if f := ev.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
+			return f.Interface()
+		}
+	}
+	return nil
+}
