@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,10 +26,9 @@ import (
 type Factory struct {
 	// Type is the type in the configuration, e.g. "otlphttp".
 	Type string
-	// Aliases are other names of the type (the collector's newer or
-	// older names), each with a note warned about when the alias is used
-	// ("exporter <id>: <note>"); "" warns nothing.
-	Aliases map[string]string
+	// Aliases are other names of the type: the collector's newer or
+	// older names.
+	Aliases []Alias
 	// Signals are the signals the type exports; nil means all three. A
 	// pipeline of another signal naming such an exporter is refused.
 	Signals []pipeline.Signal
@@ -40,11 +38,26 @@ type Factory struct {
 	// ("exporters.<id>"). It reports every mistake through d and returns
 	// the type's own configuration (a pointer to it).
 	Decode func(d Decoder, key, value *yaml.Node, path string) any
-	// Describe is the exporter's line in `config check`'s summary, for
-	// the signals of the pipelines that use it.
-	Describe func(cfg any, signals []pipeline.Signal) string
 	// New makes an exporter named id from what Decode returned.
 	New func(id string, cfg any, s Settings) (pipeline.Exporter, error)
+}
+
+// Alias is another name of an exporter type.
+type Alias struct {
+	// Name is the other name, e.g. "otlp_http".
+	Name string
+	// Note, if set, is warned about when the alias is used:
+	// "exporter <id>: <note>".
+	Note string
+}
+
+// Describer is implemented by an exporter type's configuration (what its
+// Decode returns): Describe is the exporter's line in `config check`'s
+// summary, for the signals of the pipelines that use it. (A method rather
+// than a field of Factory, so that a program that never prints the
+// summary does not carry it.)
+type Describer interface {
+	Describe(signals []pipeline.Signal) string
 }
 
 // Settings is what an exporter may need of the extension besides its own
@@ -87,59 +100,71 @@ var IgnoredKeys = map[string]string{
 	"sending_queue":    "lambdaotel buffers data itself (lambdaotel.buffer.max_bytes)",
 }
 
-var (
-	mu        sync.RWMutex
-	factories = map[string]Factory{}
-	aliases   = map[string]string{} // alias → type
-	types     []string              // in the order registered
-)
+// factories are the registered types, in the order registered. Register
+// is called from init functions only, before anything reads the list.
+var factories []Factory
 
-// Register adds an exporter type. It panics if a type or alias is
+// Register adds an exporter type; it is called from init functions. It panics if a type or alias is
 // registered twice or the factory is incomplete: both are mistakes in the
 // program.
 func Register(f Factory) {
-	mu.Lock()
-	defer mu.Unlock()
-	if f.Type == "" || f.Decode == nil || f.Describe == nil || f.New == nil {
+	if f.Type == "" || f.Decode == nil || f.New == nil {
 		panic(fmt.Sprintf("exporter: incomplete factory for type %q", f.Type))
 	}
-	if _, dup := factories[f.Type]; dup {
-		panic(fmt.Sprintf("exporter: type %q registered twice", f.Type))
+	names := []string{f.Type}
+	for _, a := range f.Aliases {
+		names = append(names, a.Name)
 	}
-	for a := range f.Aliases {
-		if _, dup := aliases[a]; dup {
-			panic(fmt.Sprintf("exporter: alias %q registered twice", a))
+	for _, name := range names {
+		if t, _ := canonical(name); t != "" {
+			panic(fmt.Sprintf("exporter: type or alias %q registered twice", name))
 		}
-		aliases[a] = f.Type
 	}
-	factories[f.Type] = f
-	types = append(types, f.Type)
+	factories = append(factories, f)
 }
 
 // Lookup returns the factory of an exporter type.
 func Lookup(typ string) (Factory, bool) {
-	mu.RLock()
-	defer mu.RUnlock()
-	f, ok := factories[typ]
-	return f, ok
+	for _, f := range factories {
+		if f.Type == typ {
+			return f, true
+		}
+	}
+	return Factory{}, false
 }
 
 // Canonical returns the type an alias names, and the note to warn about;
 // a name that is no alias is returned as it is.
 func Canonical(name string) (typ, note string) {
-	mu.RLock()
-	defer mu.RUnlock()
-	if t, ok := aliases[name]; ok {
-		return t, factories[t].Aliases[name]
+	if t, note := canonical(name); t != "" && t != name {
+		return t, note
 	}
 	return name, ""
 }
 
+// canonical returns the type name is or is an alias of, with the alias's
+// note; "" if none.
+func canonical(name string) (typ, note string) {
+	for _, f := range factories {
+		if f.Type == name {
+			return f.Type, ""
+		}
+		for _, a := range f.Aliases {
+			if a.Name == name {
+				return f.Type, a.Note
+			}
+		}
+	}
+	return "", ""
+}
+
 // Types lists the registered types in the order they were registered.
 func Types() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	return append([]string(nil), types...)
+	out := make([]string, len(factories))
+	for i, f := range factories {
+		out[i] = f.Type
+	}
+	return out
 }
 
 // Exports reports whether an exporter of factory f exports signal s, and

@@ -15,10 +15,9 @@ import (
 
 // Factory is the awsemf exporter type: metrics only.
 var Factory = exporter.Factory{
-	Type:     "awsemf",
-	Signals:  []pipeline.Signal{pipeline.Metrics},
-	Decode:   decode,
-	Describe: describe,
+	Type:    "awsemf",
+	Signals: []pipeline.Signal{pipeline.Metrics},
+	Decode:  decode,
 	New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 		out := s.EMFOutput
 		if out == nil {
@@ -145,9 +144,9 @@ func decodeDeclaration(d exporter.Decoder, n *yaml.Node, path string) Declaratio
 	return dc
 }
 
-// describe says where an awsemf exporter writes and how.
-func describe(cfg any, _ []pipeline.Signal) string {
-	c := cfg.(*Config)
+// Describe says where an awsemf exporter writes and how (its line in
+// `config check`'s summary).
+func (c *Config) Describe([]pipeline.Signal) string {
 	ns := c.Namespace
 	if ns == "" {
 		ns = "from service.namespace/service.name, else default"

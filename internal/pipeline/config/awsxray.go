@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/sigv4auth"
 )
 
@@ -211,8 +212,8 @@ func (p *parser) warnAWSXRay(id string, a *AWSXRayExporter) {
 	}
 }
 
-// describe says where the exporter sends, for the summary.
-func (a *AWSXRayExporter) describe() string {
+// Describe says where the exporter sends, for the summary.
+func (a *AWSXRayExporter) Describe([]pipeline.Signal) string {
 	region := a.Region
 	if region == "" {
 		region = "AWS_REGION"

@@ -645,16 +645,14 @@ func (p *Processor) describe() string {
 }
 
 func (e *Exporter) describe(signals []pipeline.Signal) string {
-	if f, ok := exporter.Lookup(e.Type); ok {
-		if c := e.Config(); c != nil {
-			return f.Describe(c, signals)
-		}
+	if d, ok := e.Config().(exporter.Describer); ok {
+		return d.Describe(signals)
 	}
 	return e.Type
 }
 
-// describe is the Summary's line of an otlp exporter.
-func (o *OTLPExporter) describe() string {
+// Describe is the Summary's line of an otlp exporter.
+func (o *OTLPExporter) Describe([]pipeline.Signal) string {
 	target, plaintext := o.Target()
 	security := "TLS"
 	if plaintext {
@@ -663,9 +661,9 @@ func (o *OTLPExporter) describe() string {
 	return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
 }
 
-// describe is the Summary's line of an otlphttp exporter used by
+// Describe is the Summary's line of an otlphttp exporter used by
 // pipelines of signals.
-func (o *OTLPHTTPExporter) describe(signals []pipeline.Signal) string {
+func (o *OTLPHTTPExporter) Describe(signals []pipeline.Signal) string {
 	var urls []string
 	for _, s := range signals {
 		urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))

@@ -39,10 +39,9 @@ func init() {
 // (default.go, aws.go) builds exporters of these types too.
 var (
 	otlpFactory = exporter.Factory{
-		Type:     "otlp",
-		Aliases:  map[string]string{"otlp_grpc": ""},
-		Decode:   decodeOTLP,
-		Describe: func(cfg any, _ []pipeline.Signal) string { return cfg.(*OTLPExporter).describe() },
+		Type:    "otlp",
+		Aliases: []exporter.Alias{{Name: "otlp_grpc"}},
+		Decode:  decodeOTLP,
 		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 			g := cfg.(*OTLPExporter)
 			return exporter.Made(otlpexporter.NewGRPC(id, otlpexporter.GRPCConfig{
@@ -51,10 +50,9 @@ var (
 		},
 	}
 	otlpHTTPFactory = exporter.Factory{
-		Type:     "otlphttp",
-		Aliases:  map[string]string{"otlp_http": ""},
-		Decode:   decodeOTLPHTTP,
-		Describe: func(cfg any, signals []pipeline.Signal) string { return cfg.(*OTLPHTTPExporter).describe(signals) },
+		Type:    "otlphttp",
+		Aliases: []exporter.Alias{{Name: "otlp_http"}},
+		Decode:  decodeOTLPHTTP,
 		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 			h := cfg.(*OTLPHTTPExporter)
 			return exporter.Made(otlpexporter.NewHTTP(id, otlpexporter.HTTPConfig{
@@ -67,12 +65,11 @@ var (
 		Type:    "awsxray",
 		Signals: []pipeline.Signal{pipeline.Traces},
 		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
-			p := d.(exporterDecoder).p
+			p := d.(decoder).p
 			a := p.awsxray(entry{key, value}, path)
 			p.warnAWSXRay(key.Value, a)
 			return a
 		},
-		Describe: func(cfg any, _ []pipeline.Signal) string { return cfg.(*AWSXRayExporter).describe() },
 		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 			a := cfg.(*AWSXRayExporter)
 			return exporter.Made(awsxrayexporter.New(id, awsxrayexporter.Config{
@@ -87,12 +84,9 @@ var (
 		Type:    "prometheusremotewrite",
 		Signals: []pipeline.Signal{pipeline.Metrics},
 		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
-			dec := d.(exporterDecoder)
+			dec := d.(decoder)
 			dec.p.prometheusRemoteWrite(dec.ex, entry{key, value}, path)
 			return dec.ex.PrometheusRemoteWrite
-		},
-		Describe: func(cfg any, _ []pipeline.Signal) string {
-			return describePrometheusRemoteWrite(cfg.(*PrometheusRemoteWriteExporter))
 		},
 		// The instance label, for resources without service.instance.id or
 		// faas.instance, is the execution environment's log stream when
@@ -115,15 +109,7 @@ func (t TLS) client() otlpexporter.TLSConfig {
 	return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
 }
 
-// exporterDecoder is the decoder an exporter type reads its options with
-// (see exporter.Decoder); ex is the exporter being read, whose auth option
-// this package records.
-type exporterDecoder struct {
-	decoder
-	ex *Exporter
-}
-
-func (d exporterDecoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
+func (d decoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
 	for k, e := range d.p.fields(n, path, known, ignored) {
 		out[k] = processor.Entry{Key: e.key, Value: e.val}
@@ -131,11 +117,11 @@ func (d exporterDecoder) Options(n *yaml.Node, path string, known []string, igno
 	return out
 }
 
-func (d exporterDecoder) Integer(n *yaml.Node, path string, min, max int64) int64 {
+func (d decoder) Integer(n *yaml.Node, path string, min, max int64) int64 {
 	return d.p.integer(n, path, min, max)
 }
 
-func (d exporterDecoder) Seq(n *yaml.Node, path string) []*yaml.Node {
+func (d decoder) Seq(n *yaml.Node, path string) []*yaml.Node {
 	n = deref(n)
 	if isNull(n) {
 		return nil
@@ -147,7 +133,7 @@ func (d exporterDecoder) Seq(n *yaml.Node, path string) []*yaml.Node {
 	return n.Content
 }
 
-func (d exporterDecoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
+func (d decoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
 
 // setOptions keeps what the type's Decode returned: in the field of
 // Exporter of its type, for the types that have one (code reads their

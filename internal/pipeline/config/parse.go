@@ -648,7 +648,7 @@ func (p *parser) processor(e entry, typ string) *Processor {
 		return pr
 	}
 	nerr := len(p.errs)
-	opts := f.Decode(decoder{p}, e.key, e.val, path)
+	opts := f.Decode(decoder{p: p}, e.key, e.val, path)
 	if len(p.errs) > nerr {
 		return nil
 	}
@@ -660,8 +660,12 @@ func (p *parser) processor(e entry, typ string) *Processor {
 }
 
 // decoder lets a component read its own options with the parser's rules
-// (see processor.Decoder).
-type decoder struct{ p *parser }
+// (see processor.Decoder and exporter.Decoder); ex is the exporter being
+// read, if it is one, whose auth option the parser records.
+type decoder struct {
+	p  *parser
+	ex *Exporter
+}
 
 func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
@@ -710,13 +714,13 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		p.errorf(e.key, "exporters.%s: type %q is not registered", id, typ)
 		return nil
 	}
-	ex.setOptions(f.Decode(exporterDecoder{decoder{p}, ex}, e.key, e.val, "exporters."+id))
+	ex.setOptions(f.Decode(decoder{p: p, ex: ex}, e.key, e.val, "exporters."+id))
 	return ex
 }
 
 // decodeOTLP reads an otlp (gRPC) exporter's options.
 func decodeOTLP(d exporter.Decoder, key, value *yaml.Node, path string) any {
-	p, ex := d.(exporterDecoder).p, d.(exporterDecoder).ex
+	p, ex := d.(decoder).p, d.(decoder).ex
 	f := p.fields(value, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
 	p.auth(ex, f["auth"], path+".auth")
 	o := &OTLPExporter{
@@ -741,7 +745,7 @@ func decodeOTLP(d exporter.Decoder, key, value *yaml.Node, path string) any {
 
 // decodeOTLPHTTP reads an otlphttp exporter's options.
 func decodeOTLPHTTP(d exporter.Decoder, key, value *yaml.Node, path string) any {
-	p, ex := d.(exporterDecoder).p, d.(exporterDecoder).ex
+	p, ex := d.(decoder).p, d.(decoder).ex
 	f := p.fields(value, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
 	p.auth(ex, f["auth"], path+".auth")
 	o := &OTLPHTTPExporter{

@@ -200,8 +200,8 @@ func (p *parser) checkSignal(cfg *Config, pl *Pipeline, id string, n *yaml.Node)
 	}
 }
 
-// describePrometheusRemoteWrite is the Summary's line of the exporter.
-func describePrometheusRemoteWrite(o *PrometheusRemoteWriteExporter) string {
+// Describe is the Summary's line of the exporter.
+func (o *PrometheusRemoteWriteExporter) Describe([]pipeline.Signal) string {
 	parts := []string{"Prometheus remote write 1.0 to " + pipeline.RedactURL(o.Endpoint)}
 	if o.Namespace != "" {
 		parts = append(parts, "namespace "+o.Namespace)

@@ -15,6 +15,11 @@ type Config struct {
 	Verbosity string // "basic" (default), "normal" or "detailed"
 }
 
+// Describe is the exporter's line in `config check`'s summary.
+func (c *Config) Describe([]pipeline.Signal) string {
+	return "stderr (the function's log), verbosity " + c.Verbosity
+}
+
 // ignoredKeys are the collector's debug exporter keys accepted and ignored.
 var ignoredKeys = map[string]string{
 	"sampling_initial":    "the debug exporter writes every batch",
@@ -26,13 +31,11 @@ var ignoredKeys = map[string]string{
 // name "logging".
 var Factory = exporter.Factory{
 	Type: "debug",
-	Aliases: map[string]string{
-		"logging": `"logging" is the collector's deprecated name of "debug"; running it as debug (loglevel is mapped onto verbosity)`,
-	},
+	Aliases: []exporter.Alias{{
+		Name: "logging",
+		Note: `"logging" is the collector's deprecated name of "debug"; running it as debug (loglevel is mapped onto verbosity)`,
+	}},
 	Decode: decode,
-	Describe: func(cfg any, _ []pipeline.Signal) string {
-		return "stderr (the function's log), verbosity " + cfg.(*Config).Verbosity
-	},
 	New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 		out := s.DebugOutput
 		if out == nil {
