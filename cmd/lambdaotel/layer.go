@@ -147,7 +147,7 @@ func (b *layerBuild) run(ctx context.Context, version string) error {
 	for _, arch := range b.archs {
 		bin := filepath.Join(tmp, arch, "lambdaotel")
 		cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-buildvcs=false",
-			"-ldflags=-s -w -buildid= -X "+modulePath+"/extension.Version="+version,
+			"-ldflags=-s -w -buildid= -X "+modulePath+"/internal/extension.Version="+version,
 			"-o", bin, "./cmd/lambdaotel-extension")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+layerzip.Architectures[arch])

@@ -15,7 +15,7 @@ import (
 
 // realDir holds the corpus of real Lambda collector configurations and its
 // manifest of expected outcomes.
-const realDir = "../../pipeline/config/testdata/real"
+const realDir = "../../internal/pipeline/config/testdata/real"
 
 // realCase is one row of the manifest.
 type realCase struct {

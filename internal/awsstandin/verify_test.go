@@ -13,7 +13,7 @@ import (
 )
 
 // vectorsDir holds AWS's SigV4 test suite (see its SOURCE.md).
-const vectorsDir = "../../pipeline/sigv4auth/testdata/aws-signing-test-suite/v4"
+const vectorsDir = "../pipeline/sigv4auth/testdata/aws-signing-test-suite/v4"
 
 // TestVerifierTestSuite checks this package's own SigV4 implementation
 // against AWS's test suite: the canonical request of each request.txt, and
