@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
@@ -91,6 +92,17 @@ type Decoder interface {
 	Seq(n *yaml.Node, path string) []*yaml.Node
 	// Warnf records a warning.
 	Warnf(format string, args ...any)
+	// Auth reads an auth option ({authenticator: ID}), records it as the
+	// exporter's authenticator (checked against the extensions section)
+	// and returns its id; "" when e is absent.
+	Auth(e processor.Entry, path string) string
+	// HTTPURL returns an http(s) URL with a host, or reports it; "" when
+	// e is absent.
+	HTTPURL(e processor.Entry, path string) string
+	// Headers returns a mapping of HTTP header names to values.
+	Headers(n *yaml.Node, path string) map[string]string
+	// TLS reads a client's tls section.
+	TLS(n *yaml.Node, path string) otlpexporter.TLSConfig
 }
 
 // IgnoredKeys are the exporter keys of the collector that are accepted

@@ -38,6 +38,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 )
 
 // Config is a validated configuration. Every pipeline names only declared
@@ -262,18 +263,11 @@ const (
 	CompressionNone = "none"
 )
 
-// TLS configures a client's TLS. The zero value verifies the server with
-// the system's roots.
-type TLS struct {
-	// Insecure turns TLS off for an otlp (gRPC) endpoint given without a
-	// scheme. It has no effect on URLs: http:// is always plaintext and
-	// https:// always TLS.
-	Insecure           bool
-	InsecureSkipVerify bool   // do not verify the server's certificate
-	CAFile             string // PEM file of CAs to verify the server with
-	CertFile           string // client certificate (PEM) for mutual TLS
-	KeyFile            string // client key (PEM) for mutual TLS
-}
+// TLS configures a client's TLS (the OTLP clients' settings, which the
+// other HTTP exporters share). The zero value verifies the server with the
+// system's roots; Insecure turns TLS off for an otlp (gRPC) endpoint given
+// without a scheme and has no effect on URLs.
+type TLS = otlpexporter.TLSConfig
 
 // OTLPExporter configures the OTLP/gRPC exporter.
 type OTLPExporter struct {
@@ -658,7 +652,7 @@ func (o *OTLPExporter) Describe([]pipeline.Signal) string {
 	if plaintext {
 		security = "plaintext"
 	}
-	return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
+	return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, otlpexporter.DescribeClient(o.Compression, o.Timeout, o.Headers, o.TLS))
 }
 
 // Describe is the Summary's line of an otlphttp exporter used by
@@ -672,32 +666,5 @@ func (o *OTLPHTTPExporter) Describe(signals []pipeline.Signal) string {
 	if dest == "" {
 		dest = "to " + pipeline.RedactURL(o.Endpoint)
 	}
-	return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
-}
-
-func clientOptions(compression string, timeout time.Duration, headers map[string]string, tls TLS) string {
-	parts := []string{"compression " + compression}
-	if timeout > 0 {
-		parts = append(parts, "timeout "+timeout.String())
-	} else {
-		parts = append(parts, "no timeout (flush budget only)")
-	}
-	if len(headers) > 0 {
-		names := make([]string, 0, len(headers))
-		for k := range headers {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		parts = append(parts, "headers "+strings.Join(names, ", ")+" (values hidden)")
-	}
-	if tls.CAFile != "" {
-		parts = append(parts, "CA "+tls.CAFile)
-	}
-	if tls.CertFile != "" {
-		parts = append(parts, "client certificate "+tls.CertFile)
-	}
-	if tls.InsecureSkipVerify {
-		parts = append(parts, "server certificate NOT verified")
-	}
-	return strings.Join(parts, ", ")
+	return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, otlpexporter.DescribeClient(o.Compression, o.Timeout, o.Headers, o.TLS))
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"os"
 	"reflect"
 
 	"go.yaml.in/yaml/v3"
@@ -25,7 +24,7 @@ var exporterFactories = []exporter.Factory{
 	debugexporter.Factory,
 	awsXRayFactory,
 	awsemfexporter.Factory,
-	prometheusRemoteWriteFactory,
+	prometheusremotewriteexporter.Factory,
 }
 
 func init() {
@@ -45,7 +44,7 @@ var (
 		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
 			g := cfg.(*OTLPExporter)
 			return exporter.Made(otlpexporter.NewGRPC(id, otlpexporter.GRPCConfig{
-				Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: g.TLS.client(), Wrap: s.Wrap, NoSplit: true,
+				Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: g.TLS, Wrap: s.Wrap, NoSplit: true,
 			}))
 		},
 	}
@@ -57,7 +56,7 @@ var (
 			h := cfg.(*OTLPHTTPExporter)
 			return exporter.Made(otlpexporter.NewHTTP(id, otlpexporter.HTTPConfig{
 				TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
-				Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: h.TLS.client(), Wrap: s.Wrap, NoSplit: true,
+				Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: h.TLS, Wrap: s.Wrap, NoSplit: true,
 			}))
 		},
 	}
@@ -80,34 +79,7 @@ var (
 			}))
 		},
 	}
-	prometheusRemoteWriteFactory = exporter.Factory{
-		Type:    "prometheusremotewrite",
-		Signals: []pipeline.Signal{pipeline.Metrics},
-		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
-			dec := d.(decoder)
-			dec.p.prometheusRemoteWrite(dec.ex, entry{key, value}, path)
-			return dec.ex.PrometheusRemoteWrite
-		},
-		// The instance label, for resources without service.instance.id or
-		// faas.instance, is the execution environment's log stream when
-		// Lambda gives it.
-		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
-			p := cfg.(*PrometheusRemoteWriteExporter)
-			return exporter.Made(prometheusremotewriteexporter.New(id, prometheusremotewriteexporter.Config{
-				Endpoint: p.Endpoint, Headers: p.Headers, Timeout: p.Timeout, TLS: p.TLS.client(), Wrap: s.Wrap,
-				Namespace: p.Namespace, ExternalLabels: p.ExternalLabels, ResourceToTelemetry: p.ResourceToTelemetry,
-				AddMetricSuffixes: p.AddMetricSuffixes, TargetInfo: p.TargetInfo, CreatedMetric: p.CreatedMetric,
-				SendMetadata: p.SendMetadata, MaxBatchSizeBytes: p.MaxBatchSizeBytes,
-				Instance: os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
-			}))
-		},
-	}
 )
-
-// client is t as the OTLP clients take it.
-func (t TLS) client() otlpexporter.TLSConfig {
-	return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
-}
 
 func (d decoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
@@ -134,6 +106,35 @@ func (d decoder) Seq(n *yaml.Node, path string) []*yaml.Node {
 }
 
 func (d decoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
+
+func (d decoder) Auth(e processor.Entry, path string) string {
+	d.p.auth(d.ex, entry{e.Key, e.Value}, path)
+	return d.ex.Auth
+}
+
+func (d decoder) HTTPURL(e processor.Entry, path string) string {
+	return d.p.httpURL(entry{e.Key, e.Value}, path)
+}
+
+func (d decoder) Headers(n *yaml.Node, path string) map[string]string { return d.p.headers(n, path) }
+
+func (d decoder) TLS(n *yaml.Node, path string) TLS { return d.p.tls(n, path) }
+
+// checkSignal reports a pipeline naming an exporter that does not export
+// the pipeline's signal.
+func (p *parser) checkSignal(cfg *Config, pl *Pipeline, id string, n *yaml.Node) {
+	ex := cfg.Exporters[id]
+	if ex == nil {
+		return
+	}
+	f, ok := exporter.Lookup(ex.Type)
+	if !ok {
+		return
+	}
+	if exports, only := f.Exports(pl.Signal); !exports {
+		p.errorf(n, "service.pipelines.%s: exporter %q (%s) exports %s only; remove it from this %s pipeline", pl.ID, id, ex.Type, only, pl.Signal)
+	}
+}
 
 // setOptions keeps what the type's Decode returned: in the field of
 // Exporter of its type, for the types that have one (code reads their
