@@ -22,7 +22,7 @@ var exporterFactories = []exporter.Factory{
 	otlpFactory,
 	otlpHTTPFactory,
 	debugexporter.Factory,
-	awsXRayFactory,
+	awsxrayexporter.Factory,
 	awsemfexporter.Factory,
 	prometheusremotewriteexporter.Factory,
 }
@@ -57,25 +57,6 @@ var (
 			return exporter.Made(otlpexporter.NewHTTP(id, otlpexporter.HTTPConfig{
 				TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
 				Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: h.TLS, Wrap: s.Wrap, NoSplit: true,
-			}))
-		},
-	}
-	awsXRayFactory = exporter.Factory{
-		Type:    "awsxray",
-		Signals: []pipeline.Signal{pipeline.Traces},
-		Decode: func(d exporter.Decoder, key, value *yaml.Node, path string) any {
-			p := d.(decoder).p
-			a := p.awsxray(entry{key, value}, path)
-			p.warnAWSXRay(key.Value, a)
-			return a
-		},
-		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
-			a := cfg.(*AWSXRayExporter)
-			return exporter.Made(awsxrayexporter.New(id, awsxrayexporter.Config{
-				TracesURL: a.TracesURL(s.Getenv), Getenv: s.Getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
-				Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
-				Marks:  awsxrayexporter.Marks{LogGroups: a.LogGroups, Indexed: a.IndexedAttributes, IndexAll: a.IndexAllAttributes},
-				Logger: s.Logger.With("exporter", id),
 			}))
 		},
 	}
