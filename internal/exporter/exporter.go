@@ -19,7 +19,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
@@ -101,8 +100,6 @@ type Decoder interface {
 	HTTPURL(e processor.Entry, path string) string
 	// Headers returns a mapping of HTTP header names to values.
 	Headers(n *yaml.Node, path string) map[string]string
-	// TLS reads a client's tls section.
-	TLS(n *yaml.Node, path string) otlpexporter.TLSConfig
 }
 
 // IgnoredKeys are the exporter keys of the collector that are accepted

@@ -27,8 +27,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -269,87 +267,21 @@ const (
 // without a scheme and has no effect on URLs.
 type TLS = otlpexporter.TLSConfig
 
-// OTLPExporter configures the OTLP/gRPC exporter.
-type OTLPExporter struct {
-	// Endpoint is host:port or a URL (http://host:port is plaintext,
-	// https://host:port is TLS).
-	Endpoint    string
-	Headers     map[string]string
-	Compression string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
-	Timeout     time.Duration // per export; 0 means bounded only by the flush budget
-	TLS         TLS
-}
+// OTLPExporter configures the OTLP/gRPC exporter (the otlp type's
+// options, which its package parses).
+type OTLPExporter = otlpexporter.GRPCOptions
 
 // DefaultOTLPTimeout is the otlp exporter's timeout when none is given (the
 // collector's default).
-const DefaultOTLPTimeout = 5 * time.Second
+const DefaultOTLPTimeout = otlpexporter.DefaultGRPCTimeout
 
-// Target returns the gRPC dial target (host:port) and whether the
-// connection is plaintext. A URL's scheme decides plaintext; without a
-// scheme, TLS.Insecure does. A URL without a port gets its scheme's port.
-func (e *OTLPExporter) Target() (target string, plaintext bool) {
-	if !strings.Contains(e.Endpoint, "://") {
-		return e.Endpoint, e.TLS.Insecure
-	}
-	u, err := url.Parse(e.Endpoint)
-	if err != nil {
-		return e.Endpoint, e.TLS.Insecure
-	}
-	plaintext = u.Scheme == "http"
-	port := u.Port()
-	if port == "" {
-		port = "443"
-		if plaintext {
-			port = "80"
-		}
-	}
-	return net.JoinHostPort(u.Hostname(), port), plaintext
-}
-
-// OTLPHTTPExporter configures the OTLP/HTTP exporter.
-type OTLPHTTPExporter struct {
-	// Endpoint is the base URL; "/v1/traces", "/v1/metrics" or "/v1/logs"
-	// is appended per signal.
-	Endpoint string
-	// TracesEndpoint, MetricsEndpoint and LogsEndpoint, when set, are used
-	// as they are for their signal.
-	TracesEndpoint  string
-	MetricsEndpoint string
-	LogsEndpoint    string
-	Headers         map[string]string
-	Compression     string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
-	Timeout         time.Duration // per request; 0 means bounded only by the flush budget
-	TLS             TLS
-	Encoding        string // "proto" (default) or "json"
-}
+// OTLPHTTPExporter configures the OTLP/HTTP exporter (the otlphttp type's
+// options, which its package parses).
+type OTLPHTTPExporter = otlpexporter.HTTPOptions
 
 // DefaultOTLPHTTPTimeout is the otlphttp exporter's timeout when none is
 // given (the collector's default).
-const DefaultOTLPHTTPTimeout = 30 * time.Second
-
-// URL returns the URL to send signal s to: the signal's own endpoint if
-// set, else Endpoint with "v1/<signal>" appended (after a "/"), else "".
-func (e *OTLPHTTPExporter) URL(s pipeline.Signal) string {
-	var own string
-	switch s {
-	case pipeline.Traces:
-		own = e.TracesEndpoint
-	case pipeline.Metrics:
-		own = e.MetricsEndpoint
-	case pipeline.Logs:
-		own = e.LogsEndpoint
-	}
-	if own != "" {
-		return own
-	}
-	if e.Endpoint == "" {
-		return ""
-	}
-	if strings.HasSuffix(e.Endpoint, "/") {
-		return e.Endpoint + "v1/" + string(s)
-	}
-	return e.Endpoint + "/v1/" + string(s)
-}
+const DefaultOTLPHTTPTimeout = otlpexporter.DefaultHTTPTimeout
 
 // DebugExporter configures the debug exporter (its package's Config).
 type DebugExporter = debugexporter.Config
@@ -643,28 +575,4 @@ func (e *Exporter) describe(signals []pipeline.Signal) string {
 		return d.Describe(signals)
 	}
 	return e.Type
-}
-
-// Describe is the Summary's line of an otlp exporter.
-func (o *OTLPExporter) Describe([]pipeline.Signal) string {
-	target, plaintext := o.Target()
-	security := "TLS"
-	if plaintext {
-		security = "plaintext"
-	}
-	return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, otlpexporter.DescribeClient(o.Compression, o.Timeout, o.Headers, o.TLS))
-}
-
-// Describe is the Summary's line of an otlphttp exporter used by
-// pipelines of signals.
-func (o *OTLPHTTPExporter) Describe(signals []pipeline.Signal) string {
-	var urls []string
-	for _, s := range signals {
-		urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))
-	}
-	dest := strings.Join(urls, ", ")
-	if dest == "" {
-		dest = "to " + pipeline.RedactURL(o.Endpoint)
-	}
-	return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, otlpexporter.DescribeClient(o.Compression, o.Timeout, o.Headers, o.TLS))
 }

@@ -6,7 +6,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/exporter"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsxrayexporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
@@ -19,8 +18,8 @@ import (
 // and messages list them. A new exporter type is its own package, with its
 // configuration, its parsing and its Factory, and one line here.
 var exporterFactories = []exporter.Factory{
-	otlpFactory,
-	otlpHTTPFactory,
+	otlpexporter.GRPCFactory,
+	otlpexporter.HTTPFactory,
 	debugexporter.Factory,
 	awsxrayexporter.Factory,
 	awsemfexporter.Factory,
@@ -32,35 +31,6 @@ func init() {
 		exporter.Register(f)
 	}
 }
-
-// The factories of the exporter types whose options this package still
-// reads itself: the configuration made from environment variables
-// (default.go, aws.go) builds exporters of these types too.
-var (
-	otlpFactory = exporter.Factory{
-		Type:    "otlp",
-		Aliases: []exporter.Alias{{Name: "otlp_grpc"}},
-		Decode:  decodeOTLP,
-		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
-			g := cfg.(*OTLPExporter)
-			return exporter.Made(otlpexporter.NewGRPC(id, otlpexporter.GRPCConfig{
-				Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: g.TLS, Wrap: s.Wrap, NoSplit: true,
-			}))
-		},
-	}
-	otlpHTTPFactory = exporter.Factory{
-		Type:    "otlphttp",
-		Aliases: []exporter.Alias{{Name: "otlp_http"}},
-		Decode:  decodeOTLPHTTP,
-		New: func(id string, cfg any, s exporter.Settings) (pipeline.Exporter, error) {
-			h := cfg.(*OTLPHTTPExporter)
-			return exporter.Made(otlpexporter.NewHTTP(id, otlpexporter.HTTPConfig{
-				TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
-				Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: h.TLS, Wrap: s.Wrap, NoSplit: true,
-			}))
-		},
-	}
-)
 
 func (d decoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
@@ -98,8 +68,6 @@ func (d decoder) HTTPURL(e processor.Entry, path string) string {
 }
 
 func (d decoder) Headers(n *yaml.Node, path string) map[string]string { return d.p.headers(n, path) }
-
-func (d decoder) TLS(n *yaml.Node, path string) TLS { return d.p.tls(n, path) }
 
 // checkSignal reports a pipeline naming an exporter that does not export
 // the pipeline's signal.

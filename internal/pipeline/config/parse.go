@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -19,6 +18,7 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/configsource"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
@@ -718,117 +718,6 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 	return ex
 }
 
-// decodeOTLP reads an otlp (gRPC) exporter's options.
-func decodeOTLP(d exporter.Decoder, key, value *yaml.Node, path string) any {
-	p, ex := d.(decoder).p, d.(decoder).ex
-	f := p.fields(value, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
-	p.auth(ex, f["auth"], path+".auth")
-	o := &OTLPExporter{
-		Headers:     p.headers(f["headers"].val, path+".headers"),
-		Compression: p.compression(f["compression"], path+".compression"),
-		Timeout:     DefaultOTLPTimeout,
-		TLS:         p.tls(f["tls"].val, path+".tls"),
-	}
-	p.oldInsecure(f, path, &o.TLS)
-	if t, ok := f["timeout"]; ok {
-		o.Timeout = p.duration(t.val, path+".timeout")
-	}
-	ep, ok := f["endpoint"]
-	o.Endpoint, _ = p.scalar(ep.val, path+".endpoint")
-	if !ok || o.Endpoint == "" {
-		p.errorf(key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
-	} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
-		p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
-	}
-	return o
-}
-
-// decodeOTLPHTTP reads an otlphttp exporter's options.
-func decodeOTLPHTTP(d exporter.Decoder, key, value *yaml.Node, path string) any {
-	p, ex := d.(decoder).p, d.(decoder).ex
-	f := p.fields(value, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
-	p.auth(ex, f["auth"], path+".auth")
-	o := &OTLPHTTPExporter{
-		Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
-		TracesEndpoint:  p.httpURL(f["traces_endpoint"], path+".traces_endpoint"),
-		MetricsEndpoint: p.httpURL(f["metrics_endpoint"], path+".metrics_endpoint"),
-		LogsEndpoint:    p.httpURL(f["logs_endpoint"], path+".logs_endpoint"),
-		Headers:         p.headers(f["headers"].val, path+".headers"),
-		Compression:     p.compression(f["compression"], path+".compression"),
-		Timeout:         DefaultOTLPHTTPTimeout,
-		TLS:             p.tls(f["tls"].val, path+".tls"),
-		Encoding:        p.oneOf(f["encoding"].val, path+".encoding", "proto", "json"),
-	}
-	p.oldInsecure(f, path, &o.TLS)
-	if o.Encoding == "" {
-		o.Encoding = "proto"
-	}
-	if t, ok := f["timeout"]; ok {
-		o.Timeout = p.duration(t.val, path+".timeout")
-	}
-	_, a := f["endpoint"]
-	_, b := f["traces_endpoint"]
-	_, c := f["metrics_endpoint"]
-	_, e := f["logs_endpoint"]
-	if !a && !b && !c && !e {
-		p.errorf(key, "%s: endpoint is required: the backend's base URL, e.g. https://otlp.example.com:4318 (/v1/traces, /v1/metrics and /v1/logs are appended)", path)
-	}
-	return o
-}
-
-// oldInsecure reads an exporter's top-level insecure, where collectors
-// before tls settings had their own section (and ADOT's Lambda samples
-// still have it), as tls.insecure, with a warning; both at once is an
-// error.
-func (p *parser) oldInsecure(f map[string]entry, path string, t *TLS) {
-	e, ok := f["insecure"]
-	if !ok {
-		return
-	}
-	if _, both := f["tls"]; both {
-		p.errorf(e.key, "%s.insecure: set tls.insecure instead, not both", path)
-		return
-	}
-	t.Insecure = p.boolean(e.val, path+".insecure")
-	p.warnf("%s.insecure: the collector's old place of tls.insecure; read as tls.insecure (move it there: the collector refuses it today)", path)
-}
-
-// compression normalises a compression setting. Absent means gzip (the
-// collector's default); "" and "none" mean none.
-func (p *parser) compression(e entry, path string) string {
-	if isNull(e.val) {
-		return CompressionGzip
-	}
-	s, ok := p.scalar(e.val, path)
-	if !ok {
-		return CompressionGzip
-	}
-	switch strings.ToLower(s) {
-	case "", "none":
-		return CompressionNone
-	case "gzip":
-		return CompressionGzip
-	case "zstd":
-		return CompressionZstd
-	}
-	p.errorf(deref(e.val), "%s: unsupported value %q; supported: gzip, zstd, none", path, s)
-	return CompressionGzip
-}
-
-func (p *parser) tls(n *yaml.Node, path string) TLS {
-	f := p.fields(n, path, []string{"insecure", "insecure_skip_verify", "ca_file", "cert_file", "key_file"}, nil)
-	var t TLS
-	t.Insecure = p.boolean(f["insecure"].val, path+".insecure")
-	t.InsecureSkipVerify = p.boolean(f["insecure_skip_verify"].val, path+".insecure_skip_verify")
-	t.CAFile, _ = p.scalar(f["ca_file"].val, path+".ca_file")
-	t.CertFile, _ = p.scalar(f["cert_file"].val, path+".cert_file")
-	t.KeyFile, _ = p.scalar(f["key_file"].val, path+".key_file")
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		p.errorf(deref(n), "%s: cert_file and key_file go together: set both for mutual TLS, or neither", path)
-	}
-	return t
-}
-
 // httpURL checks an OTLP/HTTP URL; absent gives "".
 func (p *parser) httpURL(e entry, path string) string {
 	if e.val == nil {
@@ -838,70 +727,11 @@ func (p *parser) httpURL(e entry, path string) string {
 	if !ok {
 		return ""
 	}
-	if msg := checkHTTPURL(s); msg != "" {
+	if msg := otlpexporter.CheckHTTPURL(s); msg != "" {
 		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, pipeline.RedactURL(s), msg)
 		return ""
 	}
 	return s
-}
-
-// checkHTTPURL says what is wrong with an OTLP/HTTP URL, or "".
-func checkHTTPURL(s string) string {
-	if s == "" {
-		return "empty; use a URL such as https://otlp.example.com:4318"
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return strings.TrimPrefix(err.Error(), fmt.Sprintf("parse %q: ", s))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "the scheme must be http or https, e.g. https://otlp.example.com:4318"
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "no host; use a URL such as https://otlp.example.com:4318"
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("invalid port %q", port)
-		}
-	}
-	return ""
-}
-
-// checkGRPCEndpoint says what is wrong with an OTLP/gRPC endpoint, or "".
-func checkGRPCEndpoint(s string) string {
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return strings.TrimPrefix(err.Error(), fmt.Sprintf("parse %q: ", s))
-		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return "the scheme must be http or https; or use host:port"
-		}
-		if u.Hostname() == "" {
-			return "no host; use host:port or https://host:port"
-		}
-		if u.Path != "" && u.Path != "/" {
-			return "a gRPC endpoint has no path; use host:port or https://host:port"
-		}
-		if port := u.Port(); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return fmt.Sprintf("invalid port %q", port)
-			}
-		}
-		return ""
-	}
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return "use host:port (e.g. otlp.example.com:4317) or https://host:port"
-	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return "no host; use host:port (e.g. otlp.example.com:4317) or https://host:port"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Sprintf("invalid port %q", port)
-	}
-	return ""
 }
 
 func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
@@ -958,7 +788,7 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		// exporter needs a URL for every signal it exports.
 		for i, x := range pl.Exporters {
 			p.checkSignal(cfg, pl, x, expNodes[i])
-			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
+			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.HasEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
 			}
 		}
@@ -974,10 +804,6 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 			}
 		}
 	}
-}
-
-func (o *OTLPHTTPExporter) hasAnyEndpoint() bool {
-	return o.Endpoint != "" || o.TracesEndpoint != "" || o.MetricsEndpoint != "" || o.LogsEndpoint != ""
 }
 
 // hasRefs reports whether a pipeline list was given with something in it,

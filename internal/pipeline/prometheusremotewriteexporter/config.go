@@ -56,7 +56,7 @@ func decodeConfig(d exporter.Decoder, key, value *yaml.Node, path string) any {
 		Endpoint:          d.HTTPURL(f["endpoint"], path+".endpoint"),
 		Headers:           d.Headers(f["headers"].Value, path+".headers"),
 		Timeout:           DefaultTimeout,
-		TLS:               d.TLS(f["tls"].Value, path+".tls"),
+		TLS:               otlpexporter.DecodeTLS(d, f["tls"].Value, path+".tls"),
 		AddMetricSuffixes: true,
 		TargetInfo:        true,
 		MaxBatchSizeBytes: DefaultMaxBatchSizeBytes,
