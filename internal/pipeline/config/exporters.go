@@ -32,7 +32,7 @@ func init() {
 	}
 }
 
-func (d decoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
+func (d *decoder) Options(n *yaml.Node, path string, known []string, ignored map[string]string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
 	for k, e := range d.p.fields(n, path, known, ignored) {
 		out[k] = processor.Entry{Key: e.key, Value: e.val}
@@ -40,11 +40,11 @@ func (d decoder) Options(n *yaml.Node, path string, known []string, ignored map[
 	return out
 }
 
-func (d decoder) Integer(n *yaml.Node, path string, min, max int64) int64 {
+func (d *decoder) Integer(n *yaml.Node, path string, min, max int64) int64 {
 	return d.p.integer(n, path, min, max)
 }
 
-func (d decoder) Seq(n *yaml.Node, path string) []*yaml.Node {
+func (d *decoder) Seq(n *yaml.Node, path string) []*yaml.Node {
 	n = deref(n)
 	if isNull(n) {
 		return nil
@@ -56,18 +56,18 @@ func (d decoder) Seq(n *yaml.Node, path string) []*yaml.Node {
 	return n.Content
 }
 
-func (d decoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
+func (d *decoder) Warnf(format string, args ...any) { d.p.warnf(format, args...) }
 
-func (d decoder) Auth(e processor.Entry, path string) string {
+func (d *decoder) Auth(e processor.Entry, path string) string {
 	d.p.auth(d.ex, entry{e.Key, e.Value}, path)
 	return d.ex.Auth
 }
 
-func (d decoder) HTTPURL(e processor.Entry, path string) string {
+func (d *decoder) HTTPURL(e processor.Entry, path string) string {
 	return d.p.httpURL(entry{e.Key, e.Value}, path)
 }
 
-func (d decoder) Headers(n *yaml.Node, path string) map[string]string { return d.p.headers(n, path) }
+func (d *decoder) Headers(n *yaml.Node, path string) map[string]string { return d.p.headers(n, path) }
 
 // checkSignal reports a pipeline naming an exporter that does not export
 // the pipeline's signal.

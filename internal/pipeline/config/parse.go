@@ -648,7 +648,7 @@ func (p *parser) processor(e entry, typ string) *Processor {
 		return pr
 	}
 	nerr := len(p.errs)
-	opts := f.Decode(decoder{p: p}, e.key, e.val, path)
+	opts := f.Decode(&decoder{p: p}, e.key, e.val, path)
 	if len(p.errs) > nerr {
 		return nil
 	}
@@ -667,7 +667,7 @@ type decoder struct {
 	ex *Exporter
 }
 
-func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
+func (d *decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
 	for k, e := range d.p.fields(n, path, known, nil) {
 		out[k] = processor.Entry{Key: e.key, Value: e.val}
@@ -675,19 +675,19 @@ func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]pr
 	return out
 }
 
-func (d decoder) Scalar(n *yaml.Node, path string) (string, bool) { return d.p.scalar(n, path) }
+func (d *decoder) Scalar(n *yaml.Node, path string) (string, bool) { return d.p.scalar(n, path) }
 
-func (d decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
+func (d *decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
 	return d.p.oneOf(n, path, allowed...)
 }
 
-func (d decoder) Bool(n *yaml.Node, path string) bool { return d.p.boolean(n, path) }
+func (d *decoder) Bool(n *yaml.Node, path string) bool { return d.p.boolean(n, path) }
 
-func (d decoder) Duration(n *yaml.Node, path string) time.Duration { return d.p.duration(n, path) }
+func (d *decoder) Duration(n *yaml.Node, path string) time.Duration { return d.p.duration(n, path) }
 
-func (d decoder) List(n *yaml.Node, path string) ([]string, []*yaml.Node) { return d.p.list(n, path) }
+func (d *decoder) List(n *yaml.Node, path string) ([]string, []*yaml.Node) { return d.p.list(n, path) }
 
-func (d decoder) Entries(n *yaml.Node, path string) []processor.Entry {
+func (d *decoder) Entries(n *yaml.Node, path string) []processor.Entry {
 	var out []processor.Entry
 	for _, e := range d.p.entries(n, path) {
 		out = append(out, processor.Entry{Key: e.key, Value: e.val})
@@ -695,11 +695,11 @@ func (d decoder) Entries(n *yaml.Node, path string) []processor.Entry {
 	return out
 }
 
-func (d decoder) Getenv(name string) string { return d.p.getenv(name) }
+func (d *decoder) Getenv(name string) string { return d.p.getenv(name) }
 
-func (d decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
+func (d *decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
 
-func (d decoder) Mistakes() int { return len(d.p.errs) }
+func (d *decoder) Mistakes() int { return len(d.p.errs) }
 
 // Exporter keys accepted for compatibility and ignored.
 var ignoredExporterKeys = exporter.IgnoredKeys
@@ -714,7 +714,7 @@ func (p *parser) exporter(e entry, typ string) *Exporter {
 		p.errorf(e.key, "exporters.%s: type %q is not registered", id, typ)
 		return nil
 	}
-	ex.setOptions(f.Decode(decoder{p: p, ex: ex}, e.key, e.val, "exporters."+id))
+	ex.setOptions(f.Decode(&decoder{p: p, ex: ex}, e.key, e.val, "exporters."+id))
 	return ex
 }
 
