@@ -42,7 +42,7 @@ var attrRE = regexp.MustCompile("`([^`]+)`(\\?)?")
 // the README.
 func readTable(t *testing.T) []tableRow {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "README.md"))
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestConformanceTable(t *testing.T) {
 	e := startEnv(t, envOptions{function: apiGatewayFunc, config: config,
 		sandbox: sandbox.Config{FunctionName: "pets", Timeout: 2 * time.Second}})
 	for _, name := range []string{"pet7", "pet42", "broken", "slow", "pet7"} {
-		b, err := os.ReadFile(filepath.Join("..", "examples", "apigateway", "events", name+".json"))
+		b, err := os.ReadFile(filepath.Join("..", "..", "examples", "apigateway", "events", name+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
