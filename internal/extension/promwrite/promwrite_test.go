@@ -52,7 +52,7 @@ func binary(t *testing.T, pkg string) string {
 			t.Fatal(err)
 		}
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
