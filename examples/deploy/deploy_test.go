@@ -133,7 +133,7 @@ func checkEnv(t *testing.T, where string, env map[string]string) {
 func inExtensionCode(t *testing.T, name string) bool {
 	t.Helper()
 	found := false
-	for _, dir := range []string{"internal/extension", "internal/pipeline", "cmd/lambdaotel-extension"} {
+	for _, dir := range []string{"internal/extension", "internal/pipeline", "internal/engine", "cmd/lambdaotel-extension"} {
 		filepath.WalkDir(filepath.Join(repoRoot(t), dir), func(p string, d os.DirEntry, err error) error {
 			if err != nil || found || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
 				return err

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -19,16 +18,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/auth"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsxrayexporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/buffer"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/config"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpreceiver"
-	"github.com/lambdaotel/lambdaotel/internal/pipeline/prometheusremotewriteexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
@@ -295,50 +290,13 @@ func newExporter(ec *config.Exporter, exts map[string]*config.Extension, o Optio
 			return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
 		}
 	}
-	tlsOf := func(t config.TLS) otlpexporter.TLSConfig {
-		return otlpexporter.TLSConfig{Insecure: t.Insecure, InsecureSkipVerify: t.InsecureSkipVerify, CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile}
+	f, ok := exporter.Lookup(ec.Type)
+	if !ok || ec.Config() == nil {
+		return nil, fmt.Errorf("%s: exporter %s: exporter %s: type %q cannot be built", ec.Pos, ec.ID, ec.ID, ec.Type)
 	}
-	var (
-		e   pipeline.Exporter
-		err error
-	)
-	switch {
-	case ec.OTLPHTTP != nil:
-		h := ec.OTLPHTTP
-		e, err = otlpexporter.NewHTTP(ec.ID, otlpexporter.HTTPConfig{
-			TracesURL: h.URL(pipeline.Traces), MetricsURL: h.URL(pipeline.Metrics), LogsURL: h.URL(pipeline.Logs),
-			Headers: h.Headers, Compression: h.Compression, Encoding: h.Encoding, Timeout: h.Timeout, TLS: tlsOf(h.TLS), Wrap: wrap, NoSplit: true,
-		})
-	case ec.OTLP != nil:
-		g := ec.OTLP
-		e, err = otlpexporter.NewGRPC(ec.ID, otlpexporter.GRPCConfig{
-			Endpoint: g.Endpoint, Headers: g.Headers, Compression: g.Compression, Timeout: g.Timeout, TLS: tlsOf(g.TLS), Wrap: wrap, NoSplit: true,
-		})
-	case ec.Debug != nil:
-		debugOut := o.DebugOutput
-		if debugOut == nil {
-			debugOut = io.Discard
-		}
-		e, err = debugexporter.New(ec.ID, debugOut, debugexporter.Verbosity(ec.Debug.Verbosity))
-	case ec.AWSEMF != nil:
-		out := o.EMFOutput
-		if out == nil {
-			out = io.Discard
-		}
-		e, err = awsemfexporter.New(ec.ID, out, *ec.AWSEMF, logger)
-	case ec.PrometheusRemoteWrite != nil:
-		e, err = newPrometheusRemoteWrite(ec.ID, ec.PrometheusRemoteWrite, tlsOf, wrap)
-	case ec.AWSXRay != nil:
-		a := ec.AWSXRay
-		e, err = awsxrayexporter.New(ec.ID, awsxrayexporter.Config{
-			TracesURL: a.TracesURL(getenv), Getenv: getenv, Region: a.Region, RoleARN: a.RoleARN, ExternalID: a.ExternalID, STSRegion: a.STSRegion,
-			Timeout: a.Timeout, InsecureSkipVerify: a.InsecureSkipVerify, CAFile: a.CAFile, ProxyAddress: a.ProxyAddress,
-			Marks:  awsxrayexporter.Marks{LogGroups: a.LogGroups, Indexed: a.IndexedAttributes, IndexAll: a.IndexAllAttributes},
-			Logger: logger.With("exporter", ec.ID),
-		})
-	default:
-		err = fmt.Errorf("exporter %s: type %q cannot be built", ec.ID, ec.Type)
-	}
+	e, err := f.New(ec.ID, ec.Config(), exporter.Settings{
+		Logger: logger, Getenv: getenv, Wrap: wrap, DebugOutput: o.DebugOutput, EMFOutput: o.EMFOutput,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: exporter %s: %w", ec.Pos, ec.ID, err)
 	}
@@ -422,18 +380,4 @@ func (r *router) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 
 func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return r.consume(ctx, part{signal: pipeline.Logs, ld: ld})
-}
-
-// newPrometheusRemoteWrite makes a prometheusremotewrite exporter. Its
-// instance label, for resources without service.instance.id or
-// faas.instance, is the execution environment's log stream when Lambda
-// gives it.
-func newPrometheusRemoteWrite(id string, p *config.PrometheusRemoteWriteExporter, tlsOf func(config.TLS) otlpexporter.TLSConfig, wrap auth.Wrapper) (pipeline.Exporter, error) {
-	return prometheusremotewriteexporter.New(id, prometheusremotewriteexporter.Config{
-		Endpoint: p.Endpoint, Headers: p.Headers, Timeout: p.Timeout, TLS: tlsOf(p.TLS), Wrap: wrap,
-		Namespace: p.Namespace, ExternalLabels: p.ExternalLabels, ResourceToTelemetry: p.ResourceToTelemetry,
-		AddMetricSuffixes: p.AddMetricSuffixes, TargetInfo: p.TargetInfo, CreatedMetric: p.CreatedMetric,
-		SendMetadata: p.SendMetadata, MaxBatchSizeBytes: p.MaxBatchSizeBytes,
-		Instance: os.Getenv("AWS_LAMBDA_LOG_STREAM_NAME"),
-	})
 }

@@ -27,15 +27,16 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/awsemfexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/debugexporter"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 )
 
 // Config is a validated configuration. Every pipeline names only declared
@@ -240,12 +241,17 @@ type Exporter struct {
 	// requests (auth: {authenticator: ID}), or "".
 	Auth string
 
+	// The options of the built-in types, by type; read them through
+	// Config. A type without a field here keeps its options in Options.
 	OTLP                  *OTLPExporter
 	OTLPHTTP              *OTLPHTTPExporter
 	Debug                 *DebugExporter
 	AWSXRay               *AWSXRayExporter
 	AWSEMF                *awsemfexporter.Config
 	PrometheusRemoteWrite *PrometheusRemoteWriteExporter
+	// Options are the options of a type without a field above, as its
+	// factory's Decode returned them (see package exporter).
+	Options any
 }
 
 // Compression values after normalisation.
@@ -255,106 +261,30 @@ const (
 	CompressionNone = "none"
 )
 
-// TLS configures a client's TLS. The zero value verifies the server with
-// the system's roots.
-type TLS struct {
-	// Insecure turns TLS off for an otlp (gRPC) endpoint given without a
-	// scheme. It has no effect on URLs: http:// is always plaintext and
-	// https:// always TLS.
-	Insecure           bool
-	InsecureSkipVerify bool   // do not verify the server's certificate
-	CAFile             string // PEM file of CAs to verify the server with
-	CertFile           string // client certificate (PEM) for mutual TLS
-	KeyFile            string // client key (PEM) for mutual TLS
-}
+// TLS configures a client's TLS (the OTLP clients' settings, which the
+// other HTTP exporters share). The zero value verifies the server with the
+// system's roots; Insecure turns TLS off for an otlp (gRPC) endpoint given
+// without a scheme and has no effect on URLs.
+type TLS = otlpexporter.TLSConfig
 
-// OTLPExporter configures the OTLP/gRPC exporter.
-type OTLPExporter struct {
-	// Endpoint is host:port or a URL (http://host:port is plaintext,
-	// https://host:port is TLS).
-	Endpoint    string
-	Headers     map[string]string
-	Compression string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
-	Timeout     time.Duration // per export; 0 means bounded only by the flush budget
-	TLS         TLS
-}
+// OTLPExporter configures the OTLP/gRPC exporter (the otlp type's
+// options, which its package parses).
+type OTLPExporter = otlpexporter.GRPCOptions
 
 // DefaultOTLPTimeout is the otlp exporter's timeout when none is given (the
 // collector's default).
-const DefaultOTLPTimeout = 5 * time.Second
+const DefaultOTLPTimeout = otlpexporter.DefaultGRPCTimeout
 
-// Target returns the gRPC dial target (host:port) and whether the
-// connection is plaintext. A URL's scheme decides plaintext; without a
-// scheme, TLS.Insecure does. A URL without a port gets its scheme's port.
-func (e *OTLPExporter) Target() (target string, plaintext bool) {
-	if !strings.Contains(e.Endpoint, "://") {
-		return e.Endpoint, e.TLS.Insecure
-	}
-	u, err := url.Parse(e.Endpoint)
-	if err != nil {
-		return e.Endpoint, e.TLS.Insecure
-	}
-	plaintext = u.Scheme == "http"
-	port := u.Port()
-	if port == "" {
-		port = "443"
-		if plaintext {
-			port = "80"
-		}
-	}
-	return net.JoinHostPort(u.Hostname(), port), plaintext
-}
-
-// OTLPHTTPExporter configures the OTLP/HTTP exporter.
-type OTLPHTTPExporter struct {
-	// Endpoint is the base URL; "/v1/traces", "/v1/metrics" or "/v1/logs"
-	// is appended per signal.
-	Endpoint string
-	// TracesEndpoint, MetricsEndpoint and LogsEndpoint, when set, are used
-	// as they are for their signal.
-	TracesEndpoint  string
-	MetricsEndpoint string
-	LogsEndpoint    string
-	Headers         map[string]string
-	Compression     string        // CompressionGzip (the collector's default), CompressionZstd or CompressionNone
-	Timeout         time.Duration // per request; 0 means bounded only by the flush budget
-	TLS             TLS
-	Encoding        string // "proto" (default) or "json"
-}
+// OTLPHTTPExporter configures the OTLP/HTTP exporter (the otlphttp type's
+// options, which its package parses).
+type OTLPHTTPExporter = otlpexporter.HTTPOptions
 
 // DefaultOTLPHTTPTimeout is the otlphttp exporter's timeout when none is
 // given (the collector's default).
-const DefaultOTLPHTTPTimeout = 30 * time.Second
+const DefaultOTLPHTTPTimeout = otlpexporter.DefaultHTTPTimeout
 
-// URL returns the URL to send signal s to: the signal's own endpoint if
-// set, else Endpoint with "v1/<signal>" appended (after a "/"), else "".
-func (e *OTLPHTTPExporter) URL(s pipeline.Signal) string {
-	var own string
-	switch s {
-	case pipeline.Traces:
-		own = e.TracesEndpoint
-	case pipeline.Metrics:
-		own = e.MetricsEndpoint
-	case pipeline.Logs:
-		own = e.LogsEndpoint
-	}
-	if own != "" {
-		return own
-	}
-	if e.Endpoint == "" {
-		return ""
-	}
-	if strings.HasSuffix(e.Endpoint, "/") {
-		return e.Endpoint + "v1/" + string(s)
-	}
-	return e.Endpoint + "/v1/" + string(s)
-}
-
-// DebugExporter configures the debug exporter, which writes to stderr (the
-// function's log).
-type DebugExporter struct {
-	Verbosity string // "basic" (default), "normal" or "detailed"
-}
+// DebugExporter configures the debug exporter (its package's Config).
+type DebugExporter = debugexporter.Config
 
 // Pipeline is one entry of service.pipelines. The lists hold component ids
 // in the order written; Processors may name ignored processors.
@@ -641,61 +571,8 @@ func (p *Processor) describe() string {
 }
 
 func (e *Exporter) describe(signals []pipeline.Signal) string {
-	switch {
-	case e.OTLP != nil:
-		o := e.OTLP
-		target, plaintext := o.Target()
-		security := "TLS"
-		if plaintext {
-			security = "plaintext"
-		}
-		return fmt.Sprintf("OTLP/gRPC to %s (%s), %s", pipeline.RedactURL(target), security, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
-	case e.OTLPHTTP != nil:
-		o := e.OTLPHTTP
-		var urls []string
-		for _, s := range signals {
-			urls = append(urls, fmt.Sprintf("%s to %s", s, pipeline.RedactURL(o.URL(s))))
-		}
-		dest := strings.Join(urls, ", ")
-		if dest == "" {
-			dest = "to " + pipeline.RedactURL(o.Endpoint)
-		}
-		return fmt.Sprintf("OTLP/HTTP (%s) %s, %s", o.Encoding, dest, clientOptions(o.Compression, o.Timeout, o.Headers, o.TLS))
-	case e.Debug != nil:
-		return "stderr (the function's log), verbosity " + e.Debug.Verbosity
-	case e.AWSXRay != nil:
-		return e.AWSXRay.describe()
-	case e.AWSEMF != nil:
-		return describeEMF(e.AWSEMF)
-	case e.PrometheusRemoteWrite != nil:
-		return describePrometheusRemoteWrite(e.PrometheusRemoteWrite)
+	if d, ok := e.Config().(exporter.Describer); ok {
+		return d.Describe(signals)
 	}
 	return e.Type
-}
-
-func clientOptions(compression string, timeout time.Duration, headers map[string]string, tls TLS) string {
-	parts := []string{"compression " + compression}
-	if timeout > 0 {
-		parts = append(parts, "timeout "+timeout.String())
-	} else {
-		parts = append(parts, "no timeout (flush budget only)")
-	}
-	if len(headers) > 0 {
-		names := make([]string, 0, len(headers))
-		for k := range headers {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		parts = append(parts, "headers "+strings.Join(names, ", ")+" (values hidden)")
-	}
-	if tls.CAFile != "" {
-		parts = append(parts, "CA "+tls.CAFile)
-	}
-	if tls.CertFile != "" {
-		parts = append(parts, "client certificate "+tls.CertFile)
-	}
-	if tls.InsecureSkipVerify {
-		parts = append(parts, "server certificate NOT verified")
-	}
-	return strings.Join(parts, ", ")
 }

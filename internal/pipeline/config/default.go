@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 )
 
 // envPrefix starts the variables that configure the default exporter. They
@@ -290,7 +291,7 @@ func signalExporter(getenv func(string) string, s pipeline.Signal) (*Exporter, s
 		if own != "" {
 			ep, epName = own, ownName
 		}
-		if msg := checkGRPCEndpoint(ep); msg != "" {
+		if msg := otlpexporter.CheckGRPCEndpoint(ep); msg != "" {
 			errs = append(errs, envError(epName, "invalid endpoint %q: %s", ep, msg))
 		}
 		exp.Type = "otlp"
@@ -301,7 +302,7 @@ func signalExporter(getenv func(string) string, s pipeline.Signal) (*Exporter, s
 			h.Encoding = "json"
 		}
 		if own != "" {
-			if msg := checkHTTPURL(own); msg != "" {
+			if msg := otlpexporter.CheckHTTPURL(own); msg != "" {
 				errs = append(errs, envError(ownName, "invalid URL %q: %s", own, msg))
 			}
 			switch s {
@@ -313,7 +314,7 @@ func signalExporter(getenv func(string) string, s pipeline.Signal) (*Exporter, s
 				h.LogsEndpoint = own
 			}
 		} else {
-			if msg := checkHTTPURL(base); msg != "" {
+			if msg := otlpexporter.CheckHTTPURL(base); msg != "" {
 				errs = append(errs, envError(baseName, "invalid URL %q: %s", base, msg))
 			}
 			h.Endpoint = base

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"regexp"
 	"sort"
@@ -16,8 +15,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/exporter"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/configsource"
+	"github.com/lambdaotel/lambdaotel/internal/pipeline/otlpexporter"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
@@ -396,11 +397,6 @@ func (p *parser) headers(n *yaml.Node, path string) map[string]string {
 // Component types, by section.
 var (
 	receiverTypes = []string{"otlp", "telemetryapi"}
-	exporterTypes = []string{"otlp", "otlphttp", "debug", "awsxray", "awsemf", "prometheusremotewrite"}
-	// exporterAliases are the collector's newer names for the same
-	// exporters, and "logging", the old name of "debug" (its loglevel key is
-	// mapped onto verbosity).
-	exporterAliases = map[string]string{"otlp_grpc": "otlp", "otlp_http": "otlphttp", "logging": "debug"}
 	// typeHints help with names users of the collector commonly write:
 	// what to use instead, after the list of supported types.
 	typeHints = map[string]string{
@@ -436,21 +432,21 @@ func (p *parser) splitID(key *yaml.Node, section string) (typ, name string, ok b
 }
 
 // component checks a declared component's type, returning the canonical type.
-func (p *parser) component(e entry, section string, supported []string, aliases map[string]string) (string, bool) {
+func (p *parser) component(e entry, section string, supported []string) (string, bool) {
 	typ, _, ok := p.splitID(e.key, section)
 	if !ok {
 		return "", false
 	}
-	declaredTyp := typ
-	if c, ok := aliases[typ]; ok {
-		typ = c
+	note := ""
+	if section == "exporters" {
+		typ, note = exporter.Canonical(typ)
 	}
 	if !contains(supported, typ) {
 		p.errorf(e.key, "%s: unknown type %q; supported: %s%s", section, typ, strings.Join(supported, ", "), typeHints[section+" "+typ])
 		return "", false
 	}
-	if section == "exporters" && declaredTyp == "logging" {
-		p.warnf("exporter %s: \"logging\" is the collector's deprecated name of \"debug\"; running it as debug (loglevel is mapped onto verbosity)", e.key.Value)
+	if note != "" {
+		p.warnf("exporter %s: %s", e.key.Value, note)
 	}
 	return typ, true
 }
@@ -486,7 +482,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	recvs, procs, exps := declared{}, declared{}, declared{}
 	for _, e := range p.entries(top["receivers"].val, "receivers") {
 		recvs[e.key.Value] = true
-		if typ, ok := p.component(e, "receivers", receiverTypes, nil); ok {
+		if typ, ok := p.component(e, "receivers", receiverTypes); ok {
 			if r := p.receiver(e, typ); r != nil {
 				cfg.Receivers[r.ID] = r
 			}
@@ -494,7 +490,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	for _, e := range p.entries(top["processors"].val, "processors") {
 		procs[e.key.Value] = true
-		if typ, ok := p.component(e, "processors", processorTypes(), nil); ok {
+		if typ, ok := p.component(e, "processors", processorTypes()); ok {
 			if pr := p.processor(e, typ); pr != nil {
 				cfg.Processors[pr.ID] = pr
 			}
@@ -502,7 +498,7 @@ func (p *parser) config(root *yaml.Node) *Config {
 	}
 	for _, e := range p.entries(top["exporters"].val, "exporters") {
 		exps[e.key.Value] = true
-		if typ, ok := p.component(e, "exporters", exporterTypes, exporterAliases); ok {
+		if typ, ok := p.component(e, "exporters", exporter.Types()); ok {
 			if ex := p.exporter(e, typ); ex != nil {
 				cfg.Exporters[ex.ID] = ex
 			}
@@ -652,7 +648,7 @@ func (p *parser) processor(e entry, typ string) *Processor {
 		return pr
 	}
 	nerr := len(p.errs)
-	opts := f.Decode(decoder{p}, e.key, e.val, path)
+	opts := f.Decode(&decoder{p: p}, e.key, e.val, path)
 	if len(p.errs) > nerr {
 		return nil
 	}
@@ -664,10 +660,14 @@ func (p *parser) processor(e entry, typ string) *Processor {
 }
 
 // decoder lets a component read its own options with the parser's rules
-// (see processor.Decoder).
-type decoder struct{ p *parser }
+// (see processor.Decoder and exporter.Decoder); ex is the exporter being
+// read, if it is one, whose auth option the parser records.
+type decoder struct {
+	p  *parser
+	ex *Exporter
+}
 
-func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
+func (d *decoder) Fields(n *yaml.Node, path string, known []string) map[string]processor.Entry {
 	out := map[string]processor.Entry{}
 	for k, e := range d.p.fields(n, path, known, nil) {
 		out[k] = processor.Entry{Key: e.key, Value: e.val}
@@ -675,19 +675,19 @@ func (d decoder) Fields(n *yaml.Node, path string, known []string) map[string]pr
 	return out
 }
 
-func (d decoder) Scalar(n *yaml.Node, path string) (string, bool) { return d.p.scalar(n, path) }
+func (d *decoder) Scalar(n *yaml.Node, path string) (string, bool) { return d.p.scalar(n, path) }
 
-func (d decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
+func (d *decoder) OneOf(n *yaml.Node, path string, allowed ...string) string {
 	return d.p.oneOf(n, path, allowed...)
 }
 
-func (d decoder) Bool(n *yaml.Node, path string) bool { return d.p.boolean(n, path) }
+func (d *decoder) Bool(n *yaml.Node, path string) bool { return d.p.boolean(n, path) }
 
-func (d decoder) Duration(n *yaml.Node, path string) time.Duration { return d.p.duration(n, path) }
+func (d *decoder) Duration(n *yaml.Node, path string) time.Duration { return d.p.duration(n, path) }
 
-func (d decoder) List(n *yaml.Node, path string) ([]string, []*yaml.Node) { return d.p.list(n, path) }
+func (d *decoder) List(n *yaml.Node, path string) ([]string, []*yaml.Node) { return d.p.list(n, path) }
 
-func (d decoder) Entries(n *yaml.Node, path string) []processor.Entry {
+func (d *decoder) Entries(n *yaml.Node, path string) []processor.Entry {
 	var out []processor.Entry
 	for _, e := range d.p.entries(n, path) {
 		out = append(out, processor.Entry{Key: e.key, Value: e.val})
@@ -695,158 +695,27 @@ func (d decoder) Entries(n *yaml.Node, path string) []processor.Entry {
 	return out
 }
 
-func (d decoder) Getenv(name string) string { return d.p.getenv(name) }
+func (d *decoder) Getenv(name string) string { return d.p.getenv(name) }
 
-func (d decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
+func (d *decoder) Errorf(n *yaml.Node, format string, args ...any) { d.p.errorf(n, format, args...) }
 
-func (d decoder) Mistakes() int { return len(d.p.errs) }
+func (d *decoder) Mistakes() int { return len(d.p.errs) }
 
 // Exporter keys accepted for compatibility and ignored.
-var ignoredExporterKeys = map[string]string{
-	"retry_on_failure": "lambdaotel exports within each invocation's flush budget and handles failed batches itself",
-	"sending_queue":    "lambdaotel buffers data itself (lambdaotel.buffer.max_bytes)",
-}
+var ignoredExporterKeys = exporter.IgnoredKeys
 
-var ignoredDebugKeys = map[string]string{
-	"sampling_initial":    "the debug exporter writes every batch",
-	"sampling_thereafter": "the debug exporter writes every batch",
-	"use_internal_logger": "the debug exporter always writes to stderr",
-}
-
+// exporter reads an exporter's options with the Decode of its type's
+// factory.
 func (p *parser) exporter(e entry, typ string) *Exporter {
 	id := e.key.Value
-	path := "exporters." + id
 	ex := &Exporter{ID: id, Type: typ, Pos: p.pos(e.key)}
-	switch typ {
-	case "otlp":
-		f := p.fields(e.val, path, []string{"endpoint", "headers", "compression", "timeout", "tls", "auth", "~insecure"}, ignoredExporterKeys)
-		p.auth(ex, f["auth"], path+".auth")
-		o := &OTLPExporter{
-			Headers:     p.headers(f["headers"].val, path+".headers"),
-			Compression: p.compression(f["compression"], path+".compression"),
-			Timeout:     DefaultOTLPTimeout,
-			TLS:         p.tls(f["tls"].val, path+".tls"),
-		}
-		p.oldInsecure(f, path, &o.TLS)
-		if t, ok := f["timeout"]; ok {
-			o.Timeout = p.duration(t.val, path+".timeout")
-		}
-		ep, ok := f["endpoint"]
-		o.Endpoint, _ = p.scalar(ep.val, path+".endpoint")
-		if !ok || o.Endpoint == "" {
-			p.errorf(e.key, "%s: endpoint is required: the backend's host:port or URL, e.g. https://otlp.example.com:4317", path)
-		} else if err := checkGRPCEndpoint(o.Endpoint); err != "" {
-			p.errorf(deref(ep.val), "%s.endpoint: invalid endpoint %q: %s", path, pipeline.RedactURL(o.Endpoint), err)
-		}
-		ex.OTLP = o
-	case "otlphttp":
-		f := p.fields(e.val, path, []string{"endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint", "headers", "compression", "timeout", "tls", "encoding", "auth", "~insecure"}, ignoredExporterKeys)
-		p.auth(ex, f["auth"], path+".auth")
-		o := &OTLPHTTPExporter{
-			Endpoint:        p.httpURL(f["endpoint"], path+".endpoint"),
-			TracesEndpoint:  p.httpURL(f["traces_endpoint"], path+".traces_endpoint"),
-			MetricsEndpoint: p.httpURL(f["metrics_endpoint"], path+".metrics_endpoint"),
-			LogsEndpoint:    p.httpURL(f["logs_endpoint"], path+".logs_endpoint"),
-			Headers:         p.headers(f["headers"].val, path+".headers"),
-			Compression:     p.compression(f["compression"], path+".compression"),
-			Timeout:         DefaultOTLPHTTPTimeout,
-			TLS:             p.tls(f["tls"].val, path+".tls"),
-			Encoding:        p.oneOf(f["encoding"].val, path+".encoding", "proto", "json"),
-		}
-		p.oldInsecure(f, path, &o.TLS)
-		if o.Encoding == "" {
-			o.Encoding = "proto"
-		}
-		if t, ok := f["timeout"]; ok {
-			o.Timeout = p.duration(t.val, path+".timeout")
-		}
-		_, a := f["endpoint"]
-		_, b := f["traces_endpoint"]
-		_, c := f["metrics_endpoint"]
-		_, d := f["logs_endpoint"]
-		if !a && !b && !c && !d {
-			p.errorf(e.key, "%s: endpoint is required: the backend's base URL, e.g. https://otlp.example.com:4318 (/v1/traces, /v1/metrics and /v1/logs are appended)", path)
-		}
-		ex.OTLPHTTP = o
-	case "debug":
-		f := p.fields(e.val, path, []string{"verbosity", "loglevel"}, ignoredDebugKeys)
-		v := p.oneOf(f["verbosity"].val, path+".verbosity", "basic", "normal", "detailed")
-		if l, ok := f["loglevel"]; ok {
-			// The logging exporter's loglevel: debug printed every item,
-			// the other levels a summary line per batch.
-			switch lv := p.oneOf(l.val, path+".loglevel", "debug", "info", "warn", "error"); {
-			case v != "":
-				p.warnf("exporter %s: loglevel is ignored: verbosity %s is set", id, v)
-			case lv == "debug":
-				v = "detailed"
-			}
-		}
-		if v == "" {
-			v = "basic"
-		}
-		ex.Debug = &DebugExporter{Verbosity: v}
-	case "awsxray":
-		ex.AWSXRay = p.awsxray(e, path)
-		p.warnAWSXRay(id, ex.AWSXRay)
-	case "awsemf":
-		ex.AWSEMF = p.awsemf(e, path)
-	case "prometheusremotewrite":
-		p.prometheusRemoteWrite(ex, e, path)
+	f, ok := exporter.Lookup(typ)
+	if !ok {
+		p.errorf(e.key, "exporters.%s: type %q is not registered", id, typ)
+		return nil
 	}
+	ex.setOptions(f.Decode(&decoder{p: p, ex: ex}, e.key, e.val, "exporters."+id))
 	return ex
-}
-
-// oldInsecure reads an exporter's top-level insecure, where collectors
-// before tls settings had their own section (and ADOT's Lambda samples
-// still have it), as tls.insecure, with a warning; both at once is an
-// error.
-func (p *parser) oldInsecure(f map[string]entry, path string, t *TLS) {
-	e, ok := f["insecure"]
-	if !ok {
-		return
-	}
-	if _, both := f["tls"]; both {
-		p.errorf(e.key, "%s.insecure: set tls.insecure instead, not both", path)
-		return
-	}
-	t.Insecure = p.boolean(e.val, path+".insecure")
-	p.warnf("%s.insecure: the collector's old place of tls.insecure; read as tls.insecure (move it there: the collector refuses it today)", path)
-}
-
-// compression normalises a compression setting. Absent means gzip (the
-// collector's default); "" and "none" mean none.
-func (p *parser) compression(e entry, path string) string {
-	if isNull(e.val) {
-		return CompressionGzip
-	}
-	s, ok := p.scalar(e.val, path)
-	if !ok {
-		return CompressionGzip
-	}
-	switch strings.ToLower(s) {
-	case "", "none":
-		return CompressionNone
-	case "gzip":
-		return CompressionGzip
-	case "zstd":
-		return CompressionZstd
-	}
-	p.errorf(deref(e.val), "%s: unsupported value %q; supported: gzip, zstd, none", path, s)
-	return CompressionGzip
-}
-
-func (p *parser) tls(n *yaml.Node, path string) TLS {
-	f := p.fields(n, path, []string{"insecure", "insecure_skip_verify", "ca_file", "cert_file", "key_file"}, nil)
-	var t TLS
-	t.Insecure = p.boolean(f["insecure"].val, path+".insecure")
-	t.InsecureSkipVerify = p.boolean(f["insecure_skip_verify"].val, path+".insecure_skip_verify")
-	t.CAFile, _ = p.scalar(f["ca_file"].val, path+".ca_file")
-	t.CertFile, _ = p.scalar(f["cert_file"].val, path+".cert_file")
-	t.KeyFile, _ = p.scalar(f["key_file"].val, path+".key_file")
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		p.errorf(deref(n), "%s: cert_file and key_file go together: set both for mutual TLS, or neither", path)
-	}
-	return t
 }
 
 // httpURL checks an OTLP/HTTP URL; absent gives "".
@@ -858,70 +727,11 @@ func (p *parser) httpURL(e entry, path string) string {
 	if !ok {
 		return ""
 	}
-	if msg := checkHTTPURL(s); msg != "" {
+	if msg := otlpexporter.CheckHTTPURL(s); msg != "" {
 		p.errorf(deref(e.val), "%s: invalid URL %q: %s", path, pipeline.RedactURL(s), msg)
 		return ""
 	}
 	return s
-}
-
-// checkHTTPURL says what is wrong with an OTLP/HTTP URL, or "".
-func checkHTTPURL(s string) string {
-	if s == "" {
-		return "empty; use a URL such as https://otlp.example.com:4318"
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return strings.TrimPrefix(err.Error(), fmt.Sprintf("parse %q: ", s))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "the scheme must be http or https, e.g. https://otlp.example.com:4318"
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return "no host; use a URL such as https://otlp.example.com:4318"
-	}
-	if port := u.Port(); port != "" {
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return fmt.Sprintf("invalid port %q", port)
-		}
-	}
-	return ""
-}
-
-// checkGRPCEndpoint says what is wrong with an OTLP/gRPC endpoint, or "".
-func checkGRPCEndpoint(s string) string {
-	if strings.Contains(s, "://") {
-		u, err := url.Parse(s)
-		if err != nil {
-			return strings.TrimPrefix(err.Error(), fmt.Sprintf("parse %q: ", s))
-		}
-		if u.Scheme != "http" && u.Scheme != "https" {
-			return "the scheme must be http or https; or use host:port"
-		}
-		if u.Hostname() == "" {
-			return "no host; use host:port or https://host:port"
-		}
-		if u.Path != "" && u.Path != "/" {
-			return "a gRPC endpoint has no path; use host:port or https://host:port"
-		}
-		if port := u.Port(); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				return fmt.Sprintf("invalid port %q", port)
-			}
-		}
-		return ""
-	}
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return "use host:port (e.g. otlp.example.com:4317) or https://host:port"
-	}
-	if host == "" || strings.ContainsAny(host, "/ ") {
-		return "no host; use host:port (e.g. otlp.example.com:4317) or https://host:port"
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Sprintf("invalid port %q", port)
-	}
-	return ""
 }
 
 func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
@@ -978,7 +788,7 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 		// exporter needs a URL for every signal it exports.
 		for i, x := range pl.Exporters {
 			p.checkSignal(cfg, pl, x, expNodes[i])
-			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.hasAnyEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
+			if ex := cfg.Exporters[x]; ex != nil && ex.OTLPHTTP != nil && ex.OTLPHTTP.HasEndpoint() && ex.OTLPHTTP.URL(pl.Signal) == "" {
 				p.errorf(expNodes[i], "%s: exporter %q has no endpoint for %s; set endpoint or %s_endpoint in exporters.%s", path, x, pl.Signal, pl.Signal, x)
 			}
 		}
@@ -994,10 +804,6 @@ func (p *parser) service(svc entry, cfg *Config, recvs, procs, exps declared) {
 			}
 		}
 	}
-}
-
-func (o *OTLPHTTPExporter) hasAnyEndpoint() bool {
-	return o.Endpoint != "" || o.TracesEndpoint != "" || o.MetricsEndpoint != "" || o.LogsEndpoint != ""
 }
 
 // hasRefs reports whether a pipeline list was given with something in it,
