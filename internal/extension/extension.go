@@ -114,6 +114,9 @@ func Run(ctx context.Context, opts Options) int {
 	x.redact = &redactWriter{w: opts.Stderr}
 	x.emf = newOwnLines(os.Stdout, ownLinesKept)
 	x.log = slog.New(newLogHandler(x.redact, x.level))
+	// Components that log through slog's default logger (the filter and
+	// transform processors) write in the extension's format, redacted.
+	slog.SetDefault(x.log)
 	if err := x.start(ctx); err != nil {
 		return 1
 	}
