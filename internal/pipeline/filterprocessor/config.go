@@ -11,27 +11,12 @@ import (
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
 
-// ErrorMode says what an evaluation error of a condition does, with the
-// collector's values.
-type ErrorMode string
-
-// The error modes. Ignore is the collector's default (since
-// collector-contrib v0.146).
-const (
-	// Ignore: the condition is not met; the error is logged.
-	Ignore ErrorMode = "ignore"
-	// Silent: the condition is not met; nothing is logged.
-	Silent ErrorMode = "silent"
-	// Propagate: the processor fails, and the batch is dropped.
-	Propagate ErrorMode = "propagate"
-)
-
 // Config is the processor's configuration: per signal, groups of
 // conditions, an item being dropped if any condition of any group holds;
 // or the include/exclude match form, an item being dropped if include is
 // set and does not match it or exclude is set and matches it.
 type Config struct {
-	ErrorMode ErrorMode
+	ErrorMode ottlsubset.ErrorMode
 	Traces    []Group
 	Metrics   []Group
 	Logs      []Group
@@ -45,7 +30,7 @@ type Config struct {
 // they drop: a resource with all it holds, a scope with all it holds, an
 // item (span, metric, log record), a sub-item (span event, data point).
 type Group struct {
-	ErrorMode ErrorMode
+	ErrorMode ottlsubset.ErrorMode
 	Resource  []*ottlsubset.Condition
 	Scope     []*ottlsubset.Condition
 	Item      []*ottlsubset.Condition
@@ -147,7 +132,7 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	if v := processor.Deref(value); !processor.IsNull(v) && v.Kind != yaml.MappingNode {
 		return nil // Fields said what it is
 	}
-	cfg := &Config{ErrorMode: Ignore}
+	cfg := &Config{ErrorMode: ottlsubset.ErrorIgnore}
 	if e, ok := f["error_mode"]; ok {
 		if m := decodeErrorMode(d, e.Value, path+".error_mode"); m != "" {
 			cfg.ErrorMode = m
@@ -251,14 +236,14 @@ func refuseExpr(d processor.Decoder, e processor.Entry, path string) bool {
 	return false
 }
 
-func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ErrorMode {
-	return ErrorMode(strings.ToLower(d.OneOf(n, path, string(Ignore), string(Silent), string(Propagate))))
+func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ottlsubset.ErrorMode {
+	return ottlsubset.ErrorMode(strings.ToLower(d.OneOf(n, path, ottlsubset.ErrorModes...)))
 }
 
 // decodeConditions reads <signal>_conditions: a list of strings (one
 // group, each condition's context inferred from its paths) or a list of
 // groups {context, error_mode, conditions}.
-func decodeConditions(d processor.Decoder, sig signal, n *yaml.Node, path string, mode ErrorMode) []Group {
+func decodeConditions(d processor.Decoder, sig signal, n *yaml.Node, path string, mode ottlsubset.ErrorMode) []Group {
 	n = processor.Deref(n)
 	if processor.IsNull(n) {
 		return nil

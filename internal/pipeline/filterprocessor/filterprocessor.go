@@ -73,10 +73,10 @@ func (g *Group) match(conds []*ottlsubset.Condition, it *ottlsubset.Item, o *out
 		ok, err := c.Evaluate(it)
 		if err != nil {
 			switch g.ErrorMode {
-			case Propagate:
+			case ottlsubset.ErrorPropagate:
 				o.failed = append(o.failed, fmt.Errorf("failed to eval condition: %s, %w", c, err))
 				return false
-			case Ignore:
+			case ottlsubset.ErrorIgnore:
 				if o.ignored++; o.first == nil {
 					o.first = fmt.Errorf("failed to eval condition: %s, %w", c, err)
 				}

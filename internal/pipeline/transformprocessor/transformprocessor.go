@@ -36,25 +36,10 @@ import (
 // Factory registers the type "transform".
 var Factory = processor.Factory{Type: "transform", Decode: Decode, New: New}
 
-// ErrorMode says what an error of a statement or condition does, with the
-// collector's values.
-type ErrorMode string
-
-// The error modes; Ignore is the collector's default.
-const (
-	// Ignore: the statement is skipped (a condition is not met); the
-	// error is logged.
-	Ignore ErrorMode = "ignore"
-	// Silent: as Ignore, without logging.
-	Silent ErrorMode = "silent"
-	// Propagate: the processor fails, and the batch is dropped.
-	Propagate ErrorMode = "propagate"
-)
-
 // Config is the processor's configuration: per signal, groups of
 // statements, run in order.
 type Config struct {
-	ErrorMode ErrorMode
+	ErrorMode ottlsubset.ErrorMode
 	Traces    []Group
 	Metrics   []Group
 	Logs      []Group
@@ -64,7 +49,7 @@ type Config struct {
 // holds (always when there are none).
 type Group struct {
 	Context    ottlsubset.Context
-	ErrorMode  ErrorMode
+	ErrorMode  ottlsubset.ErrorMode
 	Conditions []*ottlsubset.Condition
 	Statements []*ottlsubset.Statement
 }
@@ -102,7 +87,7 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	if v := processor.Deref(value); !processor.IsNull(v) && v.Kind != yaml.MappingNode {
 		return nil // Fields said what it is
 	}
-	cfg := &Config{ErrorMode: Ignore}
+	cfg := &Config{ErrorMode: ottlsubset.ErrorIgnore}
 	if e, ok := f["error_mode"]; ok {
 		if m := decodeErrorMode(d, e.Value, path+".error_mode"); m != "" {
 			cfg.ErrorMode = m
@@ -126,13 +111,13 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	return cfg
 }
 
-func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ErrorMode {
-	return ErrorMode(strings.ToLower(d.OneOf(n, path, string(Ignore), string(Silent), string(Propagate))))
+func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ottlsubset.ErrorMode {
+	return ottlsubset.ErrorMode(strings.ToLower(d.OneOf(n, path, ottlsubset.ErrorModes...)))
 }
 
 // decodeStatements reads <signal>_statements: a list of statements (one
 // group, its context inferred) or a list of groups.
-func decodeStatements(d processor.Decoder, contexts []ottlsubset.Context, n *yaml.Node, path string, mode ErrorMode) []Group {
+func decodeStatements(d processor.Decoder, contexts []ottlsubset.Context, n *yaml.Node, path string, mode ottlsubset.ErrorMode) []Group {
 	n = processor.Deref(n)
 	if processor.IsNull(n) {
 		return nil
@@ -209,7 +194,7 @@ func decodeStatements(d processor.Decoder, contexts []ottlsubset.Context, n *yam
 // decodeGroup parses a group's statements (at spath) and conditions (at
 // cpath) in ctx, or in the context inferred from all of them when ctx is
 // empty.
-func decodeGroup(d processor.Decoder, contexts []ottlsubset.Context, ctx ottlsubset.Context, stmts, conds *yaml.Node, spath, cpath string, mode ErrorMode) (Group, bool) {
+func decodeGroup(d processor.Decoder, contexts []ottlsubset.Context, ctx ottlsubset.Context, stmts, conds *yaml.Node, spath, cpath string, mode ottlsubset.ErrorMode) (Group, bool) {
 	nerr := d.Mistakes()
 	texts := func(n *yaml.Node, p, what string) ([]string, []*yaml.Node) {
 		if n.Kind != yaml.SequenceNode {
@@ -342,9 +327,9 @@ func (r *run) item(it *ottlsubset.Item) error {
 
 func (r *run) fail(err error) error {
 	switch r.g.ErrorMode {
-	case Propagate:
+	case ottlsubset.ErrorPropagate:
 		return err
-	case Ignore:
+	case ottlsubset.ErrorIgnore:
 		if r.ignored++; r.first == nil {
 			r.first = err
 		}
