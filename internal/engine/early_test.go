@@ -51,8 +51,7 @@ func TestFlushEarly(t *testing.T) {
 	p := &pipe{id: "traces", signal: pipeline.Traces, buf: buffer.New(1 << 20), exporters: []pipeline.Exporter{exp}, platform: true}
 	plat := &fakePlatform{}
 	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp}, platform: plat}
-	p.early = x.exportsEarly(p)
-	if !p.early {
+	if !p.exportsEarly() {
 		t.Fatal("a pipeline without processors does not export early")
 	}
 	if !x.Held().IsZero() {
@@ -104,7 +103,6 @@ func TestFlushEarlyConcurrent(t *testing.T) {
 	}
 	p := &pipe{id: "traces", signal: pipeline.Traces, buf: buffer.New(64 << 20), exporters: []pipeline.Exporter{exp}, processors: []stage{st}}
 	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp}, processors: []processor.Processor{pr}}
-	p.early = x.exportsEarly(p)
 	const senders, each = 8, 25
 	var wg sync.WaitGroup
 	for s := range senders {

@@ -40,9 +40,6 @@ type pipe struct {
 	// decides on whole invocations; it runs at every flush, even when
 	// nothing new came, to pass on what it decided.
 	holds bool
-	// early: the pipeline exports what arrives during the invocation
-	// (Engine.exportsEarly).
-	early bool
 	// waiting holds traces an early export could not join to their
 	// invocation yet; the next flush (early or not) takes them first.
 	waiting buffer.Batch
@@ -198,7 +195,6 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 			for _, id := range pc.Receivers {
 				byReceiver[id] = append(byReceiver[id], p)
 			}
-			p.early = c.exportsEarly(p)
 			c.pipes = append(c.pipes, p)
 		}
 	}
@@ -363,7 +359,7 @@ func (r *router) consume(ctx context.Context, p part) error {
 			return fmt.Errorf("pipeline %s: %w", pp.id, err)
 		}
 		r.filled(pp)
-		if pp.early && r.arrived != nil {
+		if pp.exportsEarly() && r.arrived != nil {
 			r.arrived()
 		}
 	}

@@ -70,14 +70,14 @@ func (x *Engine) FlushEarly(ctx context.Context) {
 	some := false
 	x.takeMu.Lock()
 	for i, p := range x.pipes {
-		if p.early {
+		if p.exportsEarly() {
 			batches[i] = p.take()
 			some = some || !batches[i].Empty()
 		}
 	}
 	if some && x.platform != nil {
 		for i, p := range x.pipes {
-			if p.early && p.platform && p.signal == pipeline.Traces && !batches[i].Empty() && !x.platform.JoinEarly(batches[i].Traces) {
+			if p.exportsEarly() && p.platform && p.signal == pipeline.Traces && !batches[i].Empty() && !x.platform.JoinEarly(batches[i].Traces) {
 				// Its INVOKE is not handled yet: it waits for the next flush.
 				p.waiting, batches[i] = batches[i], buffer.Batch{}
 				p.waitingSince.Store(p.waiting.Since.UnixNano())
@@ -93,13 +93,13 @@ func (x *Engine) FlushEarly(ctx context.Context) {
 	}
 }
 
-// exportsEarly reports whether pipeline p exports the function's data as
+// exportsEarly reports whether the pipeline exports the function's data as
 // it arrives, during the invocation (FlushEarly), rather than at the
 // invocation's end only. It is the one place that decides it: a pipeline
 // whose processors need an invocation's whole data before they can
 // decide (lambdaotel_sampling), or that keep items across flushes, must
 // not export early.
-func (x *Engine) exportsEarly(p *pipe) bool { return !p.holds }
+func (p *pipe) exportsEarly() bool { return !p.holds }
 
 // Held returns when the oldest item the pipelines hold in memory arrived:
 // buffered, or in an export that has not ended. It is the zero time when

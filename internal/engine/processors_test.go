@@ -247,7 +247,7 @@ func TestFilteredAndHeld(t *testing.T) {
 	x := &Engine{log: slog.New(slog.DiscardHandler), pipes: []*pipe{p}, exporters: []pipeline.Exporter{exp},
 		processors: []processor.Processor{dropper{}, holder}, processorIDs: []string{"filter/x", "sampler"},
 		filtered: map[string]*atomic.Int64{"filter/x": {}, "sampler": {}}, platform: platform}
-	if x.exportsEarly(p) || !x.NeedsInvocations() {
+	if p.exportsEarly() || !x.NeedsInvocations() {
 		t.Fatal("a pipeline whose processor holds items must not export early, and NeedsInvocations should hold")
 	}
 	ctx := context.Background()

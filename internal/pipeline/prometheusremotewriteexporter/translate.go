@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -119,10 +118,10 @@ const maxState = 100_000
 
 // translator turns OTLP metrics into remote write series. It keeps, for
 // the life of the process, the running totals of delta streams and the
-// last timestamp sent per series.
+// last timestamp sent per series. It is not safe for concurrent use: the
+// exporter translates one export at a time.
 type translator struct {
 	settings
-	mu      sync.Mutex
 	streams map[string]*stream
 	sent    map[string]sample // series key → last sample sent
 	targets map[string]*target
@@ -185,8 +184,6 @@ func (b *builder) series(ls []label) *timeSeries {
 
 // translate converts md. It updates the translator's state.
 func (t *translator) translate(md pmetric.Metrics) result {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if len(t.streams) > maxState {
 		t.streams = map[string]*stream{}
 	}
