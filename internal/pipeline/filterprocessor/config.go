@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lambdaotel/lambdaotel/internal/matchspec"
+	"github.com/lambdaotel/lambdaotel/internal/ottlconfig"
 	"github.com/lambdaotel/lambdaotel/internal/ottlsubset"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
@@ -134,7 +135,7 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	}
 	cfg := &Config{ErrorMode: ottlsubset.ErrorIgnore}
 	if e, ok := f["error_mode"]; ok {
-		if m := decodeErrorMode(d, e.Value, path+".error_mode"); m != "" {
+		if m := ottlconfig.ErrorMode(d, e.Value, path+".error_mode"); m != "" {
 			cfg.ErrorMode = m
 		}
 	}
@@ -236,55 +237,22 @@ func refuseExpr(d processor.Decoder, e processor.Entry, path string) bool {
 	return false
 }
 
-func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ottlsubset.ErrorMode {
-	return ottlsubset.ErrorMode(strings.ToLower(d.OneOf(n, path, ottlsubset.ErrorModes...)))
-}
-
 // decodeConditions reads <signal>_conditions: a list of strings (one
 // group, each condition's context inferred from its paths) or a list of
 // groups {context, error_mode, conditions}.
 func decodeConditions(d processor.Decoder, sig signal, n *yaml.Node, path string, mode ottlsubset.ErrorMode) []Group {
-	n = processor.Deref(n)
-	if processor.IsNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.Errorf(n, "%s: expected a list of conditions or of {context, error_mode, conditions}, got %s", path, processor.Describe(n))
-		return nil
-	}
-	var basic, advanced bool
-	for _, item := range n.Content {
-		if processor.Deref(item).Kind == yaml.MappingNode {
-			advanced = true
-		} else {
-			basic = true
-		}
-	}
-	if basic && advanced {
-		d.Errorf(n, "%s: configuring multiple configuration styles is not supported: write only conditions (strings) or only groups {context, error_mode, conditions}", path)
-		return nil
-	}
-	if basic {
+	flat, list := ottlconfig.List(d, n, path, "conditions", "{context, error_mode, conditions}", []string{"context", "error_mode", "conditions"}, mode)
+	if flat != nil {
 		g := Group{ErrorMode: mode}
-		for i, item := range n.Content {
+		for i, item := range flat.Content {
 			addCondition(d, sig, &g, "", item, fmt.Sprintf("%s[%d]", path, i))
 		}
 		return []Group{g}
 	}
 	var groups []Group
-	for i, item := range n.Content {
-		gpath := fmt.Sprintf("%s[%d]", path, i)
-		nerr := d.Mistakes()
-		gf := d.Fields(item, gpath, []string{"context", "error_mode", "conditions"})
-		if d.Mistakes() > nerr {
-			continue
-		}
-		g := Group{ErrorMode: mode}
-		if e, ok := gf["error_mode"]; ok {
-			if m := decodeErrorMode(d, e.Value, gpath+".error_mode"); m != "" {
-				g.ErrorMode = m
-			}
-		}
+	for _, lg := range list {
+		gpath, item, gf := lg.Path, lg.Node, lg.Fields
+		g := Group{ErrorMode: lg.ErrorMode}
 		var ctx ottlsubset.Context
 		if e, ok := gf["context"]; ok {
 			names := make([]string, len(sig.contexts))

@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lambdaotel/lambdaotel/internal/ottlconfig"
 	"github.com/lambdaotel/lambdaotel/internal/ottlsubset"
 	"github.com/lambdaotel/lambdaotel/internal/processor"
 )
@@ -89,7 +90,7 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	}
 	cfg := &Config{ErrorMode: ottlsubset.ErrorIgnore}
 	if e, ok := f["error_mode"]; ok {
-		if m := decodeErrorMode(d, e.Value, path+".error_mode"); m != "" {
+		if m := ottlconfig.ErrorMode(d, e.Value, path+".error_mode"); m != "" {
 			cfg.ErrorMode = m
 		}
 	}
@@ -111,53 +112,20 @@ func Decode(d processor.Decoder, key, value *yaml.Node, path string) any {
 	return cfg
 }
 
-func decodeErrorMode(d processor.Decoder, n *yaml.Node, path string) ottlsubset.ErrorMode {
-	return ottlsubset.ErrorMode(strings.ToLower(d.OneOf(n, path, ottlsubset.ErrorModes...)))
-}
-
 // decodeStatements reads <signal>_statements: a list of statements (one
 // group, its context inferred) or a list of groups.
 func decodeStatements(d processor.Decoder, contexts []ottlsubset.Context, n *yaml.Node, path string, mode ottlsubset.ErrorMode) []Group {
-	n = processor.Deref(n)
-	if processor.IsNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.Errorf(n, "%s: expected a list of statements or of {context, error_mode, conditions, statements}, got %s", path, processor.Describe(n))
-		return nil
-	}
-	var basic, advanced bool
-	for _, item := range n.Content {
-		if processor.Deref(item).Kind == yaml.MappingNode {
-			advanced = true
-		} else {
-			basic = true
-		}
-	}
-	if basic && advanced {
-		d.Errorf(n, "%s: configuring multiple configuration styles is not supported: write only statements (strings) or only groups {context, error_mode, conditions, statements}", path)
-		return nil
-	}
-	if basic {
-		if g, ok := decodeGroup(d, contexts, "", n, nil, path, "", mode); ok {
+	flat, list := ottlconfig.List(d, n, path, "statements", "{context, error_mode, conditions, statements}",
+		[]string{"context", "error_mode", "conditions", "statements", "shared_cache"}, mode)
+	if flat != nil {
+		if g, ok := decodeGroup(d, contexts, "", flat, nil, path, "", mode); ok {
 			return []Group{g}
 		}
 		return nil
 	}
 	var groups []Group
-	for i, item := range n.Content {
-		gpath := fmt.Sprintf("%s[%d]", path, i)
-		nerr := d.Mistakes()
-		gf := d.Fields(item, gpath, []string{"context", "error_mode", "conditions", "statements", "shared_cache"})
-		if d.Mistakes() > nerr {
-			continue
-		}
-		gmode := mode
-		if e, ok := gf["error_mode"]; ok {
-			if m := decodeErrorMode(d, e.Value, gpath+".error_mode"); m != "" {
-				gmode = m
-			}
-		}
+	for _, lg := range list {
+		gpath, item, gf, gmode := lg.Path, lg.Node, lg.Fields, lg.ErrorMode
 		if e, ok := gf["shared_cache"]; ok {
 			d.Bool(e.Value, gpath+".shared_cache") // nothing to share: the subset has no cache paths
 		}
