@@ -2,7 +2,9 @@ package lambdaotel_test
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -242,5 +244,53 @@ func TestDefaultEndpoint(t *testing.T) {
 	e.checkParent(t, true, root, "", "")
 	if strings.Contains(e.logs.String(), "lambdaotel: flush") {
 		t.Errorf("flush errors:\n%s", e.logs.String())
+	}
+}
+
+// TestInvocationEndSignal checks the end-of-invocation signal between the
+// library and the extension: after each invocation's flush the function
+// tells the extension that its telemetry is complete, and the extension,
+// which makes no platform telemetry here, flushes on it without waiting
+// for the Telemetry API's platform.runtimeDone; with platform telemetry it
+// still waits for runtimeDone, and with the signal turned off nothing is
+// signalled. Every invocation's spans are at the sink when it ends.
+func TestInvocationEndSignal(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		config string
+		env    map[string]string
+		want   string // the extension's line per invocation; "": none
+	}{
+		{"otlp", otlpConfig, nil, "DEBUG the function signalled the end of an invocation requestId="},
+		{"telemetryapi", platformConfig, nil, "DEBUG the function signalled the end of an invocation; waiting for platform.runtimeDone"},
+		{"off", otlpConfig, map[string]string{"LAMBDAOTEL_INVOCATION_END": "false"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"LAMBDAOTEL_LOG_LEVEL": "debug"}
+			maps.Copy(env, tt.env)
+			e := startEnv(t, envOptions{config: tt.config, env: env})
+			for k := range 3 {
+				res := e.invoke(t, sandbox.Request{Payload: []byte(`{"children":2}`)})
+				if res.Error != nil {
+					t.Fatal(res.Error)
+				}
+				if got := len(e.childrenOf(e.root(t, res.RequestID))); got != 2 {
+					t.Errorf("invocation %d: %d children of its span at the sink, want 2", k, got)
+				}
+				logs := e.logs.String()
+				found := slices.ContainsFunc(strings.Split(logs, "\n"), func(l string) bool {
+					return strings.Contains(l, tt.want) && strings.Contains(l, "requestId="+res.RequestID)
+				})
+				switch {
+				case tt.want != "" && !found:
+					t.Errorf("invocation %d: no line %q ... requestId=%s in the environment's log", k, tt.want, res.RequestID)
+				case tt.want == "" && strings.Contains(logs, "the function signalled the end of an invocation"):
+					t.Errorf("invocation %d: signalled although LAMBDAOTEL_INVOCATION_END=false", k)
+				}
+			}
+		})
 	}
 }

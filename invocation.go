@@ -60,11 +60,12 @@ func (c *core) propagator() propagation.TextMapPropagator {
 // invocation is one invocation's span and how it ends: when the handler
 // returns or panics, or shortly before the deadline, whichever is first.
 type invocation struct {
-	c        *core
-	span     trace.Span
-	ended    atomic.Bool
-	deadline time.Time
-	timer    *time.Timer
+	c         *core
+	requestID string
+	span      trace.Span
+	ended     atomic.Bool
+	deadline  time.Time
+	timer     *time.Timer
 }
 
 // start starts the invocation's span for the trigger t.
@@ -106,6 +107,9 @@ func (c *core) start(ctx context.Context, t *trigger) (context.Context, *invocat
 	}
 	ctx, span := c.tracer.Start(parent, name, opts...)
 	inv := &invocation{c: c, span: span}
+	if lc != nil {
+		inv.requestID = lc.AwsRequestID
+	}
 	if d, ok := ctx.Deadline(); ok {
 		inv.deadline = d
 		// With less than the margin left at the start (never so in Lambda,
@@ -166,7 +170,7 @@ func (inv *invocation) end(err error, status int) {
 	if !inv.ended.CompareAndSwap(false, true) {
 		// The timeout ended and flushed the span; send what the handler
 		// ended since, if there is still time.
-		inv.c.flush(inv.deadline, true)
+		inv.finish(true)
 		return
 	}
 	span := inv.span
@@ -183,7 +187,7 @@ func (inv *invocation) end(err error, status int) {
 		span.SetStatus(codes.Error, "")
 	}
 	span.End()
-	inv.c.flush(inv.deadline, false)
+	inv.finish(false)
 }
 
 // errorType is error.type of an error the handler returned.
@@ -200,7 +204,7 @@ func (inv *invocation) endPanic(v any, stack []byte) {
 		inv.timer.Stop()
 	}
 	if !inv.ended.CompareAndSwap(false, true) {
-		inv.c.flush(inv.deadline, true)
+		inv.finish(true)
 		return
 	}
 	typ := errorTypeOf(v)
@@ -213,7 +217,22 @@ func (inv *invocation) endPanic(v any, stack []byte) {
 	))
 	inv.span.SetStatus(codes.Error, "panic: "+msg)
 	inv.span.End()
-	inv.c.flush(inv.deadline, false)
+	inv.finish(false)
+}
+
+// finish flushes after the handler returned (quiet: without saying that
+// no time was left) and tells the extension that the invocation's
+// telemetry is complete.
+func (inv *invocation) finish(quiet bool) {
+	inv.c.flush(inv.deadline, quiet)
+	if inv.c.cfg.flushTimeout <= 0 {
+		return // not flushed: the batches leave later
+	}
+	deadline := inv.deadline
+	if !deadline.IsZero() {
+		deadline = deadline.Add(-inv.c.safetyMargin())
+	}
+	processEndSignal().send(inv.requestID, deadline)
 }
 
 // timeout ends the span of a handler that is still running shortly before

@@ -83,6 +83,9 @@ type Options struct {
 	// Getenv reads the environment the exporters' credentials and region
 	// come from (os.Getenv if nil).
 	Getenv func(string) string
+	// InvocationEnd, if set, receives the end-of-invocation signals that
+	// reach the OTLP/HTTP receivers (see otlpreceiver.InvocationEndPath).
+	InvocationEnd func(requestID string)
 }
 
 // Platform is the source of platform telemetry (the telemetryapi
@@ -203,7 +206,7 @@ func Build(cfg *config.Config, o Options) (*Engine, error) {
 		case len(byReceiver[id]) == 0:
 			continue
 		case rc.OTLP != nil:
-			rcfg := otlpreceiver.Config{}
+			rcfg := otlpreceiver.Config{InvocationEnd: o.InvocationEnd}
 			if g := rc.OTLP.GRPC; g != nil {
 				rcfg.GRPCEndpoint, rcfg.MaxRecvMsgSizeMiB = g.Endpoint, g.MaxRecvMsgSizeMiB
 			}

@@ -97,7 +97,10 @@ type Extension struct {
 	mu            sync.Mutex
 	runtimeDone   map[string]chan struct{}
 	telemetryOK   bool
-	redact        *redactWriter // keeps the configuration's secrets out of the log
+	// endSignalled is set when the function's end-of-invocation signal
+	// ends an invocation for the flush (see invocationEnded).
+	endSignalled atomic.Bool
+	redact       *redactWriter // keeps the configuration's secrets out of the log
 	// emf is the awsemf exporter's output, stdout, which remembers the
 	// lines written so that they are not exported again as log records
 	// when they come back as extension log lines.
@@ -197,6 +200,7 @@ func (x *Extension) start(ctx context.Context) error {
 	}
 	ln := <-listener
 	x.subscribe(ctx, runtimeAPI, ln.l, ln.err)
+	x.endSignalled.Store(x.platform == nil && !x.managed)
 	x.log.Debug("started", "config", x.cfg.Source, "registeredMs", ms(registered), "pipelinesMs", ms(p.at),
 		"subscribedMs", ms(time.Since(began)))
 	return nil
@@ -217,7 +221,9 @@ func (x *Extension) prepare() (string, error) {
 		x.log.Warn(w)
 	}
 	buf := bufferBytes(cfg, x.opts.Getenv)
-	if x.comp, err = engine.Build(cfg, engineOptions(buf, x.log, x.flusher.kick, x.flusher.arrived, x.emf)); err != nil {
+	opts := engineOptions(buf, x.log, x.flusher.kick, x.flusher.arrived, x.emf)
+	opts.InvocationEnd = x.invocationEnded
+	if x.comp, err = engine.Build(cfg, opts); err != nil {
 		return ErrorConfigInvalid, err
 	}
 	if cfg.Settings.SelfTelemetry {
@@ -315,8 +321,25 @@ func (x *Extension) onTelemetry(events []telemetryapi.Event) {
 	}
 }
 
+// invocationEnded handles the function's end-of-invocation signal (see
+// otlpreceiver.InvocationEndPath): its instrumentation flushed the
+// invocation's data, and sends nothing more for it. When nothing the
+// extension makes needs the invocation's Telemetry API events (no platform
+// telemetry, no processor deciding on whole invocations), that is the end
+// the flush waits for: the flush need not wait for platform.runtimeDone,
+// which the Telemetry API delivers 25 ms or more after the response.
+func (x *Extension) invocationEnded(requestID string) {
+	if !x.endSignalled.Load() {
+		x.log.Debug("the function signalled the end of an invocation; waiting for platform.runtimeDone, whose events the pipelines use", "requestId", requestID)
+		return
+	}
+	x.log.Debug("the function signalled the end of an invocation", "requestId", requestID)
+	x.runtimeDoneFor(requestID, true)
+}
+
 // runtimeDoneFor returns the channel closed when the request's runtimeDone
-// arrives; done marks it arrived.
+// arrives, or the function signals the invocation's end; done marks it
+// arrived.
 func (x *Extension) runtimeDoneFor(requestID string, done bool) chan struct{} {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -405,8 +428,9 @@ func (x *Extension) invoke(ctx context.Context, ev *extensionsapi.Event) {
 	}
 }
 
-// flushAtEnd waits for the function to finish (platform.runtimeDone) and
-// for OTLP requests still being read, then exports everything within the
+// flushAtEnd waits for the function to finish (platform.runtimeDone, or
+// the function's end-of-invocation signal) and for OTLP requests still
+// being read, then exports everything within the
 // flush budget, before the extension asks for the next event.
 func (x *Extension) flushAtEnd(ctx context.Context, ev *extensionsapi.Event) {
 	if !x.telemetryOK {

@@ -73,10 +73,45 @@ func signalOf(path string) (pipeline.Signal, bool) {
 	return "", false
 }
 
+// InvocationEndPath prefixes the path of the end-of-invocation signal,
+// POST /lambdaotel/v1/invocations/{requestId}/end: a function's
+// instrumentation sends it once its flush of an invocation's telemetry has
+// returned, so that the extension need not wait for the Telemetry API to
+// learn that the function's data is complete.
+const InvocationEndPath = "/lambdaotel/v1/invocations/"
+
+// invocationEndOf returns the request id of an end-of-invocation path.
+func invocationEndOf(path string) (string, bool) {
+	id, ok := strings.CutPrefix(path, InvocationEndPath)
+	if !ok {
+		return "", false
+	}
+	id, ok = strings.CutSuffix(id, "/end")
+	return id, ok && id != "" && len(id) <= 128 && !strings.Contains(id, "/")
+}
+
+// serveInvocationEnd answers an end-of-invocation signal: 204 No Content.
+func (r *Receiver) serveInvocationEnd(w http.ResponseWriter, req *http.Request, requestID string) {
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, encodingUnknown, http.StatusMethodNotAllowed, grpcwire.Unimplemented, fmt.Sprintf(
+			"OTLP/HTTP receiver: method %s is not allowed on %s; use POST", req.Method, req.URL.Path))
+		return
+	}
+	r.cfg.InvocationEnd(requestID)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // serveHTTP answers one OTLP/HTTP request.
 func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	enc := encodingOf(req.Header.Get("Content-Type"))
 	signal, ok := signalOf(req.URL.Path)
+	if !ok && r.cfg.InvocationEnd != nil {
+		if id, end := invocationEndOf(req.URL.Path); end {
+			r.serveInvocationEnd(w, req, id)
+			return
+		}
+	}
 	if !ok {
 		writeError(w, enc, http.StatusNotFound, grpcwire.NotFound, fmt.Sprintf(
 			"OTLP/HTTP receiver: unknown path %q; the paths are /v1/traces, /v1/metrics and /v1/logs", req.URL.Path))

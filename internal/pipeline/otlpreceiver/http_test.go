@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -296,5 +297,48 @@ func TestHTTPKeepAlive(t *testing.T) {
 	}
 	if got := buf.Take().Traces.SpanCount(); got != 5*len(names) {
 		t.Errorf("%d spans, want %d", got, 5*len(names))
+	}
+}
+
+// TestInvocationEnd checks the end-of-invocation signal: a POST to
+// /lambdaotel/v1/invocations/{requestId}/end hands the request id on and
+// is answered 204; anything else on that path is refused as any unknown
+// path or method is, and without a hook the path is unknown.
+func TestInvocationEnd(t *testing.T) {
+	tests := []struct {
+		name   string
+		hook   bool
+		method string
+		path   string
+		status int
+		wantID string
+	}{
+		{"signal", true, http.MethodPost, "/lambdaotel/v1/invocations/8476a536-e9f4-11e8-9739-2dfe598c3fcd/end", http.StatusNoContent, "8476a536-e9f4-11e8-9739-2dfe598c3fcd"},
+		{"GET", true, http.MethodGet, "/lambdaotel/v1/invocations/r1/end", http.StatusMethodNotAllowed, ""},
+		{"no request id", true, http.MethodPost, "/lambdaotel/v1/invocations//end", http.StatusNotFound, ""},
+		{"nested path", true, http.MethodPost, "/lambdaotel/v1/invocations/a/b/end", http.StatusNotFound, ""},
+		{"no /end", true, http.MethodPost, "/lambdaotel/v1/invocations/r1", http.StatusNotFound, ""},
+		{"no hook", false, http.MethodPost, "/lambdaotel/v1/invocations/r1/end", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			cfg := otlpreceiver.Config{}
+			if tt.hook {
+				cfg.InvocationEnd = func(id string) { got = append(got, id) }
+			}
+			r := start(t, cfg, newBlocking())
+			resp, _ := do(t, r, rawRequest{method: tt.method, path: tt.path})
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			var want []string
+			if tt.wantID != "" {
+				want = []string{tt.wantID}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("request ids handed on %q, want %q", got, want)
+			}
+		})
 	}
 }

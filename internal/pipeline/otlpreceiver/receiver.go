@@ -66,6 +66,11 @@ type Config struct {
 	// MaxConns is how many connections each protocol keeps open at most
 	// (default MaxConns).
 	MaxConns int
+	// InvocationEnd, if set, is called with the request id of
+	// POST /lambdaotel/v1/invocations/{requestId}/end on the OTLP/HTTP
+	// endpoint: the function's instrumentation saying that it flushed and
+	// will send nothing more for that invocation (see InvocationEndPath).
+	InvocationEnd func(requestID string)
 }
 
 // Receiver receives OTLP over gRPC and HTTP and hands the data to a
