@@ -33,6 +33,19 @@ const (
 	burstWatch   = 3 * time.Second
 )
 
+// endUnsignalled is the arm of the end strategy whose function does not
+// signal the end of its invocations: the extension learns it from the
+// Telemetry API's platform.runtimeDone.
+const endUnsignalled = "end, no signal"
+
+// armEnv is the environment of an arm of lambdaotel.
+func armEnv(name string) []string {
+	if name == endUnsignalled {
+		return []string{"LAMBDAOTEL_FLUSH_STRATEGY=end", "LAMBDAOTEL_INVOCATION_END=false"}
+	}
+	return []string{"LAMBDAOTEL_FLUSH_STRATEGY=" + name}
+}
+
 // arm is one extension setup of the latency bench.
 type arm struct {
 	name string // strategy, or "upstream"
@@ -77,7 +90,7 @@ const upstreamConfig = "bench/upstream-collector.yaml"
 // latencyBench runs the matrix and returns the markdown of its section.
 func latencyBench(work, fn, ext string, quick bool) (string, error) {
 	upstream := os.Getenv("UPSTREAM_COLLECTOR")
-	names := []string{"end", "adaptive", "periodic", "continuous"}
+	names := []string{"end", endUnsignalled, "adaptive", "periodic", "continuous"}
 	if upstream != "" {
 		names = append(names, "upstream")
 	}
@@ -111,7 +124,7 @@ func latencyBench(work, fn, ext string, quick bool) (string, error) {
 			if n == "upstream" {
 				a.env, err = newUpstreamEnv(work, fn, upstream, s)
 			} else {
-				a.env, err = newEnvNetwork(work, fn, ext, s, freePort(), sandbox.NetworkOwn, "LAMBDAOTEL_FLUSH_STRATEGY="+n)
+				a.env, err = newEnvNetwork(work, fn, ext, s, freePort(), sandbox.NetworkOwn, armEnv(n)...)
 			}
 			if err != nil {
 				cleanup()
@@ -324,8 +337,10 @@ func latencyMarkdown(rows []latencyRow, upstream, load0, load1 string, took time
 	b.WriteString(`
 Each arm is one environment of the sandbox (512 MB) with the function of
 internal/fixtures/otelfunc (OpenTelemetry Go SDK, OTLP/HTTP to the
-extension, 100 spans per invocation, flushed before it returns) and a sink of
-its own as backend, holding every request back by the latency (± 10 %).
+extension, 100 spans per invocation, flushed before it returns, then
+` + "`lambdaotel.InvocationFlushed`" + `: the end-of-invocation signal, which the
+upstream layer answers 404, so its function stops sending it after the first;
+the arm "end, no signal" turns it off) and a sink of its own as backend, holding every request back by the latency (± 10 %).
 Every environment has a network of its own (the upstream layer binds its
 Telemetry API listener to sandbox.localdomain), the sink's port relayed in.
 Configurations: OTLP in, OTLP/HTTP out, no platform telemetry; upstream's
