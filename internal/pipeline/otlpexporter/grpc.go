@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/lambdaotel/lambdaotel/internal/awake"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline"
 	"github.com/lambdaotel/lambdaotel/internal/pipeline/grpcwire"
 )
@@ -340,7 +341,9 @@ func (e *GRPCExporter) Shutdown(context.Context) error {
 // returns the partial success of the response. Its errors are
 // *pipeline.ExportError with Retryable, RetryAfter and Err set.
 func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (result, error) {
-	callCtx, cancel := context.WithTimeout(ctx, e.timeout)
+	// Awake time, as the HTTP exporter's: a call the environment's freeze
+	// caught, answered meanwhile, is not cut at the thaw and made twice.
+	callCtx, cancel := awake.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	var body []byte
 	var err error
@@ -360,9 +363,11 @@ func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (res
 		return result{}, &pipeline.ExportError{Err: fmt.Errorf("gRPC %s: %w", e.endpoint, err)}
 	}
 	req.Header = e.header.Clone()
-	if d, ok := callCtx.Deadline(); ok {
-		req.Header[grpcwire.HeaderTimeout] = []string{grpcwire.EncodeTimeout(time.Until(d))}
+	timeout := e.timeout
+	if d, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(d))
 	}
+	req.Header[grpcwire.HeaderTimeout] = []string{grpcwire.EncodeTimeout(timeout)}
 
 	resp, err := e.client.Do(req)
 	if err != nil {

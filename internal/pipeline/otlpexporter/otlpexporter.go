@@ -131,11 +131,11 @@ func truncate(s string, n int) string {
 // maxMessageBytes bounds a backend's error message in our errors.
 const maxMessageBytes = 512
 
-// ended returns ctx.Err(), or context.DeadlineExceeded if ctx's deadline
+// ended returns why ctx ended (its cause), or context.DeadlineExceeded if ctx's deadline
 // has passed but its timer has not fired yet.
 func ended(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if ctx.Err() != nil {
+		return context.Cause(ctx) // an awake timeout's is DeadlineExceeded
 	}
 	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
 		return context.DeadlineExceeded
