@@ -95,7 +95,7 @@ func latencyBench(work, fn, ext string, quick bool) (string, error) {
 		names = append(names, "upstream")
 	}
 	latencies := []time.Duration{0, 20 * time.Millisecond, 80 * time.Millisecond}
-	blocks, perBlock, rounds1s, roundsRare := 2, 20, 8, 4
+	blocks, perBlock, rounds1s, roundsRare := 2, 20, 12, 8
 	if quick {
 		latencies = latencies[:2]
 		blocks, perBlock, rounds1s, roundsRare = 1, 12, 3, 2

@@ -91,8 +91,9 @@ func TestFlushEarly(t *testing.T) {
 }
 
 // TestFlushEarlyConcurrent: early flushes side by side, each after data
-// arrived, with a processor, then a final flush: every
-// item is exported once, and the processor is never called twice at once.
+// arrived, with a processor, and flushes (one at a time) meanwhile, then a
+// final flush: every item is exported once, and the processor is never
+// called twice at once.
 func TestFlushEarlyConcurrent(t *testing.T) {
 	ctx := context.Background()
 	exp := &recorder{}
@@ -115,7 +116,22 @@ func TestFlushEarlyConcurrent(t *testing.T) {
 			}
 		})
 	}
+	stop := make(chan struct{})
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				x.Flush(ctx, false)
+			}
+		}
+	}()
 	wg.Wait()
+	close(stop)
+	<-flushed
 	x.Flush(ctx, true)
 	seen := map[string]int{}
 	for _, n := range exp.names {

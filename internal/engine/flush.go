@@ -33,7 +33,9 @@ type counters struct {
 // telemetry of the invocations that ended (all of it when final), every
 // pipeline and exporter at once, until ctx ends. What could not be sent
 // in time goes to the spill queue; when every export succeeded, the queue
-// is replayed, oldest first, with the time left.
+// is replayed, oldest first, with the time left. Calls of Flush must not
+// overlap one another; they may overlap FlushEarly's, which export what
+// they took before.
 func (x *Engine) Flush(ctx context.Context, final bool) {
 	batches := make([]buffer.Batch, len(x.pipes))
 	x.takeMu.Lock()
@@ -44,14 +46,18 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 		x.addPlatform(batches, final)
 		// The processors that decide on whole invocations learn of those
 		// that ended before they see the data this flush exports.
+		x.processMu.Lock()
 		x.endInvocations(x.platform.TakeEnded())
+		x.processMu.Unlock()
 	}
 	x.takeMu.Unlock()
 	x.addSelfTelemetry(batches, final)
 	// Without a source of invocation ends, nothing held could ever be
 	// decided: it is passed on at once.
 	failed := x.export(ctx, batches, true, final || x.platform == nil)
+	x.processMu.Lock()
 	x.endFlush(final)
+	x.processMu.Unlock()
 	if !failed {
 		x.replay(ctx)
 	}
@@ -64,7 +70,7 @@ func (x *Engine) Flush(ctx context.Context, final bool) {
 // to their invocation spans first. It collects no platform telemetry, adds
 // no self-telemetry and replays nothing: that is Flush's. What could not be
 // sent in time goes to the spill queue, as in Flush. Calls of FlushEarly
-// may overlap one another, not a Flush.
+// may overlap one another and a Flush.
 func (x *Engine) FlushEarly(ctx context.Context) {
 	batches := make([]buffer.Batch, len(x.pipes))
 	some := false

@@ -88,9 +88,11 @@ type Extension struct {
 
 	// runtimeDone holds a closed channel per request id whose
 	// platform.runtimeDone has arrived (or a channel to wait on).
-	// flushMu is held during a flush, and shared by the early exports
-	// (which may overlap one another, never a flush).
-	flushMu sync.RWMutex
+	// flushMu is held during a flush: flushes never overlap one another.
+	flushMu sync.Mutex
+	// earlyMu is shared by the early exports under way; holding it
+	// waits for them (waitEarly).
+	earlyMu sync.RWMutex
 	// platformSince is when the oldest platform.runtimeDone not yet
 	// collected by a flush arrived (Unix nanoseconds, 0: none).
 	platformSince atomic.Int64
@@ -480,9 +482,11 @@ func (x *Extension) flushDuring(ctx context.Context, ev *extensionsapi.Event) {
 	x.flushWithin(ctx, end)
 }
 
-// flushWithin waits for in-flight OTLP requests (unless the invocation
-// has just started: they are its own, and leave early), then flushes, all
-// before end. Flushes never overlap.
+// flushWithin waits for in-flight OTLP requests, then flushes what is
+// left (the platform's telemetry, late data) while the early exports still
+// under way go on, and waits for those too, all before end: the
+// invocation's data is at the backend when it returns, one round trip after
+// its last part arrived. Flushes never overlap.
 func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	x.flushMu.Lock()
 	defer x.flushMu.Unlock()
@@ -496,6 +500,14 @@ func (x *Extension) flushWithin(ctx context.Context, end time.Time) {
 	cancelIdle()
 	x.platformSince.Store(0)
 	x.comp.Flush(ctx, false)
+	x.waitEarly()
+}
+
+// waitEarly returns when no early export is under way; each ends within
+// the flush budget.
+func (x *Extension) waitEarly() {
+	x.earlyMu.Lock()
+	x.earlyMu.Unlock()
 }
 
 // flushHeld flushes during an invocation that has just started, when the
@@ -532,11 +544,11 @@ func (x *Extension) held() time.Time {
 }
 
 // flushEarly exports the function's data that arrived, within the flush
-// budget (see Engine.FlushEarly). It never overlaps a flush: a flush at the end of an
-// invocation waits for it, and then sends only what is left.
+// budget (see Engine.FlushEarly). A flush at the end of an invocation
+// sends what is left meanwhile, and waits for it.
 func (x *Extension) flushEarly(ctx context.Context) {
-	x.flushMu.RLock()
-	defer x.flushMu.RUnlock()
+	x.earlyMu.RLock()
+	defer x.earlyMu.RUnlock()
 	// The budget counts awake time only: in a busy environment the freeze
 	// can catch an early export, and one whose timer expired during the
 	// freeze would be sent again at the thaw although its answer is in.
@@ -555,6 +567,7 @@ func (x *Extension) shutdown(end time.Time, reason string) {
 	x.flusher.stop()
 	x.flushMu.Lock()
 	defer x.flushMu.Unlock()
+	x.waitEarly()
 	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	idle, cancelIdle := context.WithTimeout(ctx, inFlightGrace)
