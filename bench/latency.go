@@ -38,10 +38,26 @@ const (
 // Telemetry API's platform.runtimeDone.
 const endUnsignalled = "end, no signal"
 
-// armEnv is the environment of an arm of lambdaotel.
-func armEnv(name string) []string {
-	if name == endUnsignalled {
+// endDefault is the arm of the end strategy with the built-in
+// configuration: platform telemetry from the Telemetry API besides the
+// function's, so the extension waits for platform.runtimeDone. Its
+// upstream counterpart is upstreamPlatform.
+const endDefault = "end, default configuration"
+
+// upstreamPlatform is the upstream collector with its telemetryapi
+// receiver (bench/upstream-collector-platform.yaml).
+const upstreamPlatform = "upstream, telemetryapi"
+
+// armEnv is the environment of an arm of lambdaotel exporting to s.
+func armEnv(name string, s *sink.Sink) []string {
+	switch name {
+	case endUnsignalled:
 		return []string{"LAMBDAOTEL_FLUSH_STRATEGY=end", "LAMBDAOTEL_INVOCATION_END=false"}
+	case endDefault:
+		// The built-in configuration listens on 127.0.0.1:4317 and 4318,
+		// free in the environment's own network.
+		return []string{"LAMBDAOTEL_FLUSH_STRATEGY=end", "LAMBDAOTEL_CONFIG=",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318", "LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT=http://" + s.HTTPAddr()}
 	}
 	return []string{"LAMBDAOTEL_FLUSH_STRATEGY=" + name}
 }
@@ -87,12 +103,16 @@ type latencyRow struct {
 // (bench/upstream-collector.yaml): OTLP in, the decouple processor, OTLP/HTTP out.
 const upstreamConfig = "bench/upstream-collector.yaml"
 
+// upstreamPlatformConfig is its configuration with the telemetryapi
+// receiver (bench/upstream-collector-platform.yaml).
+const upstreamPlatformConfig = "bench/upstream-collector-platform.yaml"
+
 // latencyBench runs the matrix and returns the markdown of its section.
 func latencyBench(work, fn, ext string, quick bool) (string, error) {
 	upstream := os.Getenv("UPSTREAM_COLLECTOR")
-	names := []string{"end", endUnsignalled, "adaptive", "periodic", "continuous"}
+	names := []string{"end", endUnsignalled, endDefault, "adaptive", "periodic", "continuous"}
 	if upstream != "" {
-		names = append(names, "upstream")
+		names = append(names, "upstream", upstreamPlatform)
 	}
 	latencies := []time.Duration{0, 20 * time.Millisecond, 80 * time.Millisecond}
 	blocks, perBlock, rounds1s, roundsRare := 2, 20, 12, 8
@@ -121,10 +141,10 @@ func latencyBench(work, fn, ext string, quick bool) (string, error) {
 			}
 			a := &arm{name: n, sink: s, calls: map[string][]call{}}
 			arms = append(arms, a)
-			if n == "upstream" {
-				a.env, err = newUpstreamEnv(work, fn, upstream, s)
+			if n == "upstream" || n == upstreamPlatform {
+				a.env, err = newUpstreamEnv(work, fn, upstream, s, n == upstreamPlatform)
 			} else {
-				a.env, err = newEnvNetwork(work, fn, ext, s, freePort(), sandbox.NetworkOwn, armEnv(n)...)
+				a.env, err = newEnvNetwork(work, fn, ext, s, freePort(), sandbox.NetworkOwn, armEnv(n, s)...)
 			}
 			if err != nil {
 				cleanup()
@@ -230,6 +250,9 @@ func (a *arm) invoke() (call, error) {
 	return call{requestID: r.RequestID, frozen: frozen, post: r.Report.PostRuntimeMs, after: r.Report.AfterRuntimeDoneMs}, nil
 }
 
+// fixtureScope is the instrumentation scope of the function's spans.
+const fixtureScope = "otelfunc"
+
 // stored is one function span at the backend.
 type stored struct {
 	made, at time.Time // made: its invocation's root span ended (it was handed to the extension)
@@ -243,9 +266,12 @@ func spansByInvocation(s *sink.Sink) map[string][]stored {
 		id  string
 		end time.Time
 	}
+	// The function's root span carries the request id; with platform
+	// telemetry it hangs under the invocation's platform span, which is
+	// not the function's and not counted.
 	roots := map[string]info{}
 	for _, sp := range s.Spans() {
-		if id, ok := sp.Attributes["faas.invocation_id"].(string); ok && sp.ParentSpanID.IsEmpty() {
+		if id, ok := sp.Attributes["faas.invocation_id"].(string); ok && sp.Scope == fixtureScope && sp.Name == "handler" {
 			roots[sp.TraceID.String()] = info{id, sp.End}
 		}
 	}
@@ -253,6 +279,9 @@ func spansByInvocation(s *sink.Sink) map[string][]stored {
 	for i, td := range traces {
 		for _, rs := range td.ResourceSpans().All() {
 			for _, ss := range rs.ScopeSpans().All() {
+				if ss.Scope().Name() != fixtureScope {
+					continue
+				}
 				for _, sp := range ss.Spans().All() {
 					r, ok := roots[sp.TraceID().String()]
 					if !ok {
@@ -400,7 +429,7 @@ func upstreamInfo(bin string) string {
 
 // newUpstreamEnv starts a sandbox with the function fn and the upstream
 // collector bin as its extension (extensions/collector), exporting to s.
-func newUpstreamEnv(work, fn, bin string, s *sink.Sink) (*sandbox.Env, error) {
+func newUpstreamEnv(work, fn, bin string, s *sink.Sink, platform bool) (*sandbox.Env, error) {
 	dir, err := os.MkdirTemp(work, "upstream-")
 	if err != nil {
 		return nil, err
@@ -412,7 +441,11 @@ func newUpstreamEnv(work, fn, bin string, s *sink.Sink) (*sandbox.Env, error) {
 	if err := copyExec(bin, filepath.Join(layer, "extensions", "collector")); err != nil {
 		return nil, err
 	}
-	cfg, err := filepath.Abs(upstreamConfig)
+	file := upstreamConfig
+	if platform {
+		file = upstreamPlatformConfig
+	}
+	cfg, err := filepath.Abs(file)
 	if err != nil {
 		return nil, err
 	}
