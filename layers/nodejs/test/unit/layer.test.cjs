@@ -2,8 +2,9 @@
 // The built layer in a Node.js process, with a fake runtime and a fake OTLP
 // receiver, set up as otel-handler sets it up (--require preload.cjs, the
 // runtime loading the layer's handler.mjs): the invocation's spans are
-// exported before the invocation ends, for CommonJS and ES module handlers;
-// nothing listening does not hold invocations; a broken installation leaves
+// exported before the invocation ends, for CommonJS and ES module handlers,
+// and the end of each invocation is signalled after its export; nothing
+// listening does not hold invocations; a broken installation leaves
 // the function working; SIGTERM flushes what is left.
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -18,13 +19,24 @@ const skip = layer ? false : 'LAMBDAOTEL_NODE_LAYER is not set: build the layer 
 const lib = layer ? path.join(layer, 'lambdaotel-nodejs') : '';
 const fakeRuntime = path.join(__dirname, 'fake-runtime.cjs');
 
-/** receiver is a fake OTLP/HTTP receiver that records each request as it arrives. */
+/**
+ * receiver is a fake OTLP/HTTP receiver that records each request as it
+ * arrives; the end-of-invocation signals, which it answers 204 as the
+ * extension does, apart, each with the number of OTLP requests before it.
+ */
 async function receiver(t) {
   const requests = [];
+  const signals = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      if (req.url.startsWith('/lambdaotel/v1/invocations/')) {
+        signals.push({ method: req.method, path: req.url, after: requests.length, bodyLength: Buffer.concat(chunks).length });
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       requests.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks), at: requests.length, port: req.socket.remotePort });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end();
@@ -38,7 +50,7 @@ async function receiver(t) {
   // Closed at the end of the test whatever happens, so that a failure does
   // not keep the test process alive.
   t.after(close);
-  return { requests, url: `http://127.0.0.1:${server.address().port}`, close };
+  return { requests, signals, url: `http://127.0.0.1:${server.address().port}`, close };
 }
 
 /**
@@ -75,7 +87,7 @@ function invoke({ files, handler, events, env = {}, rec, layerLib = lib, onLine 
     buf += d;
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0 });
+      lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0, signalsSeen: rec ? rec.signals.length : 0 });
       if (onLine) onLine(lines[lines.length - 1], child);
       buf = buf.slice(i + 1);
     }
@@ -131,7 +143,11 @@ function checkWarmUp(rec, result) {
   }
 }
 
-/** checkExportedBeforeEnd checks that each invocation's spans were received before it ended. */
+/**
+ * checkExportedBeforeEnd checks that each invocation's spans were received
+ * before it ended, and its end-of-invocation signal after them, before it
+ * ended; the signal is not traced.
+ */
 function checkExportedBeforeEnd(rec, result, n) {
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.lines.length, n, result.stderr);
@@ -145,7 +161,17 @@ function checkExportedBeforeEnd(rec, result, n) {
     // The protobuf holds the strings as they are.
     assert.ok(req.body.includes(`request-${i}`), `request ${i} does not hold faas.invocation_id request-${i}`);
     assert.ok(req.body.includes('faas.invocation_id') && req.body.includes('faas.coldstart'), `request ${i} lacks the invocation span's attributes`);
+    const signal = rec.signals[i];
+    assert.ok(signal && line.signalsSeen >= i + 1, `invocation ${i} ended before its end was signalled (${JSON.stringify(rec.signals)})\n${result.stderr}`);
+    assert.equal(signal.method, 'POST');
+    assert.equal(signal.path, `/lambdaotel/v1/invocations/request-${i}/end`);
+    assert.equal(signal.bodyLength, 0);
+    assert.ok(signal.after >= i + 2, `the end of invocation ${i} was signalled before its spans were exported`);
   });
+  assert.equal(rec.signals.length, n, `${rec.signals.length} signals for ${n} invocations`);
+  for (const r of rec.requests) {
+    assert.ok(!r.body.includes('/lambdaotel/v1/invocations/'), 'the end-of-invocation signal was traced');
+  }
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 }
 
@@ -288,5 +314,41 @@ exports.handler = async (event, context) => {
       assert.equal(rec.requests.filter((r) => r.path === p && r.body.length === 0).length, 1, `more than one empty export to ${p}`);
     }
   }
+  assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
+});
+
+test('the end-of-invocation signal: not sent when turned off or when no flush is done', { skip }, async (t) => {
+  for (const env of [{ LAMBDAOTEL_INVOCATION_END: 'false' }, { LAMBDAOTEL_FLUSH_TIMEOUT: '0' }]) {
+    const rec = await receiver(t);
+    const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}], rec, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.lines.length, 2, result.stderr);
+    assert.deepEqual(rec.signals, [], `signalled with ${JSON.stringify(env)}`);
+  }
+});
+
+test('the end-of-invocation signal: turned off by an answer other than 204', { skip }, async (t) => {
+  // An OpenTelemetry Collector on the endpoint: it answers 404 to the
+  // signal's path, which is not sent again; the exports go on.
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push(req.url);
+      res.writeHead(req.url.startsWith('/v1/') ? 200 : 404);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  }));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 3, result.stderr);
+  assert.equal(requests.filter((p) => p.startsWith('/lambdaotel/')).length, 1, `signals: ${requests}`);
+  assert.equal(requests.filter((p) => p === '/v1/traces').length, 4, `exports: ${requests}`); // the warm-up's and one per invocation
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 });
