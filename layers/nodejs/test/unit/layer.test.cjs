@@ -352,3 +352,43 @@ test('the end-of-invocation signal: turned off by an answer other than 204', { s
   assert.equal(requests.filter((p) => p === '/v1/traces').length, 4, `exports: ${requests}`); // the warm-up's and one per invocation
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 });
+
+test('a late answer after a timeout: flushed again, then the end is signalled', { skip }, async (t) => {
+  // The fake runtime's deadline is 3000 ms away: with a margin of 2800 ms
+  // the span ends as a timeout after 200 ms and is flushed, without the
+  // signal (the handler still runs); the handler then calls out and
+  // answers, and that call's span is flushed before the end is signalled.
+  const rec = await receiver(t);
+  const handler = `
+const http = require('node:http');
+exports.handler = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await new Promise((resolve, reject) => http.get(process.env.OTEL_EXPORTER_OTLP_ENDPOINT + '/late-call', (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+  return 'late';
+};
+`;
+  // The late call goes to the receiver, which records it as a request.
+  let signalsAtLateCall = -1;
+  const result = await invoke({
+    files: { 'index.js': handler },
+    handler: 'index.handler',
+    events: [{}],
+    rec,
+    env: { LAMBDAOTEL_TIMEOUT_MARGIN: '2800' },
+    onLine: () => {
+      const i = rec.requests.findIndex((r) => r.path === '/late-call');
+      signalsAtLateCall = rec.signals.filter((s) => s.after <= i).length;
+    },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.lines.map((l) => l.result), ['late'], result.stderr);
+  const traces = rec.requests.filter((r) => r.path === '/v1/traces');
+  assert.equal(traces.length, 3, `${traces.length} trace exports, want the warm-up's, the timeout's and the late answer's\n${result.stderr}`);
+  assert.ok(traces[1].body.includes('timeout'), 'the timeout\'s export lacks the timed-out invocation span');
+  assert.ok(traces[2].body.includes('/late-call'), 'the late answer\'s export lacks the span of the call made after the timeout');
+  assert.equal(signalsAtLateCall, 0, 'the end was signalled at the timeout, while the handler still ran');
+  assert.equal(rec.signals.length, 1, JSON.stringify(rec.signals));
+  assert.equal(rec.signals[0].path, '/lambdaotel/v1/invocations/request-0/end');
+  assert.equal(rec.signals[0].after, rec.requests.indexOf(traces[2]) + 1, 'the end was not signalled right after the late answer\'s export');
+  assert.equal(result.lines[0].signalsSeen, 1, 'the invocation ended before its end was signalled');
+});
