@@ -93,6 +93,8 @@ function isLoopback(hostname) {
  * @param {object} [deps]
  * @param {(fn: () => void) => void} [deps.suppress] runs fn with tracing suppressed (the signal is no span of the function's)
  * @param {(msg: string) => void} [deps.debug] says why the signal was turned off
+ * @param {(origin: string) => (import('http').Agent | undefined)} [deps.agent] the keep-alive agent of an
+ *   exporter to the same origin, whose connection the signal reuses; else the signal has one of its own
  */
 function create(env, deps = {}) {
   const suppress = deps.suppress || ((fn) => fn());
@@ -114,9 +116,10 @@ function create(env, deps = {}) {
     if (timeout <= 0) return Promise.resolve();
     if (agent === null) {
       http = require('http');
-      // One keep-alive connection to the extension on loopback; an idle
-      // socket of a keep-alive agent does not hold the event loop.
-      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      // A keep-alive connection to the extension on loopback: the
+      // exporter's, which the flush has just used, or one of its own. An
+      // idle socket of a keep-alive agent does not hold the event loop.
+      agent = (deps.agent && deps.agent(base)) || new http.Agent({ keepAlive: true, maxSockets: 1 });
     }
     return new Promise((resolve) => {
       let settled = false;

@@ -127,6 +127,7 @@ function start(env = process.env) {
   const endSignal = require('./endsignal.cjs').create(env, {
     suppress: (fn) => api.context.with(core.suppressTracing(api.context.active()), fn),
     debug: (msg) => api.diag.debug(msg),
+    agent: (origin) => exporterAgents.get(origin),
   });
   const flush = (deadline = 0, requestId = '', quiet = false) => {
     if (quiet && (cfg.flushTimeoutMs <= 0 || (deadline > 0 && deadline - Date.now() - FLUSH_MARGIN_MS <= 0))) {
@@ -393,6 +394,14 @@ function noteRefused(err, origin) {
 }
 
 /**
+ * exporterAgents are the agents watchingAgentFactory made, by origin (the
+ * first of each): the end-of-invocation signal to the same origin goes
+ * through the connection the flush just used (opened by init's warm-up),
+ * rather than a new one.
+ */
+const exporterAgents = new Map();
+
+/**
  * watchingAgentFactory returns the exporter's HTTP agent factory for a
  * loopback endpoint: the exporter's default agent (keep-alive), whose
  * connections tell whether the extension listens at origin.
@@ -401,6 +410,7 @@ function watchingAgentFactory(origin) {
   return async () => {
     const http = require('http');
     const agent = new http.Agent({ keepAlive: true });
+    if (!exporterAgents.has(origin)) exporterAgents.set(origin, agent);
     const createConnection = agent.createConnection;
     agent.createConnection = function (...args) {
       const socket = createConnection.apply(this, args);

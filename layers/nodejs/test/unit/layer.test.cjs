@@ -32,7 +32,7 @@ async function receiver(t) {
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       if (req.url.startsWith('/lambdaotel/v1/invocations/')) {
-        signals.push({ method: req.method, path: req.url, after: requests.length, bodyLength: Buffer.concat(chunks).length });
+        signals.push({ method: req.method, path: req.url, after: requests.length, bodyLength: Buffer.concat(chunks).length, port: req.socket.remotePort });
         res.writeHead(204);
         res.end();
         return;
@@ -167,6 +167,7 @@ function checkExportedBeforeEnd(rec, result, n) {
     assert.equal(signal.path, `/lambdaotel/v1/invocations/request-${i}/end`);
     assert.equal(signal.bodyLength, 0);
     assert.ok(signal.after >= i + 2, `the end of invocation ${i} was signalled before its spans were exported`);
+    assert.equal(signal.port, req.port, `the end of invocation ${i} was not signalled on the connection of its export`);
   });
   assert.equal(rec.signals.length, n, `${rec.signals.length} signals for ${n} invocations`);
   for (const r of rec.requests) {
