@@ -153,3 +153,37 @@ test('send: does not keep the process alive', { timeout: 10000 }, async (t) => {
   assert.equal(out, 'sent');
   assert.equal(srv.seen.length, 1);
 });
+
+test('send: localhost and the IPv6 loopback', async (t) => {
+  // Nothing listens at localhost:<port>: refused (on every address
+  // localhost resolves to), turned off.
+  const refused = new URL(await refusedURL());
+  const byName = endsignal.create({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://localhost:${refused.port}` });
+  assert.equal(byName.origin, `http://localhost:${refused.port}`);
+  await byName.send('r1', 0);
+  assert.equal(byName.isOff(), true, 'a refused connection to localhost did not turn the signal off');
+
+  const seen = [];
+  const srv = http.createServer((req, res) => {
+    seen.push(req.url);
+    req.resume();
+    res.writeHead(204);
+    res.end();
+  });
+  const listening = await new Promise((resolve) => {
+    srv.once('error', () => resolve(false));
+    srv.listen(0, '::1', () => resolve(true));
+  });
+  if (!listening) {
+    t.skip('no IPv6 loopback on this machine');
+    return;
+  }
+  t.after(() => new Promise((resolve) => {
+    srv.closeAllConnections();
+    srv.close(resolve);
+  }));
+  const v6 = endsignal.create({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://[::1]:${srv.address().port}` });
+  await v6.send('r2', 0);
+  assert.deepEqual(seen, ['/lambdaotel/v1/invocations/r2/end']);
+  assert.equal(v6.isOff(), false);
+});

@@ -393,3 +393,16 @@ exports.handler = async () => {
   assert.equal(rec.signals[0].after, rec.requests.indexOf(traces[2]) + 1, 'the end was not signalled right after the late answer\'s export');
   assert.equal(result.lines[0].signalsSeen, 1, 'the invocation ended before its end was signalled');
 });
+
+test('the layer holds no event loop: after its invocations the process ends by itself', { skip }, async (t) => {
+  // The receiver keeps its keep-alive connections open; the exports' and
+  // the signals' idle connections, the layer's timers and hooks must not
+  // keep the process alive once the runtime has nothing left to do.
+  const rec = await receiver(t);
+  const began = Date.now();
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}], rec, env: { FAKE_RUNTIME_RETURN: '1' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 2, result.stderr);
+  assert.equal(rec.signals.length, 2, JSON.stringify(rec.signals));
+  assert.ok(Date.now() - began < 10000, `the process took ${Date.now() - began} ms to end`);
+});
