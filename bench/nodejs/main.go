@@ -14,10 +14,13 @@
 //
 // An invocation's figure is the runtime's time from the start of the
 // invocation to its response (the report's runtimeMs): what the function's
-// caller waits for, with the layer's flush to the extension in it. The
-// extension's own time after the response (postRuntimeMs, also in the
-// REPORT line's Duration) is the same with and without the layer, and is
-// left out.
+// caller waits for, with the layer's flush to the extension in it. For warm
+// invocations the extension's time after the response (postRuntimeMs, in
+// the REPORT line's Duration) and the sum of the two (what the invocation
+// is billed for) are figures too: the layer's end-of-invocation signal lets
+// the extension, which makes no platform telemetry here, flush and ask for
+// the next event without waiting for the Telemetry API's
+// platform.runtimeDone.
 //
 // With -compare DIR, a third variant runs another build of the layer (for
 // example the previous release, built with its build.sh) in the same
@@ -88,6 +91,9 @@ func main() {
 // samples are the durations of one variant.
 type samples struct {
 	init, first, warm []float64
+	// warmPost and warmTotal are the warm invocations' postRuntimeMs and
+	// runtimeMs + postRuntimeMs.
+	warmPost, warmTotal []float64
 }
 
 func run(cold, warm int, jsonOut, compare, only string) error {
@@ -213,6 +219,8 @@ func run(cold, warm int, jsonOut, compare, only string) error {
 			add("init duration (cold start)", without.init, with.init, other.init)
 			add("first invocation, start to response", without.first, with.first, other.first)
 			add("warm invocation, start to response", without.warm, with.warm, other.warm)
+			add("warm invocation, response to the extension's next event (postRuntimeMs)", without.warmPost, with.warmPost, other.warmPost)
+			add("warm invocation, start to the extension's next event (billed)", without.warmTotal, with.warmTotal, other.warmTotal)
 		}
 	}
 
@@ -324,6 +332,8 @@ service:
 			s.first = append(s.first, r.Report.RuntimeMs)
 		} else {
 			s.warm = append(s.warm, r.Report.RuntimeMs)
+			s.warmPost = append(s.warmPost, r.Report.PostRuntimeMs)
+			s.warmTotal = append(s.warmTotal, r.Report.RuntimeMs+r.Report.PostRuntimeMs)
 		}
 	}
 	return nil

@@ -67,7 +67,8 @@ func (o outcome) String() string {
 // TestHandlerShapes runs each shape of handler on each runtime without and
 // with the layer: the answers are the same, and with the layer every
 // invocation has exactly one invocation span, with an error status when
-// the invocation failed, and the layer logs nothing.
+// the invocation failed, its end is signalled to the extension (the same
+// end-of-invocation path for every shape), and the layer logs nothing.
 func TestHandlerShapes(t *testing.T) {
 	t.Parallel()
 	forMajors(t, func(t *testing.T, major int) {
@@ -116,6 +117,9 @@ func TestHandlerShapes(t *testing.T) {
 					if o.failed() && invs[0].StatusMessage != o.errMsg {
 						t.Errorf("invocation %d: span status message %q, want the error's %q", k, invs[0].StatusMessage, o.errMsg)
 					}
+					if !signalled(e.logs.String(), endSignalledLine, o.requestID) {
+						t.Errorf("invocation %d (%s): its end was not signalled to the extension", k, o)
+					}
 				}
 			})
 		}
@@ -127,7 +131,7 @@ func TestHandlerShapes(t *testing.T) {
 func runShape(t *testing.T, major int, sh shape, withLayer bool) ([]outcome, *env) {
 	t.Helper()
 	e := startEnv(t, envOptions{major: major, fixtureDir: filepath.Join("testdata", "shapes", sh.fixture), handler: sh.handler,
-		noLayer: !withLayer, prepare: func(task string) {
+		noLayer: !withLayer, env: map[string]string{"LAMBDAOTEL_LOG_LEVEL": "debug"}, prepare: func(task string) {
 			if sh.bundle != "" {
 				bundle(t, major, task, sh.bundle)
 			}

@@ -78,6 +78,10 @@ function read(env) {
       warnings.push(`LAMBDAOTEL_TIMEOUT_MARGIN=${margin} is not a number of milliseconds; using ${DEFAULT_TIMEOUT_MARGIN_MS}`);
     }
   }
+  const end = (env.LAMBDAOTEL_INVOCATION_END || '').trim();
+  if (end !== '' && !['true', 'false', '1', '0'].includes(end.toLowerCase())) {
+    warnings.push(`LAMBDAOTEL_INVOCATION_END=${end} is not true or false; the end of each invocation is signalled to the extension (true)`);
+  }
   for (const signal of ['', 'TRACES_', 'METRICS_', 'LOGS_']) {
     const name = `OTEL_EXPORTER_OTLP_${signal}PROTOCOL`;
     const p = (env[name] || '').trim();

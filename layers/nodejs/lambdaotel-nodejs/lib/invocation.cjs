@@ -13,12 +13,16 @@
 // An SQS batch also gets a process span under the invocation span
 // (lib/sqs.cjs), which starts and ends with it.
 //
-// After the span ends, the telemetry is flushed to the extension, and only
+// After the span ends, the telemetry is flushed to the extension, the
+// extension is told that the invocation's telemetry is complete (the
+// end-of-invocation signal, lib/endsignal.cjs, sent by the flush), and only
 // then does the runtime get the result: what the invocation recorded is
-// exported before Lambda can freeze the environment. The handler the
-// runtime sees has the arity of the function's (the runtime of nodejs24.x
-// rejects callback handlers by their arity, and must keep doing so), and a
-// streaming handler (awslambda.streamifyResponse) is returned as it is.
+// exported before Lambda can freeze the environment. After a timeout's
+// flush, the handler's late answer flushes once more what it ended since,
+// and signals the end. The handler the runtime sees has the arity of the
+// function's (the runtime of nodejs24.x rejects callback handlers by their
+// arity, and must keep doing so), and a streaming handler
+// (awslambda.streamifyResponse) is returned as it is.
 
 /** The instrumentation scope of the invocation spans. */
 const SCOPE = 'lambdaotel-nodejs';
@@ -43,7 +47,7 @@ const processStart = Date.now() - Math.floor(1000 * process.uptime());
  * @param {object} deps
  * @param {typeof import('@opentelemetry/api')} deps.api
  * @param {import('@opentelemetry/api').Tracer} deps.tracer
- * @param {(deadline: number) => Promise<unknown>} deps.flush flushes, bounded by the deadline (ms since the epoch, 0: none)
+ * @param {(deadline: number, requestId?: string, quiet?: boolean) => Promise<unknown>} deps.flush flushes, bounded by the deadline (ms since the epoch, 0: none), then signals the end of invocation requestId (if given); quiet: not at all when no time is left
  * @param {(event: unknown) => import('@opentelemetry/api').Context} deps.parent the parent context of an event's span
  * @param {(event: unknown) => string} deps.trigger faas.trigger of an event
  * @param {(event: unknown) => (string | undefined)} [deps.url] url.full of an HTTP event
@@ -91,12 +95,21 @@ function invocation(handler, deps) {
         report(err);
       }
     }
+    const requestId = context && typeof context.awsRequestId === 'string' ? context.awsRequestId : '';
     let ended = false;
+    let timedOut = false;
+    let lateFlushed = false;
     let timer;
     // end ends the span once and returns the flush's promise, or null when
-    // it had ended already (the flush is under way or done).
+    // it had ended already (the flush is under way or done). The first
+    // answer after a timeout flushes again what ended since the timeout's
+    // flush (which did not signal the end: the handler still ran).
     const end = (err, failed) => {
-      if (ended) return null;
+      if (ended) {
+        if (!timedOut || lateFlushed) return null;
+        lateFlushed = true;
+        return flush(deadline, requestId, true);
+      }
       ended = true;
       if (timer) clearTimeout(timer);
       try {
@@ -109,7 +122,7 @@ function invocation(handler, deps) {
       } catch (e) {
         report(e);
       }
-      return flush(deadline);
+      return flush(deadline, requestId);
     };
     if (deadline > 0 && timeoutMarginMs > 0) {
       const wait = deadline - Date.now() - timeoutMarginMs;
@@ -117,6 +130,7 @@ function invocation(handler, deps) {
         timer = setTimeout(() => {
           if (ended) return;
           ended = true;
+          timedOut = true;
           try {
             const msg = `the handler was still running ${timeoutMarginMs} ms before the invocation's deadline`;
             for (const s of processSpan === null ? [span] : [span, processSpan]) {

@@ -6,8 +6,9 @@
 // wraps the function's handler in the invocation span (invocation.cjs),
 // which flushes every provider through flush below before the invocation
 // returns, waiting at most LAMBDAOTEL_FLUSH_TIMEOUT and never past the
-// invocation's deadline. On SIGTERM (Lambda's shutdown) the providers are
-// flushed and shut down.
+// invocation's deadline, then tells the extension that the invocation's
+// telemetry is complete (lib/endsignal.cjs). On SIGTERM (Lambda's
+// shutdown) the providers are flushed and shut down.
 
 const config = require('./config.cjs');
 const log = require('./log.cjs');
@@ -117,7 +118,21 @@ function start(env = process.env) {
 
   // The end of each invocation waits for this flush, bounded by the flush
   // timeout and by the invocation's deadline (ms since the epoch; 0: none).
-  const flush = (deadline = 0) => {
+  // Once the flush is over (done or timed out), the end of the invocation
+  // requestId is signalled to the extension (lib/endsignal.cjs), which then
+  // need not wait for the Telemetry API to learn it; not when no flush was
+  // done (LAMBDAOTEL_FLUSH_TIMEOUT=0, or no time left). A quiet flush
+  // (the handler's late answer after a timeout's flush) is not done, and
+  // not said, when no time is left.
+  const endSignal = require('./endsignal.cjs').create(env, {
+    suppress: (fn) => api.context.with(core.suppressTracing(api.context.active()), fn),
+    debug: (msg) => api.diag.debug(msg),
+    agent: (origin) => exporterAgents.get(origin),
+  });
+  const flush = (deadline = 0, requestId = '', quiet = false) => {
+    if (quiet && (cfg.flushTimeoutMs <= 0 || (deadline > 0 && deadline - Date.now() - FLUSH_MARGIN_MS <= 0))) {
+      return Promise.resolve(false);
+    }
     const pending = [tracerProvider.forceFlush()];
     if (meterProvider) pending.push(meterProvider.forceFlush());
     if (loggerProvider) pending.push(loggerProvider.forceFlush());
@@ -127,8 +142,9 @@ function start(env = process.env) {
     });
     let budget = cfg.flushTimeoutMs;
     if (deadline > 0) {
-      budget = Math.min(budget, deadline - Date.now() - 50);
+      budget = Math.min(budget, deadline - Date.now() - FLUSH_MARGIN_MS);
     }
+    const signal = budget > 0 && typeof requestId === 'string' && requestId !== '';
     budget = Math.max(0, budget);
     return new Promise((resolve) => {
       let done = false;
@@ -137,7 +153,11 @@ function start(env = process.env) {
           done = true;
           clearTimeout(timer);
           extension.waiters.delete(onRefused);
-          resolve(ok);
+          if (signal) {
+            endSignal.send(requestId, deadline > 0 ? deadline - FLUSH_MARGIN_MS : 0).then(() => resolve(ok));
+          } else {
+            resolve(ok);
+          }
         }
       };
       const onRefused = () => finish(false);
@@ -185,6 +205,9 @@ function start(env = process.env) {
   state = { disabled: false, cfg, resource, tracerProvider, meterProvider, loggerProvider, instrumentations, flush, api, warmed };
   return state;
 }
+
+/** The time the flush at the end of an invocation leaves before its deadline (ms): the runtime still sends the result. */
+const FLUSH_MARGIN_MS = 50;
 
 /** How long, at most, the end of init waits for the warm-up exports (ms), once it waits. */
 const WARM_UP_TIMEOUT_MS = 500;
@@ -371,6 +394,14 @@ function noteRefused(err, origin) {
 }
 
 /**
+ * exporterAgents are the agents watchingAgentFactory made, by origin (the
+ * first of each): the end-of-invocation signal to the same origin goes
+ * through the connection the flush just used (opened by init's warm-up),
+ * rather than a new one.
+ */
+const exporterAgents = new Map();
+
+/**
  * watchingAgentFactory returns the exporter's HTTP agent factory for a
  * loopback endpoint: the exporter's default agent (keep-alive), whose
  * connections tell whether the extension listens at origin.
@@ -379,6 +410,7 @@ function watchingAgentFactory(origin) {
   return async () => {
     const http = require('http');
     const agent = new http.Agent({ keepAlive: true });
+    if (!exporterAgents.has(origin)) exporterAgents.set(origin, agent);
     const createConnection = agent.createConnection;
     agent.createConnection = function (...args) {
       const socket = createConnection.apply(this, args);

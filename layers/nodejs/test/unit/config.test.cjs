@@ -72,6 +72,15 @@ test('OTEL_SDK_DISABLED, OTEL_LOG_LEVEL, LAMBDAOTEL_FLUSH_TIMEOUT', () => {
   assert.match(ft.warnings[0], /LAMBDAOTEL_FLUSH_TIMEOUT=2s/);
 });
 
+test('LAMBDAOTEL_INVOCATION_END: true or false, anything else a warning', () => {
+  for (const v of ['', 'true', 'FALSE', '1', '0', ' false ']) {
+    assert.deepEqual(config.read({ LAMBDAOTEL_INVOCATION_END: v }).warnings, [], v);
+  }
+  const cfg = config.read({ LAMBDAOTEL_INVOCATION_END: 'off' });
+  assert.equal(cfg.warnings.length, 1);
+  assert.match(cfg.warnings[0], /LAMBDAOTEL_INVOCATION_END=off is not true or false/);
+});
+
 test('only http/protobuf is sent', () => {
   assert.deepEqual(config.read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }).warnings, []);
   const cfg = config.read({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' });

@@ -4,7 +4,8 @@
 // or import() for .mjs), invokes it with each event of EVENTS (a JSON list)
 // and a Lambda-like context and callback, and prints one JSON line per
 // invocation when it has ended, then exits (or, with FAKE_RUNTIME_STAY,
-// waits for a signal).
+// waits for a signal; with FAKE_RUNTIME_RETURN, returns and lets the
+// process end when nothing holds its event loop).
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -43,6 +44,7 @@ async function main() {
     setInterval(() => {}, 60000);
     return;
   }
+  if (process.env.FAKE_RUNTIME_RETURN) return;
   process.exit(0);
 }
 

@@ -2,8 +2,9 @@
 // The built layer in a Node.js process, with a fake runtime and a fake OTLP
 // receiver, set up as otel-handler sets it up (--require preload.cjs, the
 // runtime loading the layer's handler.mjs): the invocation's spans are
-// exported before the invocation ends, for CommonJS and ES module handlers;
-// nothing listening does not hold invocations; a broken installation leaves
+// exported before the invocation ends, for CommonJS and ES module handlers,
+// and the end of each invocation is signalled after its export; nothing
+// listening does not hold invocations; a broken installation leaves
 // the function working; SIGTERM flushes what is left.
 const test = require('node:test');
 const assert = require('node:assert/strict');
@@ -18,13 +19,24 @@ const skip = layer ? false : 'LAMBDAOTEL_NODE_LAYER is not set: build the layer 
 const lib = layer ? path.join(layer, 'lambdaotel-nodejs') : '';
 const fakeRuntime = path.join(__dirname, 'fake-runtime.cjs');
 
-/** receiver is a fake OTLP/HTTP receiver that records each request as it arrives. */
+/**
+ * receiver is a fake OTLP/HTTP receiver that records each request as it
+ * arrives; the end-of-invocation signals, which it answers 204 as the
+ * extension does, apart, each with the number of OTLP requests before it.
+ */
 async function receiver(t) {
   const requests = [];
+  const signals = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
+      if (req.url.startsWith('/lambdaotel/v1/invocations/')) {
+        signals.push({ method: req.method, path: req.url, after: requests.length, bodyLength: Buffer.concat(chunks).length, port: req.socket.remotePort });
+        res.writeHead(204);
+        res.end();
+        return;
+      }
       requests.push({ path: req.url, type: req.headers['content-type'], body: Buffer.concat(chunks), at: requests.length, port: req.socket.remotePort });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' });
       res.end();
@@ -38,7 +50,7 @@ async function receiver(t) {
   // Closed at the end of the test whatever happens, so that a failure does
   // not keep the test process alive.
   t.after(close);
-  return { requests, url: `http://127.0.0.1:${server.address().port}`, close };
+  return { requests, signals, url: `http://127.0.0.1:${server.address().port}`, close };
 }
 
 /**
@@ -75,7 +87,7 @@ function invoke({ files, handler, events, env = {}, rec, layerLib = lib, onLine 
     buf += d;
     let i;
     while ((i = buf.indexOf('\n')) >= 0) {
-      lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0 });
+      lines.push({ ...JSON.parse(buf.slice(0, i)), requestsSeen: rec ? rec.requests.length : 0, signalsSeen: rec ? rec.signals.length : 0 });
       if (onLine) onLine(lines[lines.length - 1], child);
       buf = buf.slice(i + 1);
     }
@@ -131,7 +143,11 @@ function checkWarmUp(rec, result) {
   }
 }
 
-/** checkExportedBeforeEnd checks that each invocation's spans were received before it ended. */
+/**
+ * checkExportedBeforeEnd checks that each invocation's spans were received
+ * before it ended, and its end-of-invocation signal after them, before it
+ * ended; the signal is not traced.
+ */
 function checkExportedBeforeEnd(rec, result, n) {
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.lines.length, n, result.stderr);
@@ -145,7 +161,18 @@ function checkExportedBeforeEnd(rec, result, n) {
     // The protobuf holds the strings as they are.
     assert.ok(req.body.includes(`request-${i}`), `request ${i} does not hold faas.invocation_id request-${i}`);
     assert.ok(req.body.includes('faas.invocation_id') && req.body.includes('faas.coldstart'), `request ${i} lacks the invocation span's attributes`);
+    const signal = rec.signals[i];
+    assert.ok(signal && line.signalsSeen >= i + 1, `invocation ${i} ended before its end was signalled (${JSON.stringify(rec.signals)})\n${result.stderr}`);
+    assert.equal(signal.method, 'POST');
+    assert.equal(signal.path, `/lambdaotel/v1/invocations/request-${i}/end`);
+    assert.equal(signal.bodyLength, 0);
+    assert.ok(signal.after >= i + 2, `the end of invocation ${i} was signalled before its spans were exported`);
+    assert.equal(signal.port, req.port, `the end of invocation ${i} was not signalled on the connection of its export`);
   });
+  assert.equal(rec.signals.length, n, `${rec.signals.length} signals for ${n} invocations`);
+  for (const r of rec.requests) {
+    assert.ok(!r.body.includes('/lambdaotel/v1/invocations/'), 'the end-of-invocation signal was traced');
+  }
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
 }
 
@@ -289,4 +316,93 @@ exports.handler = async (event, context) => {
     }
   }
   assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
+});
+
+test('the end-of-invocation signal: not sent when turned off or when no flush is done', { skip }, async (t) => {
+  for (const env of [{ LAMBDAOTEL_INVOCATION_END: 'false' }, { LAMBDAOTEL_FLUSH_TIMEOUT: '0' }]) {
+    const rec = await receiver(t);
+    const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}], rec, env });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.lines.length, 2, result.stderr);
+    assert.deepEqual(rec.signals, [], `signalled with ${JSON.stringify(env)}`);
+  }
+});
+
+test('the end-of-invocation signal: turned off by an answer other than 204', { skip }, async (t) => {
+  // An OpenTelemetry Collector on the endpoint: it answers 404 to the
+  // signal's path, which is not sent again; the exports go on.
+  const requests = [];
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      requests.push(req.url);
+      res.writeHead(req.url.startsWith('/v1/') ? 200 : 404);
+      res.end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((r) => {
+    server.closeAllConnections();
+    server.close(r);
+  }));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}, {}], env: { OTEL_EXPORTER_OTLP_ENDPOINT: url } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 3, result.stderr);
+  assert.equal(requests.filter((p) => p.startsWith('/lambdaotel/')).length, 1, `signals: ${requests}`);
+  assert.equal(requests.filter((p) => p === '/v1/traces').length, 4, `exports: ${requests}`); // the warm-up's and one per invocation
+  assert.doesNotMatch(result.stderr, /lambdaotel-nodejs: (ERROR|WARN)/);
+});
+
+test('a late answer after a timeout: flushed again, then the end is signalled', { skip }, async (t) => {
+  // The fake runtime's deadline is 3000 ms away: with a margin of 2800 ms
+  // the span ends as a timeout after 200 ms and is flushed, without the
+  // signal (the handler still runs); the handler then calls out and
+  // answers, and that call's span is flushed before the end is signalled.
+  const rec = await receiver(t);
+  const handler = `
+const http = require('node:http');
+exports.handler = async () => {
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await new Promise((resolve, reject) => http.get(process.env.OTEL_EXPORTER_OTLP_ENDPOINT + '/late-call', (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+  return 'late';
+};
+`;
+  // The late call goes to the receiver, which records it as a request.
+  let signalsAtLateCall = -1;
+  const result = await invoke({
+    files: { 'index.js': handler },
+    handler: 'index.handler',
+    events: [{}],
+    rec,
+    env: { LAMBDAOTEL_TIMEOUT_MARGIN: '2800' },
+    onLine: () => {
+      const i = rec.requests.findIndex((r) => r.path === '/late-call');
+      signalsAtLateCall = rec.signals.filter((s) => s.after <= i).length;
+    },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.lines.map((l) => l.result), ['late'], result.stderr);
+  const traces = rec.requests.filter((r) => r.path === '/v1/traces');
+  assert.equal(traces.length, 3, `${traces.length} trace exports, want the warm-up's, the timeout's and the late answer's\n${result.stderr}`);
+  assert.ok(traces[1].body.includes('timeout'), 'the timeout\'s export lacks the timed-out invocation span');
+  assert.ok(traces[2].body.includes('/late-call'), 'the late answer\'s export lacks the span of the call made after the timeout');
+  assert.equal(signalsAtLateCall, 0, 'the end was signalled at the timeout, while the handler still ran');
+  assert.equal(rec.signals.length, 1, JSON.stringify(rec.signals));
+  assert.equal(rec.signals[0].path, '/lambdaotel/v1/invocations/request-0/end');
+  assert.equal(rec.signals[0].after, rec.requests.indexOf(traces[2]) + 1, 'the end was not signalled right after the late answer\'s export');
+  assert.equal(result.lines[0].signalsSeen, 1, 'the invocation ended before its end was signalled');
+});
+
+test('the layer holds no event loop: after its invocations the process ends by itself', { skip }, async (t) => {
+  // The receiver keeps its keep-alive connections open; the exports' and
+  // the signals' idle connections, the layer's timers and hooks must not
+  // keep the process alive once the runtime has nothing left to do.
+  const rec = await receiver(t);
+  const began = Date.now();
+  const result = await invoke({ files: { 'index.js': cjsHandler }, handler: 'index.handler', events: [{}, {}], rec, env: { FAKE_RUNTIME_RETURN: '1' } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.lines.length, 2, result.stderr);
+  assert.equal(rec.signals.length, 2, JSON.stringify(rec.signals));
+  assert.ok(Date.now() - began < 10000, `the process took ${Date.now() - began} ms to end`);
 });
