@@ -373,7 +373,15 @@ the arm "end, no signal" turns it off) and a sink of its own as backend, holding
 Every environment has a network of its own (the upstream layer binds its
 Telemetry API listener to sandbox.localdomain), the sink's port relayed in.
 Configurations: OTLP in, OTLP/HTTP out, no platform telemetry; upstream's
-has the ` + "`decouple`" + ` processor (bench/upstream-collector.yaml).
+has the ` + "`decouple`" + ` processor (bench/upstream-collector.yaml). With platform
+telemetry: "end, default configuration" is lambdaotel's built-in
+configuration (OTLP and the Telemetry API's platform, function and extension
+events in every pipeline) with the end strategy, "upstream, telemetryapi"
+upstream's with its telemetryapi receiver in every pipeline
+(bench/upstream-collector-platform.yaml); both wait for
+platform.runtimeDone, whose events the platform telemetry is made of. Only
+the function's spans (scope otelfunc) are counted below; the platform's
+are exported with them.
 50/s: blocks of 20 invocations 20 ms apart (the first 5 of a block not
 counted); 1/s: rounds, one invocation per arm each second; 1/min: rounds
 2.5 s apart (a gap beyond the adaptive strategy's 2 s threshold, during which
