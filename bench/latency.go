@@ -443,10 +443,10 @@ func newUpstreamEnv(work, fn, bin string, s *sink.Sink, platform bool) (*sandbox
 		return nil, err
 	}
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := copyExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return nil, err
 	}
-	if err := copyExec(bin, filepath.Join(layer, "extensions", "collector")); err != nil {
+	if err := installExec(bin, filepath.Join(layer, "extensions", "collector")); err != nil {
 		return nil, err
 	}
 	file := upstreamConfig

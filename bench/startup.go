@@ -47,23 +47,36 @@ service:
 `},
 }
 
+// startupSettle is the pause after each cold start of the comparison.
+const startupSettle = 300 * time.Millisecond
+
 // startupNetwork is the sandbox's network: its own by default, as in Lambda;
 // LAMBDAOTEL_BENCH_NETWORK=host shares the host's (no relay in the figures).
 var startupNetwork = os.Getenv("LAMBDAOTEL_BENCH_NETWORK")
 
 // startupBinary is one extension binary of the start-up comparison.
-type startupBinary struct{ name, path string }
+type startupBinary struct {
+	name, path string
+	// upstream marks the upstream collector layer's binary: it runs as
+	// extensions/collector with bench/upstream-collector-platform.yaml.
+	upstream bool
+}
 
 // parseStartup reads -startup: name=path pairs separated by commas, at
 // least one. A path of "." builds the extension of this work tree, a
-// directory (./internal/fixtures/minimalext) the command in it; any other
-// path is an extension binary.
+// directory (./internal/fixtures/minimalext) the command in it;
+// upstream:PATH is the upstream collector layer's binary, any other path
+// an extension binary.
 func parseStartup(spec, work string) ([]startupBinary, error) {
 	var bins []startupBinary
 	for _, kv := range strings.Split(spec, ",") {
 		name, path, ok := strings.Cut(kv, "=")
 		if !ok || name == "" || path == "" {
 			return nil, fmt.Errorf("-startup %q: want name=binary[,name=binary...], got %q", spec, kv)
+		}
+		if p, ok := strings.CutPrefix(path, "upstream:"); ok {
+			bins = append(bins, startupBinary{name: name, path: p, upstream: true})
+			continue
 		}
 		fi, err := os.Stat(path)
 		if err != nil {
@@ -82,7 +95,7 @@ func parseStartup(spec, work string) ([]startupBinary, error) {
 				return nil, err
 			}
 		}
-		bins = append(bins, startupBinary{name, path})
+		bins = append(bins, startupBinary{name: name, path: path})
 	}
 	return bins, nil
 }
@@ -134,10 +147,17 @@ func startup(spec string, starts int, out, section, rawPath string) error {
 	for i := range starts {
 		for c, cfg := range startupConfigs {
 			for b, bin := range bins {
-				r, m, err := coldStart(work, plain, bin.path, cfg.file, s.HTTPAddr(), sinkPort)
+				if bin.upstream && c > 0 {
+					continue // one configuration of its own
+				}
+				r, m, err := coldStart(work, plain, bin, cfg.file, s.HTTPAddr(), sinkPort)
 				if err != nil {
 					return fmt.Errorf("%s, %s, cold start %d: %w", bin.name, cfg.name, i+1, err)
 				}
+				// The previous environment's teardown (its processes,
+				// its network namespace: the kernel frees those after
+				// the exit) must not fall into the next cold start.
+				time.Sleep(startupSettle)
 				ready[key{b, c}] = append(ready[key{b, c}], r)
 				rss[key{b, c}] = append(rss[key{b, c}], m)
 				if raw != nil {
@@ -151,13 +171,20 @@ func startup(spec string, starts int, out, section, rawPath string) error {
 	var t strings.Builder
 	fmt.Fprintf(&t, "Machine: %s  \nDate: %s  \n", machine(), time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(&t, "Command: `go run ./bench -startup %s -starts %d`  \n", spec, starts)
-	fmt.Fprintf(&t, "Load average (1 min) %.2f at the start, %.2f at the end; %s for %d × %d × %d cold starts, taking turns\n\n",
-		load[0], load[1], time.Since(began).Round(time.Second), starts, len(startupConfigs), len(bins))
+	fmt.Fprintf(&t, "Load average (1 min) %.2f at the start, %.2f at the end; %s for %d cold starts of each binary and configuration, taking turns\n\n",
+		load[0], load[1], time.Since(began).Round(time.Second), starts)
 	t.WriteString("| binary | configuration | start median (ms) | start p95 (ms) | RSS median (MB) |\n| --- | --- | ---: | ---: | ---: |\n")
 	for c, cfg := range startupConfigs {
 		for b, bin := range bins {
 			k := key{b, c}
-			fmt.Fprintf(&t, "| %s | %s | %.2f | %.2f | %.1f |\n", bin.name, cfg.name, percentile(ready[k], 50), percentile(ready[k], 95), percentile(rss[k], 50)/1e6)
+			name := cfg.name
+			switch {
+			case bin.upstream && c > 0:
+				continue
+			case bin.upstream:
+				name = "OTLP and telemetryapi (" + upstreamPlatformConfig + ")"
+			}
+			fmt.Fprintf(&t, "| %s | %s | %.2f | %.2f | %.1f |\n", bin.name, name, percentile(ready[k], 50), percentile(ready[k], 95), percentile(rss[k], 50)/1e6)
 		}
 	}
 	fmt.Print(t.String())
@@ -168,23 +195,36 @@ func startup(spec string, starts int, out, section, rawPath string) error {
 }
 
 // coldStart starts an environment with the extension ext and the
-// configuration file cfg (none when empty), invokes it once and returns
-// the extension's start in ms and its RSS in bytes after that invocation.
-func coldStart(work, fn, ext, cfg, sinkAddr string, sinkPort int) (float64, float64, error) {
+// configuration file cfg (none when empty; the upstream collector's is
+// always bench/upstream-collector-platform.yaml, OTLP and the Telemetry
+// API as in both of lambdaotel's), invokes it once and returns the
+// extension's start in ms and its RSS in bytes after that invocation.
+func coldStart(work, fn string, ext startupBinary, cfg, sinkAddr string, sinkPort int) (float64, float64, error) {
 	dir, err := os.MkdirTemp(work, "env-")
 	if err != nil {
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := copyExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return 0, 0, err
 	}
-	if err := copyExec(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
+	name := "lambdaotel"
+	if ext.upstream {
+		name = "collector"
+	}
+	if err := installExec(ext.path, filepath.Join(layer, "extensions", name)); err != nil {
 		return 0, 0, err
 	}
 	vars := map[string]string{"LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT": "http://" + sinkAddr, "API_KEY": "k"}
-	if cfg != "" {
+	if ext.upstream {
+		file, err := filepath.Abs(upstreamPlatformConfig)
+		if err != nil {
+			return 0, 0, err
+		}
+		vars = map[string]string{"OPENTELEMETRY_COLLECTOR_CONFIG_URI": "file:" + file, "BENCH_GRPC_ENDPOINT": "127.0.0.1:4317",
+			"BENCH_HTTP_ENDPOINT": "127.0.0.1:4318", "BENCH_SINK": "http://" + sinkAddr}
+	} else if cfg != "" {
 		path := filepath.Join(dir, "config.yaml")
 		if err := os.WriteFile(path, []byte(fmt.Sprintf(cfg, sinkAddr)), 0o644); err != nil {
 			return 0, 0, err
@@ -203,7 +243,7 @@ func coldStart(work, fn, ext, cfg, sinkAddr string, sinkPort int) (float64, floa
 	if err != nil || r.Init == nil || r.Init.Status != "success" || len(r.Init.Extensions) != 1 {
 		return 0, 0, fmt.Errorf("invoke: %v %+v", err, r)
 	}
-	return r.Init.Extensions[0].ReadyMs, float64(extensionRSS(e)), nil
+	return r.Init.Extensions[0].ReadyMs, float64(extensionRSS(e, name)), nil
 }
 
 // loadAverage is the machine's load average over the last minute.
