@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,8 +57,15 @@ func newEndSignal(getenv func(string) string) *endSignal {
 // the default http://localhost:4318 (also where traces go over gRPC), if it
 // is plain HTTP on loopback; "" otherwise.
 func endSignalBase(getenv func(string) string) string {
-	if v := strings.TrimSpace(getenv("LAMBDAOTEL_INVOCATION_END")); strings.EqualFold(v, "false") || v == "0" ||
-		getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
+	if v := strings.TrimSpace(getenv("LAMBDAOTEL_INVOCATION_END")); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			logf("LAMBDAOTEL_INVOCATION_END=%q: not true or false; the end-of-invocation signal stays on", v)
+		} else if !on {
+			return ""
+		}
+	}
+	if getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
 		return ""
 	}
 	endpoint := "http://localhost:4318"

@@ -27,6 +27,9 @@ func TestEndSignalBase(t *testing.T) {
 		{"no port", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost"}, ""},
 		{"not a URL", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "localhost:4318"}, ""},
 		{"turned off", map[string]string{"LAMBDAOTEL_INVOCATION_END": "false"}, ""},
+		{"turned off with 0", map[string]string{"LAMBDAOTEL_INVOCATION_END": "0"}, ""},
+		{"on", map[string]string{"LAMBDAOTEL_INVOCATION_END": "true"}, "http://localhost:4318"},
+		{"not a boolean: stays on", map[string]string{"LAMBDAOTEL_INVOCATION_END": "no"}, "http://localhost:4318"},
 		{"Managed Instances", map[string]string{"AWS_LAMBDA_INITIALIZATION_TYPE": "lambda-managed-instances"}, ""},
 	}
 	for _, tt := range tests {
