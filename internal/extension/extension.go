@@ -86,8 +86,6 @@ type Extension struct {
 	managed bool
 	flusher flusher
 
-	// runtimeDone holds a closed channel per request id whose
-	// platform.runtimeDone has arrived (or a channel to wait on).
 	// flushMu is held during a flush: flushes never overlap one another.
 	flushMu sync.Mutex
 	// earlyMu is shared by the early exports under way; holding it
@@ -97,8 +95,11 @@ type Extension struct {
 	// collected by a flush arrived (Unix nanoseconds, 0: none).
 	platformSince atomic.Int64
 	mu            sync.Mutex
-	runtimeDone   map[string]chan struct{}
-	telemetryOK   bool
+	// runtimeDone holds a closed channel per request id whose
+	// platform.runtimeDone, or end-of-invocation signal, has arrived (or a
+	// channel to wait on).
+	runtimeDone map[string]chan struct{}
+	telemetryOK bool
 	// endSignalled is set when the function's end-of-invocation signal
 	// ends an invocation for the flush (see invocationEnded).
 	endSignalled atomic.Bool
