@@ -345,6 +345,7 @@ func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (res
 	// caught, answered meanwhile, is not cut at the thaw and made twice.
 	callCtx, cancel := awake.WithTimeout(ctx, e.timeout)
 	defer cancel()
+	began := time.Now()
 	var body []byte
 	var err error
 	if e.zstd {
@@ -371,7 +372,7 @@ func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (res
 
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return result{}, e.classify(ctx, callCtx, transportStatus(err), err)
+		return result{}, e.classify(ctx, e.callEnded(callCtx, began), transportStatus(err), err)
 	}
 	defer func() {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -379,10 +380,10 @@ func (e *GRPCExporter) call(ctx context.Context, method string, msg []byte) (res
 	}()
 	st, respMsg, err := readResponse(resp)
 	if err != nil {
-		return result{}, e.classify(ctx, callCtx, transportStatus(err), err)
+		return result{}, e.classify(ctx, e.callEnded(callCtx, began), transportStatus(err), err)
 	}
 	if st.Code != grpcwire.OK {
-		return result{}, e.classify(ctx, callCtx, st, nil)
+		return result{}, e.classify(ctx, e.callEnded(callCtx, began), st, nil)
 	}
 	// A response that does not decode only means there is no partial
 	// success to report: the server has accepted the data.
@@ -531,17 +532,31 @@ func transportStatus(err error) *grpcwire.Status {
 	return &grpcwire.Status{Code: grpcwire.Unavailable, Message: err.Error()}
 }
 
-// classify turns the status of one call made with callCtx, made by call
-// from ctx, into a *pipeline.ExportError, retryable as the OTLP
-// specification's table of gRPC codes says: CANCELLED, DEADLINE_EXCEEDED,
-// ABORTED, OUT_OF_RANGE, UNAVAILABLE and DATA_LOSS are; RESOURCE_EXHAUSTED
-// only with a RetryInfo (the server says it can recover); the others are
-// not. A RetryInfo's delay becomes RetryAfter. cause is the error of a call
-// that failed below gRPC, or nil.
-func (e *GRPCExporter) classify(ctx, callCtx context.Context, st *grpcwire.Status, cause error) error {
-	// The server enforces the deadline too and may end the call a moment
-	// before the client's timer does: hence ended rather than ctx.Err.
-	if err := ended(callCtx); err != nil && cause != nil {
+// callEnded returns why a call that began at began has ended on the
+// client's side: its context's cause, or context.DeadlineExceeded once the
+// timeout has passed. The server enforces the timeout too (grpc-timeout)
+// and may end the call a moment before the client's timer, which counts
+// awake time in steps, does.
+func (e *GRPCExporter) callEnded(callCtx context.Context, began time.Time) error {
+	if err := ended(callCtx); err != nil {
+		return err
+	}
+	if time.Since(began) >= e.timeout {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// classify turns the status of one call made by call from ctx, which
+// ended on the client's side for callEnded (nil if it did not), into a
+// *pipeline.ExportError, retryable as the OTLP specification's table of
+// gRPC codes says: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
+// UNAVAILABLE and DATA_LOSS are; RESOURCE_EXHAUSTED only with a RetryInfo
+// (the server says it can recover); the others are not. A RetryInfo's
+// delay becomes RetryAfter. cause is the error of a call that failed below
+// gRPC, or nil.
+func (e *GRPCExporter) classify(ctx context.Context, callEnded error, st *grpcwire.Status, cause error) error {
+	if err := callEnded; err != nil && cause != nil {
 		st = &grpcwire.Status{Code: grpcwire.DeadlineExceeded, Message: err.Error()}
 		if errors.Is(err, context.Canceled) {
 			st.Code = grpcwire.Canceled
@@ -566,8 +581,8 @@ func (e *GRPCExporter) classify(ctx, callCtx context.Context, st *grpcwire.Statu
 	switch {
 	case ended(ctx) != nil:
 		xerr.Err = fmt.Errorf("%s: %w", msg, ended(ctx))
-	case ended(callCtx) != nil:
-		xerr.Err = fmt.Errorf("%s: no answer within the timeout of %v: %w", msg, e.timeout, ended(callCtx))
+	case callEnded != nil:
+		xerr.Err = fmt.Errorf("%s: no answer within the timeout of %v: %w", msg, e.timeout, callEnded)
 	case st.Message == "":
 		xerr.Err = errors.New(msg)
 	default:
