@@ -51,7 +51,7 @@ clean:
 bench:
 	$(GO) run ./bench
 
-## bench-latency: the latency bench alone (strategies × backend 0/20/80 ms × 50/s, 1/s, rare, burst; ~2 min), into its section of bench/results.md
+## bench-latency: the latency bench alone (strategies × backend 0/20/80 ms × 50/s, 1/s, rare, burst; ~3 min), into its section of bench/results.md
 bench-latency:
 	$(GO) run ./bench -latency
 
