@@ -47,9 +47,6 @@ service:
 `},
 }
 
-// startupSettle is the pause after each cold start of the comparison.
-const startupSettle = 300 * time.Millisecond
-
 // startupNetwork is the sandbox's network: its own by default, as in Lambda;
 // LAMBDAOTEL_BENCH_NETWORK=host shares the host's (no relay in the figures).
 var startupNetwork = os.Getenv("LAMBDAOTEL_BENCH_NETWORK")
@@ -154,10 +151,6 @@ func startup(spec string, starts int, out, section, rawPath string) error {
 				if err != nil {
 					return fmt.Errorf("%s, %s, cold start %d: %w", bin.name, cfg.name, i+1, err)
 				}
-				// The previous environment's teardown (its processes,
-				// its network namespace: the kernel frees those after
-				// the exit) must not fall into the next cold start.
-				time.Sleep(startupSettle)
 				ready[key{b, c}] = append(ready[key{b, c}], r)
 				rss[key{b, c}] = append(rss[key{b, c}], m)
 				if raw != nil {
