@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -443,10 +444,10 @@ func newUpstreamEnv(work, fn, bin string, s *sink.Sink, platform bool) (*sandbox
 		return nil, err
 	}
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := buildtest.InstallFile(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return nil, err
 	}
-	if err := installExec(bin, filepath.Join(layer, "extensions", "collector")); err != nil {
+	if err := buildtest.InstallFile(bin, filepath.Join(layer, "extensions", "collector")); err != nil {
 		return nil, err
 	}
 	file := upstreamConfig

@@ -40,6 +40,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/internal/layerzip"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
@@ -474,10 +475,10 @@ func newEnvNetwork(work, fn, ext string, s *sink.Sink, httpPort int, network str
 		return nil, err
 	}
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := buildtest.InstallFile(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return nil, err
 	}
-	if err := installExec(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
+	if err := buildtest.InstallFile(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
 		return nil, err
 	}
 	grpcPort := freePort()
@@ -554,25 +555,6 @@ func build(out, arch, pkg string, flags ...string) error {
 		return fmt.Errorf("go build %s for %s: %v\n%s", pkg, arch, err, b)
 	}
 	return nil
-}
-
-// installExec puts the executable src at dst, as a hard link where it
-// can: a new file's first exec updates its access time, whose journal
-// write stalls the sandbox's process start by ~10 ms on this machine
-// (ext4) — a cost Lambda's read-only function and layer files never
-// have. A copy where a link cannot be made.
-func installExec(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o755)
 }
 
 func freePort() int {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 	"github.com/lambdaotel/lambdaotel/sink"
 )
@@ -199,14 +200,14 @@ func coldStart(work, fn string, ext startupBinary, cfg, sinkAddr string, sinkPor
 	}
 	defer os.RemoveAll(dir)
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := buildtest.InstallFile(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return 0, 0, err
 	}
 	name := "lambdaotel"
 	if ext.upstream {
 		name = "collector"
 	}
-	if err := installExec(ext.path, filepath.Join(layer, "extensions", name)); err != nil {
+	if err := buildtest.InstallFile(ext.path, filepath.Join(layer, "extensions", name)); err != nil {
 		return 0, 0, err
 	}
 	vars := map[string]string{"LAMBDAOTEL_EXPORTER_OTLP_ENDPOINT": "http://" + sinkAddr, "API_KEY": "k"}

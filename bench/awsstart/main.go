@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lambdaotel/lambdaotel/internal/awsstandin"
+	"github.com/lambdaotel/lambdaotel/internal/buildtest"
 	"github.com/lambdaotel/lambdaotel/sandbox"
 )
 
@@ -177,10 +178,10 @@ func start(work, fn, ext, config string, env map[string]string) (float64, error)
 	}
 	defer os.RemoveAll(dir)
 	task, layer := filepath.Join(dir, "task"), filepath.Join(dir, "layer")
-	if err := installExec(fn, filepath.Join(task, "bootstrap")); err != nil {
+	if err := buildtest.InstallFile(fn, filepath.Join(task, "bootstrap")); err != nil {
 		return 0, err
 	}
-	if err := installExec(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
+	if err := buildtest.InstallFile(ext, filepath.Join(layer, "extensions", "lambdaotel")); err != nil {
 		return 0, err
 	}
 	vars := map[string]string{"LAMBDAOTEL_FLUSH_STRATEGY": "end", "LAMBDAOTEL_SPILL_DIR": filepath.Join(dir, "spill")}
@@ -214,25 +215,6 @@ func build(out, pkg string, flags ...string) error {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
 	return nil
-}
-
-// installExec puts the executable src at dst, as a hard link where it
-// can: a new file's first exec updates its access time, whose journal
-// write stalls the sandbox's process start by ~10 ms on this machine
-// (ext4) — a cost Lambda's read-only function and layer files never
-// have. A copy where a link cannot be made.
-func installExec(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, data, 0o755)
 }
 
 func percentile(v []float64, p float64) float64 {
